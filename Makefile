@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint screenshot clean
+
+# (Re)install when the venv is missing or pyproject.toml changed.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/checkerlab run
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app analytics kernels tests benchmarks
+
+# Benchmarks compare against PyTorch: the optional `torch` extra (a CPU wheel) is installed here only.
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,torch]'
+	$(PY) benchmarks/bench_overlap.py
+	$(PY) benchmarks/bench_kernels.py
+	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_symbolic.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_gui.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,57 @@
+"""checkerlab's Python API: PyTorch-style layer stacks and the exact analysis of their checkerboard artifacts.
+
+    >>> from analytics import overlap_pattern
+    >>> overlap_pattern("ConvTranspose2d(3, stride=2)").axes[0].tile.tolist()
+    [2, 1]
+
+SymPy and the simulation are imported on first use (module `__getattr__`), so `import analytics` stays fast.
+"""
+
+from importlib import import_module
+
+from .config import Config, SimulationSettings, load_config, save_config
+from .errors import CheckerlabError, ConfigError, LayerError, SpecError
+from .files import atomic_write, write_array
+from .layers import (
+    Conv2d,
+    ConvTranspose2d,
+    Layer,
+    LeakyReLU,
+    PixelShuffle,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    Upsample,
+)
+from .overlap import OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
+from .spec import format_layers, parse_layers
+from .stack import Stack, as_stack
+
+# name -> submodule, imported lazily on first attribute access.
+_LAZY = {
+    # symbolic closed forms, depth laws, checkerboard-free condition, fixes, LaTeX
+    "closed_form": "symbolic", "ClosedForm": "symbolic",
+    "depth_law": "depth",
+    "checkerboard_free": "fixes", "suggest_fixes": "fixes",
+    "export_latex": "latex",
+    # simulation, inputs, metrics
+    "simulate": "simulate", "monte_carlo": "simulate", "Simulation": "simulate", "Cancelled": "simulate",
+    "make_input": "inputs",
+    "phase_mean_tile": "metrics", "artifact_metrics": "metrics",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analytics' has no attribute {name!r}")
+
+
+__all__ = [
+    "CheckerlabError", "Config", "ConfigError", "Conv2d", "ConvTranspose2d", "Layer", "LayerError", "LeakyReLU",
+    "OverlapPattern", "PixelShuffle", "ReLU", "Sigmoid", "SimulationSettings", "SpecError", "Stack", "Tanh",
+    "Upsample", "as_stack", "atomic_write", "format_layers", "load_config", "overlap_map", "overlap_pattern",
+    "overlap_profiles", "parse_layers", "save_config", "write_array", *_LAZY,
+]

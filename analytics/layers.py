@@ -1,0 +1,348 @@
+"""The layer model: PyTorch's upsampling layers with PyTorch's keywords, validation and shape rules.
+
+Every layer acts on the two spatial axes independently; `axis_op(axis)` reduces it to a 1D operation
+(`AxisOp`) on which all the analytics work. Parameters may be SymPy integer symbols (see `symbolic`);
+numeric checks then apply only to the numeric ones.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, NamedTuple
+
+from .errors import LayerError
+
+Pair = tuple[Any, Any]
+
+
+def is_symbolic(value: Any) -> bool:
+    """True for a SymPy expression that still contains symbols."""
+    return bool(getattr(value, "free_symbols", None))
+
+
+def _integer(layer: str, name: str, value: Any, minimum: int) -> Any:
+    """`value` as an int >= minimum (SymPy integers become ints; symbols pass unchecked)."""
+    if is_symbolic(value):
+        if getattr(value, "is_integer", None) is False:
+            raise LayerError(layer, name, f"{name}={value} must be an integer symbol")
+        return value
+    if getattr(value, "is_Integer", False):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LayerError(layer, name, f"{name}={value!r} must be an integer >= {minimum}")
+    if value < minimum:
+        raise LayerError(layer, name, f"{name}={value} is out of range: must be an integer >= {minimum}")
+    return int(value)
+
+
+def _pair(layer: str, name: str, value: Any, minimum: int) -> Pair:
+    """PyTorch's `_pair`: an int or an (h, w) pair, each an integer >= minimum."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise LayerError(layer, name, f"{name}={tuple(value)!r} must be an int or an (h, w) pair")
+        return (_integer(layer, f"{name}[0]", value[0], minimum),
+                _integer(layer, f"{name}[1]", value[1], minimum))
+    v = _integer(layer, name, value, minimum)
+    return (v, v)
+
+
+def _scale(layer: str, name: str, value: Any) -> Pair:
+    """An integer scale factor per axis; 2.0 is accepted as 2, 1.5 is refused."""
+    def one(v, label):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, float):
+            raise LayerError(layer, label, f"{label}={v} must be a whole number >= 1 "
+                             "(a fractional scale has no fixed phase pattern)")
+        return _integer(layer, label, v, 1)
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise LayerError(layer, name, f"{name}={tuple(value)!r} must be a number or an (h, w) pair")
+        return (one(value[0], f"{name}[0]"), one(value[1], f"{name}[1]"))
+    v = one(value, name)
+    return (v, v)
+
+
+def _compact(value: Pair) -> Any:
+    """(3, 3) -> 3, (3, 5) -> (3, 5): the shortest PyTorch spelling of a pair."""
+    return value[0] if value[0] == value[1] else tuple(value)
+
+
+class AxisOp(NamedTuple):
+    """A layer along one axis. kind: 'transposed' (y[i*s + t*d - pad_before] += x[i]),
+    'conv' (y[o] = sum_t x[o*s + t*d - pad_before]), 'repeat' (nearest / pixel shuffle by s),
+    'linear' (bilinear by s, align_corners=False) or 'identity'. pad_after is the crop (transposed)
+    or the zero padding (conv) at the end of the axis."""
+
+    kind: str
+    kernel: Any = 1
+    stride: Any = 1
+    pad_before: Any = 0
+    pad_after: Any = 0
+    dilation: Any = 1
+
+    def output_length(self, n: Any) -> Any:
+        """PyTorch's output size along this axis for an input of length n (may be <= 0: empty)."""
+        k, s, pb, pa, d = self.kernel, self.stride, self.pad_before, self.pad_after, self.dilation
+        if self.kind == "transposed":
+            return (n - 1) * s + d * (k - 1) + 1 - pb - pa
+        if self.kind == "conv":
+            span = n + pb + pa - d * (k - 1) - 1
+            return span // s + 1 if not isinstance(span, int) or span >= 0 else 0
+        if self.kind in ("repeat", "linear"):
+            return n * s
+        return n
+
+
+@dataclass(frozen=True, repr=False)
+class Layer:
+    """Base class. Subclasses are frozen dataclasses named exactly like their torch.nn counterparts."""
+
+    is_activation: ClassVar[bool] = False
+    positional: ClassVar[tuple[str, ...]] = ()  # fields printed positionally by `spec()`
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def axis_op(self, axis: int) -> AxisOp:
+        return AxisOp("identity")
+
+    def out_channels_for(self, in_channels: int) -> int:
+        return in_channels
+
+    def spec(self) -> str:
+        """PyTorch-style text that `analytics.parse_layers` reads back to an equal layer."""
+        args = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = _compact(value) if isinstance(value, tuple) and len(value) == 2 else value
+            default = f.default
+            if f.name in self.positional:
+                args.append(repr(shown))
+            elif value != default and shown != default:
+                args.append(f"{f.name}={shown!r}")
+        return f"{self.type}({', '.join(args)})"
+
+    __repr__ = spec
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the type and every non-default parameter; `layer_from_dict` inverts it exactly."""
+        out = {"type": self.type}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in self.positional or value != f.default:
+                value = _compact(value) if isinstance(value, tuple) else value
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True, repr=False)
+class ConvTranspose2d(Layer):
+    """torch.nn.ConvTranspose2d: y[i*s + t*d - p] += x[i] * w[t]; out = (n-1)s - 2p + d(k-1) + op + 1."""
+
+    positional: ClassVar = ("kernel_size",)
+    kernel_size: Any
+    stride: Any = 1
+    padding: Any = 0
+    output_padding: Any = 0
+    dilation: Any = 1
+    out_channels: int | None = field(default=None, kw_only=True)
+    groups: int = field(default=1, kw_only=True)
+    bias: bool = field(default=True, kw_only=True)
+
+    def __post_init__(self):
+        name = self.type
+        _set = object.__setattr__
+        _set(self, "kernel_size", _pair(name, "kernel_size", self.kernel_size, 1))
+        _set(self, "stride", _pair(name, "stride", self.stride, 1))
+        _set(self, "padding", _pair(name, "padding", self.padding, 0))
+        _set(self, "output_padding", _pair(name, "output_padding", self.output_padding, 0))
+        _set(self, "dilation", _pair(name, "dilation", self.dilation, 1))
+        _check_channels(self)
+        for a in range(2):
+            op, s, d = self.output_padding[a], self.stride[a], self.dilation[a]
+            if any(map(is_symbolic, (op, s, d))):
+                continue
+            if op >= s and op >= d:
+                raise LayerError(name, "output_padding",
+                                 f"output_padding={_compact(self.output_padding)} must be smaller than "
+                                 f"stride ({s}) or dilation ({d}): allowed 0..{max(s, d) - 1}")
+
+    def axis_op(self, axis: int) -> AxisOp:
+        p = self.padding[axis]
+        return AxisOp("transposed", self.kernel_size[axis], self.stride[axis], p,
+                      p - self.output_padding[axis], self.dilation[axis])
+
+    def out_channels_for(self, in_channels: int) -> int:
+        return in_channels if self.out_channels is None else self.out_channels
+
+
+@dataclass(frozen=True, repr=False)
+class Conv2d(Layer):
+    """torch.nn.Conv2d: y[o] = sum_t x[o*s + t*d - p] * w[t]; out = floor((n + 2p - d(k-1) - 1)/s) + 1.
+    padding may also be 'valid' or 'same' (stride 1; an odd total is split with the extra at the end)."""
+
+    positional: ClassVar = ("kernel_size",)
+    kernel_size: Any
+    stride: Any = 1
+    padding: Any = 0
+    dilation: Any = 1
+    out_channels: int | None = field(default=None, kw_only=True)
+    groups: int = field(default=1, kw_only=True)
+    bias: bool = field(default=True, kw_only=True)
+
+    def __post_init__(self):
+        name = self.type
+        _set = object.__setattr__
+        _set(self, "kernel_size", _pair(name, "kernel_size", self.kernel_size, 1))
+        _set(self, "stride", _pair(name, "stride", self.stride, 1))
+        _set(self, "dilation", _pair(name, "dilation", self.dilation, 1))
+        if isinstance(self.padding, str):
+            if self.padding not in ("same", "valid"):
+                raise LayerError(name, "padding", f"padding={self.padding!r} must be an int, a pair, "
+                                 "'same' or 'valid'")
+            if self.padding == "same" and self.stride != (1, 1):
+                raise LayerError(name, "padding", "padding='same' needs stride=1 "
+                                 f"(got stride={_compact(self.stride)}), as in PyTorch")
+        else:
+            _set(self, "padding", _pair(name, "padding", self.padding, 0))
+        _check_channels(self)
+
+    def pads(self, axis: int) -> tuple[Any, Any]:
+        """(before, after) zero padding along `axis`, resolving 'same' and 'valid' like PyTorch."""
+        if self.padding == "valid":
+            return (0, 0)
+        if self.padding == "same":
+            total = self.dilation[axis] * (self.kernel_size[axis] - 1)
+            return (total // 2, total - total // 2)
+        return (self.padding[axis], self.padding[axis])
+
+    def axis_op(self, axis: int) -> AxisOp:
+        pb, pa = self.pads(axis)
+        return AxisOp("conv", self.kernel_size[axis], self.stride[axis], pb, pa, self.dilation[axis])
+
+    def out_channels_for(self, in_channels: int) -> int:
+        return in_channels if self.out_channels is None else self.out_channels
+
+
+def _check_channels(layer) -> None:
+    name = layer.type
+    if layer.out_channels is not None:
+        object.__setattr__(layer, "out_channels", _integer(name, "out_channels", layer.out_channels, 1))
+    object.__setattr__(layer, "groups", _integer(name, "groups", layer.groups, 1))
+    if not isinstance(layer.bias, bool):
+        raise LayerError(name, "bias", f"bias={layer.bias!r} must be True or False")
+    if layer.out_channels is not None and layer.out_channels % layer.groups:
+        raise LayerError(name, "groups", f"out_channels={layer.out_channels} must be divisible by "
+                         f"groups={layer.groups}")
+
+
+@dataclass(frozen=True, repr=False)
+class Upsample(Layer):
+    """torch.nn.Upsample with an integer scale_factor: 'nearest' repeats each pixel s times;
+    'bilinear' (align_corners=False) samples src = (o + 1/2)/s - 1/2, clamped at the edges."""
+
+    positional: ClassVar = ("scale_factor",)
+    scale_factor: Any
+    mode: str = "nearest"
+    align_corners: bool | None = None
+
+    def __post_init__(self):
+        name = self.type
+        object.__setattr__(self, "scale_factor", _scale(name, "scale_factor", self.scale_factor))
+        if self.mode not in ("nearest", "bilinear"):
+            raise LayerError(name, "mode", f"mode={self.mode!r} is not supported: use 'nearest' or 'bilinear'")
+        if self.mode == "nearest" and self.align_corners is not None:
+            raise LayerError(name, "align_corners", "align_corners only applies to mode='bilinear' "
+                             "(as in PyTorch); leave it unset for 'nearest'")
+        if self.align_corners:
+            raise LayerError(name, "align_corners", "align_corners=True is not supported: its weights depend "
+                             "on the input size, so there is no fixed pattern; use align_corners=False")
+
+    def axis_op(self, axis: int) -> AxisOp:
+        return AxisOp("repeat" if self.mode == "nearest" else "linear", stride=self.scale_factor[axis])
+
+
+@dataclass(frozen=True, repr=False)
+class PixelShuffle(Layer):
+    """torch.nn.PixelShuffle(r): (C*r^2, H, W) -> (C, rH, rW); out[c, r*h + i, r*w + j] = in[c*r^2 + r*i + j, h, w]."""
+
+    positional: ClassVar = ("upscale_factor",)
+    upscale_factor: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "upscale_factor", _integer(self.type, "upscale_factor", self.upscale_factor, 1))
+
+    def axis_op(self, axis: int) -> AxisOp:
+        return AxisOp("repeat", stride=self.upscale_factor)
+
+    def out_channels_for(self, in_channels: int) -> int:
+        r2 = self.upscale_factor ** 2
+        if in_channels % r2:
+            raise LayerError(self.type, "upscale_factor", f"needs input channels divisible by "
+                             f"upscale_factor^2 = {r2}, got {in_channels} channels")
+        return in_channels // r2
+
+
+@dataclass(frozen=True, repr=False)
+class ReLU(Layer):
+    """max(x, 0)."""
+
+    is_activation: ClassVar = True
+
+
+@dataclass(frozen=True, repr=False)
+class LeakyReLU(Layer):
+    """max(x, 0) + negative_slope * min(x, 0)."""
+
+    is_activation: ClassVar = True
+    positional: ClassVar = ()
+    negative_slope: float = 0.01
+
+    def __post_init__(self):
+        v = self.negative_slope
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != v:
+            raise LayerError(self.type, "negative_slope", f"negative_slope={v!r} must be a real number")
+        object.__setattr__(self, "negative_slope", float(v))
+
+
+@dataclass(frozen=True, repr=False)
+class Tanh(Layer):
+    """tanh(x)."""
+
+    is_activation: ClassVar = True
+
+
+@dataclass(frozen=True, repr=False)
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x))."""
+
+    is_activation: ClassVar = True
+
+
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in (ConvTranspose2d, Conv2d, Upsample, PixelShuffle, ReLU, LeakyReLU, Tanh, Sigmoid)
+}
+
+
+def make_layer(type_name: str, **params: Any) -> Layer:
+    """Build a layer by its torch.nn class name; unknown names or keywords give a LayerError."""
+    cls = LAYER_TYPES.get(type_name)
+    if cls is None:
+        raise LayerError(str(type_name), None, f"unknown layer type; allowed: {', '.join(LAYER_TYPES)}")
+    allowed = [f.name for f in fields(cls)]
+    for key in params:
+        if key not in allowed:
+            raise LayerError(type_name, key, f"unexpected keyword {key!r}; allowed: {', '.join(allowed) or 'none'}")
+    try:
+        return cls(**params)
+    except TypeError as exc:  # e.g. a missing argument: keep the one-line contract
+        raise LayerError(type_name, None, str(exc)) from None
+
+
+def layer_from_dict(data: dict) -> Layer:
+    """Inverse of `Layer.to_dict`."""
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
+    return make_layer(data.get("type", "?"), **params)

@@ -1,0 +1,126 @@
+"""`Stack`: an ordered list of layers with PyTorch's shape arithmetic and a memory budget."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .errors import CheckerlabError, LayerError
+from .layers import Layer
+
+#: Largest 2D map (pixels) that `overlap_map` and the simulation will allocate per channel.
+MAX_PIXELS = 1 << 26
+#: Largest activation (channels x pixels) the simulation will allocate.
+MAX_ELEMENTS = 1 << 27
+
+
+def _size_pair(input_size: Any) -> tuple[int, int]:
+    """An int or an (H, W) pair of positive ints."""
+    if isinstance(input_size, (int,)) and not isinstance(input_size, bool):
+        input_size = (input_size, input_size)
+    try:
+        h, w = (int(v) for v in input_size)
+        ok = all(int(v) == v and not isinstance(v, bool) for v in input_size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or h < 1 or w < 1:
+        raise CheckerlabError(f"input_size={input_size!r} must be a positive int or an (H, W) pair of positive ints")
+    return h, w
+
+
+class Stack(Sequence):
+    """An immutable sequence of layers, applied first to last. Accepts layers or a spec string.
+
+    `str(stack)` is a spec that `Stack(str(stack)) == stack` parses back.
+    """
+
+    def __init__(self, layers: Iterable[Layer] | str = ()):
+        if isinstance(layers, str):
+            from .spec import parse_layers
+            layers = parse_layers(layers)
+        layers = tuple(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise CheckerlabError(f"layer {i}: expected a layer such as ConvTranspose2d(3, stride=2), "
+                                      f"got {type(layer).__name__}")
+        self.layers: tuple[Layer, ...] = layers
+
+    def __getitem__(self, index):
+        return Stack(self.layers[index]) if isinstance(index, slice) else self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Stack) and self.layers == other.layers
+
+    def __hash__(self) -> int:
+        return hash(self.layers)
+
+    def __str__(self) -> str:
+        from .spec import format_layers
+        return format_layers(self.layers)
+
+    def __repr__(self) -> str:
+        return f"Stack({str(self)!r})"
+
+    @property
+    def spatial_layers(self) -> list[tuple[int, Layer]]:
+        """(index, layer) of every layer that changes geometry (activations left out)."""
+        return [(i, layer) for i, layer in enumerate(self.layers) if not layer.is_activation]
+
+    def lengths(self, n: int, axis: int) -> list[int]:
+        """Length along `axis` before the first layer and after each layer; refuses an empty output."""
+        out = [n]
+        for i, layer in enumerate(self.layers):
+            m = layer.axis_op(axis).output_length(out[-1])
+            if m < 1:
+                raise LayerError(layer.type, None, f"output would be empty: length {out[-1]} -> {m} along "
+                                 f"{'HW'[axis]}; use a larger input_size", i)
+            out.append(m)
+        return out
+
+    def sizes(self, input_size: Any) -> list[tuple[int, int]]:
+        """(H, W) of the input and after each layer, with PyTorch's rules, within `MAX_PIXELS`."""
+        h, w = _size_pair(input_size)
+        sizes = list(zip(self.lengths(h, 0), self.lengths(w, 1)))
+        for i, (sh, sw) in enumerate(sizes[1:]):
+            if sh * sw > MAX_PIXELS:
+                raise LayerError(self.layers[i].type, None, f"output {sh}x{sw} ({sh * sw:,} pixels) exceeds the "
+                                 f"memory budget of {MAX_PIXELS:,} pixels; use a smaller input_size", i)
+        return sizes
+
+    def output_size(self, input_size: Any) -> tuple[int, int]:
+        """(H_out, W_out) of the whole stack for an (H, W) input."""
+        return self.sizes(input_size)[-1]
+
+    def shapes(self, input_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+        """(C, H, W) of the input and after each layer; channels follow `out_channels`, PixelShuffle
+        divides by r^2, groups must divide both channel counts. Refuses more than `MAX_ELEMENTS`."""
+        c, h, w = input_shape
+        shapes = [(int(c), h, w)]
+        for i, ((sh, sw), layer) in enumerate(zip(self.sizes((h, w))[1:], self.layers)):
+            c_in = shapes[-1][0]
+            try:
+                c_out = layer.out_channels_for(c_in)
+            except LayerError as exc:
+                raise exc.at(i) from None
+            groups = getattr(layer, "groups", 1)
+            if c_in % groups or c_out % groups:
+                raise LayerError(layer.type, "groups", f"groups={groups} must divide in_channels ({c_in}) and "
+                                 f"out_channels ({c_out})", i)
+            if c_out * sh * sw > MAX_ELEMENTS:
+                raise LayerError(layer.type, None, f"activation {c_out}x{sh}x{sw} ({c_out * sh * sw:,} values) "
+                                 f"exceeds the memory budget of {MAX_ELEMENTS:,}; use a smaller input or fewer "
+                                 "channels", i)
+            shapes.append((c_out, sh, sw))
+        return shapes
+
+
+def as_stack(stack: Stack | Iterable[Layer] | Layer | str) -> Stack:
+    """Accept a Stack, a list of layers, a single layer or a spec string."""
+    if isinstance(stack, Stack):
+        return stack
+    if isinstance(stack, Layer):
+        return Stack([stack])
+    return Stack(stack)

@@ -1,0 +1,77 @@
+"""Argument normalisation and validation shared by the kernels' Python wrappers.
+
+Every error is a ``ValueError`` whose message starts with the public function's name and names the
+offending parameter and the allowed range, the way PyTorch's checks do.
+"""
+
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_batch(fn, x):
+    """Return ``(x4, squeeze)``: ``x`` as a C-contiguous NCHW float array, ``squeeze`` True for CHW input."""
+    x = np.asarray(x)
+    if x.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"{fn}: x must be float32 or float64, got {x.dtype}")
+    if x.ndim == 3:
+        x4, squeeze = x[None], True
+    elif x.ndim == 4:
+        x4, squeeze = x, False
+    else:
+        raise ValueError(f"{fn}: x must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {x.shape}")
+    if x4.shape[1] < 1 or x4.shape[2] < 1 or x4.shape[3] < 1:
+        raise ValueError(f"{fn}: x must have C, H, W >= 1, got shape {x.shape}")
+    return np.ascontiguousarray(x4), squeeze
+
+
+def unbatch(y, squeeze):
+    """Drop the batch axis again for CHW input."""
+    return y[0] if squeeze else y
+
+
+def as_int(fn, name, value, minimum):
+    """``value`` as a Python int >= ``minimum``."""
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {value!r}") from None
+    if v < minimum:
+        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {v}")
+    return v
+
+
+def pair(fn, name, value, minimum):
+    """An int or an (h, w) pair of ints >= ``minimum`` as a tuple ``(h, w)``."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(f"{fn}: {name} must be an int or a pair (h, w), got {value!r}")
+        return as_int(fn, name, value[0], minimum), as_int(fn, name, value[1], minimum)
+    v = as_int(fn, name, value, minimum)
+    return v, v
+
+
+def weight4(fn, weight, dtype):
+    """The 4-D weight as a C-contiguous array of ``dtype``."""
+    w = np.asarray(weight)
+    if w.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-D, got shape {w.shape}")
+    if min(w.shape) < 1:
+        raise ValueError(f"{fn}: weight must have every dimension >= 1, got shape {w.shape}")
+    if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
+        raise ValueError(f"{fn}: weight must be a real numeric array, got {w.dtype}")
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def bias1(fn, bias, channels, dtype):
+    """The bias as a length-``channels`` array of ``dtype`` (zeros for None)."""
+    if bias is None:
+        return np.zeros(channels, dtype=dtype)
+    b = np.asarray(bias)
+    if b.shape != (channels,):
+        raise ValueError(f"{fn}: bias must have shape ({channels},) (one per output channel), got {b.shape}")
+    if not (np.issubdtype(b.dtype, np.floating) or np.issubdtype(b.dtype, np.integer)):
+        raise ValueError(f"{fn}: bias must be a real numeric array, got {b.dtype}")
+    return np.ascontiguousarray(b, dtype=dtype)
