@@ -102,6 +102,7 @@ def _axis_ops(stack: Stack, axis: int) -> list[AxisOp]:
 
 
 def _profile(stack: Stack, n: int, axis: int) -> tuple[np.ndarray, int]:
+    stack.lengths(n, axis)  # refuses an empty output, naming the layer
     x, den = np.ones(n, dtype=np.int64), 1
     for op in _axis_ops(stack, axis):
         x, den = _profile_step(op, x, den)
@@ -152,26 +153,32 @@ class AxisPattern:
 
 
 def _edges(stack: Stack, axis: int, tile_num: np.ndarray, den: int) -> tuple[int, int]:
-    """(before, after): how many output samples at each end differ from the periodic interior.
+    """(before, after): how many output samples at each end may differ from the periodic interior.
 
-    Measured on 1D profiles of growing input length until it no longer changes (edges depend on the
-    layers only once the input is long enough for an interior to exist)."""
+    Measured on 1D profiles of growing input length until stable. The end of the output depends on the input
+    length modulo the product Q of the downsampling strides, so `after` is the maximum over Q consecutive
+    lengths: the interior bounds hold for every input size that has an interior."""
     p, last, n = len(tile_num), None, 4
+    q = int(np.prod([op.stride for op in _axis_ops(stack, axis) if op.kind == "conv"], dtype=object))
     while n <= 1 << 16:
-        try:
-            prof, pden = _profile(stack, n, axis)
-        except CheckerlabError:  # too short: empty output
-            n *= 2
-            continue
-        assert pden == den
-        length = len(prof)
-        bad = np.flatnonzero(prof != tile_num[np.arange(length) % p])
-        before = int(bad[bad < length // 2].max()) + 1 if np.any(bad < length // 2) else 0
-        after = length - int(bad[bad >= length // 2].min()) if np.any(bad >= length // 2) else 0
-        if before + after < length // 2:  # a clear interior exists
-            if last == (before, after):
-                return last
-            last = (before, after)
+        edges = []
+        for m in range(n, n + q):
+            try:
+                prof, pden = _profile(stack, m, axis)
+            except CheckerlabError:  # too short: empty output
+                break
+            length = len(prof)
+            bad = np.flatnonzero(prof != tile_num[np.arange(length) % p])
+            before = int(bad[bad < length // 2].max()) + 1 if np.any(bad < length // 2) else 0
+            after = length - int(bad[bad >= length // 2].min()) if np.any(bad >= length // 2) else 0
+            if before + after >= length // 2:  # no clear interior yet
+                break
+            edges.append((before, after))
+        if len(edges) == q:
+            edge = (max(e[0] for e in edges), max(e[1] for e in edges))
+            if last == edge:
+                return edge
+            last = edge
         n *= 2
     raise CheckerlabError("this stack has no periodic interior within input length 65536")
 
