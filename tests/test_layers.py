@@ -1,0 +1,210 @@
+"""Layer model: PyTorch shape rules, validation messages, spec round trip."""
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics import (
+    CheckerlabError,
+    Conv2d,
+    ConvTranspose2d,
+    LayerError,
+    LeakyReLU,
+    PixelShuffle,
+    ReLU,
+    Sigmoid,
+    SpecError,
+    Stack,
+    Tanh,
+    Upsample,
+    parse_layers,
+)
+from analytics.layers import layer_from_dict, make_layer
+
+# ---------------------------------------------------------------- output sizes match PyTorch
+
+
+def test_output_sizes_follow_pytorch_formulas():
+    s = Stack("ConvTranspose2d((3, 4), stride=(2, 3), padding=(1, 0), output_padding=(1, 2), dilation=(1, 2)),"
+              " Conv2d(3, stride=2, padding=1), Upsample((2, 3)), PixelShuffle(2), Conv2d(4, padding='same')")
+    h, w = 7, 5
+    h, w = (h - 1) * 2 - 2 + 2 + 1 + 1, (w - 1) * 3 - 0 + 6 + 2 + 1
+    h, w = (h + 2 - 2 - 1) // 2 + 1, (w + 2 - 2 - 1) // 2 + 1
+    h, w = h * 2 * 2, w * 3 * 2
+    assert s.output_size((7, 5)) == (h, w)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(0, 3), st.integers(1, 3), st.integers(1, 12))
+def test_sizes_against_torch(k, s, p, d, n):
+    torch = pytest.importorskip("torch")
+    op = min(s, d) - 1 if max(s, d) > 1 else 0
+    layer = ConvTranspose2d(k, stride=s, padding=p, output_padding=op, dilation=d)
+    try:
+        ours = Stack([layer]).output_size(n)
+    except LayerError:
+        ours = None
+    try:
+        y = torch.nn.functional.conv_transpose2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), stride=s,
+                                                 padding=p, output_padding=op, dilation=d)
+        theirs = tuple(y.shape[2:]) if y.numel() else None  # torch returns an empty tensor; we refuse
+    except RuntimeError:
+        theirs = None
+    assert ours == theirs
+    conv = Conv2d(k, stride=s, padding=p, dilation=d)
+    try:
+        ours = Stack([conv]).output_size(n)
+    except LayerError:
+        ours = None
+    try:
+        theirs = tuple(torch.nn.functional.conv2d(torch.ones(1, 1, n, n), torch.ones(1, 1, k, k), stride=s,
+                                                  padding=p, dilation=d).shape[2:])
+    except RuntimeError:
+        theirs = None
+    assert ours == theirs
+
+
+def test_shapes_track_channels():
+    s = Stack("ConvTranspose2d(4, stride=2, padding=1, out_channels=16), ReLU(), Conv2d(3, padding=1, "
+              "out_channels=12), PixelShuffle(2), Conv2d(1)")
+    assert s.shapes((3, 8, 8)) == [(3, 8, 8), (16, 16, 16), (16, 16, 16), (12, 16, 16), (3, 32, 32), (3, 32, 32)]
+
+
+# ---------------------------------------------------------------- every validation message
+
+LAYER_ERRORS = [
+    (lambda: ConvTranspose2d(0), r"^ConvTranspose2d: kernel_size=0 is out of range: must be an integer >= 1$"),
+    (lambda: ConvTranspose2d(3, stride=0), r"stride=0 is out of range: must be an integer >= 1"),
+    (lambda: ConvTranspose2d(3, padding=-1), r"padding=-1 is out of range: must be an integer >= 0"),
+    (lambda: ConvTranspose2d(3, dilation=(1, 0)), r"dilation\[1\]=0 is out of range"),
+    (lambda: ConvTranspose2d(2.5), r"kernel_size=2.5 must be an integer >= 1"),
+    (lambda: ConvTranspose2d(True), r"kernel_size=True must be an integer >= 1"),
+    (lambda: ConvTranspose2d((3, 3, 3)), r"kernel_size=\(3, 3, 3\) must be an int or an \(h, w\) pair"),
+    (lambda: ConvTranspose2d(3, stride=2, output_padding=2),
+     r"output_padding=2 must be smaller than stride \(2\) or dilation \(1\): allowed 0\.\.1"),
+    (lambda: ConvTranspose2d(3, stride=1, output_padding=1), r"output_padding=1 must be smaller than stride \(1\)"),
+    (lambda: ConvTranspose2d(3, out_channels=0), r"out_channels=0 is out of range: must be an integer >= 1"),
+    (lambda: ConvTranspose2d(3, groups=0), r"groups=0 is out of range"),
+    (lambda: ConvTranspose2d(3, out_channels=6, groups=4), r"out_channels=6 must be divisible by groups=4"),
+    (lambda: ConvTranspose2d(3, bias="yes"), r"bias='yes' must be True or False"),
+    (lambda: ConvTranspose2d(sympy.Symbol("k", integer=False)), r"kernel_size=k must be an integer symbol"),
+    (lambda: Conv2d(3, padding="full"), r"padding='full' must be an int, a pair, 'same' or 'valid'"),
+    (lambda: Conv2d(3, stride=2, padding="same"), r"padding='same' needs stride=1 \(got stride=2\)"),
+    (lambda: Upsample(1.5), r"scale_factor=1\.5 must be a whole number >= 1"),
+    (lambda: Upsample((2, 2, 2)), r"scale_factor=\(2, 2, 2\) must be a number or an \(h, w\) pair"),
+    (lambda: Upsample(0), r"scale_factor=0 is out of range"),
+    (lambda: Upsample(2, mode="bicubic"), r"mode='bicubic' is not supported: use 'nearest' or 'bilinear'"),
+    (lambda: Upsample(2, align_corners=False), r"align_corners only applies to mode='bilinear'"),
+    (lambda: Upsample(2, mode="bilinear", align_corners=True), r"align_corners=True is not supported"),
+    (lambda: PixelShuffle(0), r"upscale_factor=0 is out of range"),
+    (lambda: LeakyReLU("x"), r"negative_slope='x' must be a real number"),
+    (lambda: make_layer("Conv3d", kernel_size=3), r"^Conv3d: unknown layer type; allowed: ConvTranspose2d, Conv2d"),
+    (lambda: make_layer("Conv2d", kernel_size=3, foo=1), r"unexpected keyword 'foo'; allowed: kernel_size"),
+    (lambda: make_layer("Conv2d"), r"^Conv2d: .*kernel_size"),
+]
+
+
+@pytest.mark.parametrize("make, message", LAYER_ERRORS)
+def test_layer_validation_messages(make, message):
+    with pytest.raises(LayerError, match=message):
+        make()
+
+
+STACK_ERRORS = [
+    (lambda: Stack([ConvTranspose2d(3), 3]), CheckerlabError, r"^layer 1: expected a layer .* got int"),
+    (lambda: Stack("Conv2d(5)").output_size(3), LayerError,
+     r"^layer 0 \(Conv2d\): output would be empty: length 3 -> 0 along H; use a larger input_size$"),
+    (lambda: Stack("ReLU(), Conv2d(3, stride=2)").output_size((5, 2)), LayerError,
+     r"^layer 1 \(Conv2d\): output would be empty: length 2 -> 0 along W"),
+    (lambda: Stack("ConvTranspose2d(8, stride=8) * 3").output_size(64), LayerError,
+     r"^layer 2 \(ConvTranspose2d\): output 32768x32768 \(1,073,741,824 pixels\) exceeds the memory budget"),
+    (lambda: Stack("PixelShuffle(2)").shapes((3, 4, 4)), LayerError,
+     r"^layer 0 \(PixelShuffle\): needs input channels divisible by upscale_factor\^2 = 4, got 3"),
+    (lambda: Stack("ReLU(), Conv2d(3, groups=2, out_channels=4)").shapes((3, 8, 8)), LayerError,
+     r"^layer 1 \(Conv2d\): groups=2 must divide in_channels \(3\) and out_channels \(4\)"),
+    (lambda: Stack("ConvTranspose2d(3, stride=4, out_channels=4096) * 2").shapes((3, 32, 32)), LayerError,
+     r"^layer 1 \(ConvTranspose2d\): activation 4096x.* exceeds the memory budget"),
+    (lambda: Stack("ReLU()").output_size((0, 3)), CheckerlabError, r"input_size=\(0, 3\) must be a positive int"),
+    (lambda: Stack("ReLU()").output_size("big"), CheckerlabError, r"input_size='big'"),
+]
+
+
+@pytest.mark.parametrize("make, kind, message", STACK_ERRORS)
+def test_stack_validation_messages(make, kind, message):
+    with pytest.raises(kind, match=message):
+        make()
+
+
+SPEC_ERRORS = [
+    ("", r"empty layer list"),
+    ("ConvTranspose2d(3,", r"syntax error: .*\(at column \d+\)"),
+    ("Foo(3)", r"^layer 0: unknown layer 'Foo'; allowed: ConvTranspose2d.*\(at column 1\)$"),
+    ("ReLU(), ConvT(k)", r"^'k' is not a literal value .*\(at column 15\)$"),
+    ("ConvT(3, 2, 1, 0, 1, 9)", r"layer 0 \(ConvTranspose2d\): takes at most 5 positional arguments"),
+    ("ConvT(3, **opts)", r"\*\*kwargs are not supported"),
+    ("ConvT(3, kernel_size=4)", r"kernel_size given twice"),
+    ("nn.Conv2d(3, 8, 3, padding_mode='reflect')", r"^layer 0 \(Conv2d\): padding_mode='reflect' is not supported"),
+    ("nn.Upsample(64)", r"^layer 0 \(Upsample\): size= is not supported"),
+    ("nn.UpsamplingBilinear2d(scale_factor=2)", r"UpsamplingBilinear2d uses align_corners=True"),
+    ("ReLU() * 1.5", r"a repeat `layer \* n` needs an integer n"),
+    ("ReLU() * 5000", r"a repeat `layer \* n` needs an integer n in 0\.\.1000"),
+    ("ReLU(), 3", r"expected a layer such as ConvTranspose2d\(3, stride=2\), got '3'"),
+    ("ReLU(), ConvT(3, stride=0)", r"^layer 1 \(ConvTranspose2d\): stride=0 is out of range"),
+]
+
+
+@pytest.mark.parametrize("text, message", SPEC_ERRORS)
+def test_spec_error_messages(text, message):
+    with pytest.raises((SpecError, LayerError), match=message):
+        parse_layers(text)
+
+
+# ---------------------------------------------------------------- spec and dict round trips
+
+
+def test_pytorch_spelling_and_aliases():
+    torch_style = parse_layers("nn.Sequential(nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), "
+                               "nn.ReLU(inplace=True), nn.Upsample(scale_factor=2, mode='nearest'))")
+    assert torch_style == [ConvTranspose2d(4, stride=2, padding=1, out_channels=32, bias=False), ReLU(),
+                           Upsample(2)]
+    assert parse_layers("deconv(3, 2), conv(3, padding=1), up(2), ps(2), lrelu(0.2), tanh(), sigmoid()") == [
+        ConvTranspose2d(3, stride=2), Conv2d(3, padding=1), Upsample(2), PixelShuffle(2), LeakyReLU(0.2), Tanh(),
+        Sigmoid()]
+    assert parse_layers("3 * ConvT(3, 2)") == [ConvTranspose2d(3, stride=2)] * 3
+
+
+layer_strategy = st.one_of(
+    st.builds(lambda k, s, p, d, c, b: ConvTranspose2d(k, stride=s, padding=p, dilation=d, out_channels=c, bias=b),
+              st.one_of(st.integers(1, 7), st.tuples(st.integers(1, 7), st.integers(1, 7))), st.integers(1, 4),
+              st.integers(0, 3), st.integers(1, 3), st.none() | st.integers(1, 64), st.booleans()),
+    st.builds(lambda k, s, p: Conv2d(k, stride=s, padding=p), st.integers(1, 7), st.integers(1, 3),
+              st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3), st.integers(0, 3)), st.just("valid"))),
+    st.builds(Upsample, st.integers(1, 4), st.sampled_from(["nearest", "bilinear"])),
+    st.builds(PixelShuffle, st.integers(1, 4)),
+    st.builds(LeakyReLU, st.floats(-2, 2, allow_nan=False)),
+    st.sampled_from([ReLU(), Tanh(), Sigmoid()]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(layer_strategy, min_size=1, max_size=6))
+def test_spec_and_dict_round_trip(layers):
+    stack = Stack(layers)
+    assert Stack(str(stack)) == stack
+    assert [layer_from_dict(layer.to_dict()) for layer in stack] == layers
+
+
+def test_repeats_collapse_when_printed():
+    s = Stack("ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 3, Conv2d(3, padding=1)")
+    assert str(s) == "ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 3, Conv2d(3, padding=1)"
+    assert len(s) == 4 and isinstance(s[1:], Stack) and s[0] == s[2]
+
+
+def test_symbolic_parameters_are_accepted():
+    k, s = sympy.symbols("k s", integer=True, positive=True)
+    layer = ConvTranspose2d(k, stride=s, padding=1)
+    assert layer.kernel_size == (k, k) and layer.axis_op(0).kernel == k
+    assert sympy.simplify(layer.axis_op(0).output_length(sympy.Symbol("n")) - ((sympy.Symbol("n") - 1) * s + k - 2)) == 0
+    assert np.array_equal(ConvTranspose2d(sympy.Integer(3)).kernel_size, (3, 3))
