@@ -122,10 +122,12 @@ def overlap_map(stack, input_size) -> np.ndarray:
     int64 for integer counts; an object array of Fractions when bilinear weights make them rational.
     """
     stack = as_stack(stack)
-    stack.sizes(input_size)  # validates: non-empty and within the memory budget
-    (rows, rden), (cols, cden) = (_profile(stack, n, a) for a, n in enumerate(stack.sizes(input_size)[0]))
-    num = np.multiply.outer(_room(rows, int(np.abs(cols).max())), cols)
-    return _exact(num, rden * cden)
+    h, w = stack.sizes(input_size)[0]  # validates: non-empty and within the memory budget
+    (rows, rden), (cols, cden) = _profile(stack, h, 0), _profile(stack, w, 1)
+    if rden == cden == 1 and rows.dtype == cols.dtype == np.int64 \
+            and int(rows.max()) * int(cols.max()) < _INT64_SAFE:  # the common case: one int64 outer product
+        return np.multiply.outer(rows, cols)
+    return _exact(np.multiply.outer(rows.astype(object), cols.astype(object)), rden * cden)
 
 
 def _minimal_period(c: np.ndarray) -> np.ndarray:
