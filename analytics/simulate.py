@@ -1,0 +1,256 @@
+"""Run a stack as a network on the Numba kernels: one weight draw (`simulate`) or many (`monte_carlo`).
+
+The network is the stack with PyTorch semantics: channels follow each layer's `out_channels` (the first
+layer's input channels are the image's), weights and biases come from `analytics.weights.init_params`
+(PyTorch layout, returned in `.params` so the same network can be rebuilt in PyTorch), activations are
+layers of the stack. A run is deterministic given the seed. Kernels are called from the calling thread
+only; run one simulation at a time (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .errors import CheckerlabError
+from .layers import (
+    Conv2d,
+    ConvTranspose2d,
+    Layer,
+    LeakyReLU,
+    PixelShuffle,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    Upsample,
+)
+from .metrics import ArtifactMetrics, interiors, measure
+from .stack import Stack, as_stack
+from .weights import Params, init_params
+
+
+class Cancelled(Exception):
+    """Raised by `monte_carlo` when its `cancel()` callback returns True."""
+
+
+def _apply(layer: Layer, x: np.ndarray, params: Params) -> np.ndarray:
+    """One layer on a (C, H, W) array with the kernels."""
+    import kernels
+
+    if isinstance(layer, ConvTranspose2d):
+        w, b = params
+        return kernels.conv_transpose2d(x, w, b, stride=layer.stride, padding=layer.padding,
+                                        output_padding=layer.output_padding, dilation=layer.dilation,
+                                        groups=layer.groups)
+    if isinstance(layer, Conv2d):
+        w, b = params
+        return kernels.conv2d(x, w, b, stride=layer.stride, padding=(*layer.pads(0), *layer.pads(1)),
+                              dilation=layer.dilation, groups=layer.groups)
+    if isinstance(layer, Upsample):
+        f = kernels.upsample_nearest2d if layer.mode == "nearest" else kernels.upsample_bilinear2d
+        return f(x, layer.scale_factor)
+    if isinstance(layer, PixelShuffle):
+        return kernels.pixel_shuffle(x, layer.upscale_factor)
+    if isinstance(layer, ReLU):
+        return kernels.relu(x)
+    if isinstance(layer, LeakyReLU):
+        return kernels.leaky_relu(x, layer.negative_slope)
+    if isinstance(layer, Tanh):
+        return kernels.tanh(x)
+    if isinstance(layer, Sigmoid):
+        return kernels.sigmoid(x)
+    raise CheckerlabError(f"{layer.type} cannot be simulated")
+
+
+def _as_image(image, dtype) -> np.ndarray:
+    x = np.asarray(image)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or min(x.shape) < 1:
+        raise CheckerlabError(f"the input image must be (C, H, W) or (H, W), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise CheckerlabError(f"the input image must be a real array, got {x.dtype}")
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if not np.all(np.isfinite(x)):
+        raise CheckerlabError("the input image has NaN or infinite values")
+    return x
+
+
+def forward(stack, image: np.ndarray, params: list[Params]) -> list[np.ndarray]:
+    """The output of every layer (one (C, H, W) array each) of the network given by `stack` and `params`."""
+    stack = as_stack(stack)
+    x = image
+    outputs = []
+    for layer, p in zip(stack, params, strict=True):
+        x = _apply(layer, x, p)
+        outputs.append(x)
+    return outputs
+
+
+@dataclass(eq=False)
+class Simulation:
+    """One run of the stack as a network.
+
+    input: (C, H, W); output: (C', H', W') (the input itself for an empty stack); activations: the output of
+    every layer, len == len(stack); params: per layer None or (weight, bias-or-None) in PyTorch layout.
+    `metrics` are computed on first access (one `ArtifactMetrics` per layer, None where the interior holds
+    no whole period)."""
+
+    stack: Stack
+    input: np.ndarray
+    activations: list[np.ndarray]
+    params: list[Params]
+    init: str = "kaiming_uniform"
+    bias: str = "zero"
+    seed: int = 0
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.activations[-1] if self.activations else self.input
+
+    @cached_property
+    def metrics(self) -> list[ArtifactMetrics | None]:
+        """`ArtifactMetrics` of every layer's output, over its generic period and interior."""
+        return layer_metrics(self.stack, self.input.shape[1:], self.activations)
+
+
+def layer_metrics(stack: Stack, input_size, activations: list[np.ndarray]) -> list[ArtifactMetrics | None]:
+    """Per-layer `ArtifactMetrics`; None for a layer whose interior holds no whole period."""
+    out = []
+    for geometry, x in zip(interiors(stack, input_size), activations, strict=True):
+        try:
+            out.append(measure(x, geometry.period, geometry.edge))
+        except CheckerlabError:
+            out.append(None)
+    return out
+
+
+def simulate(stack, image: np.ndarray, *, init: str = "kaiming_uniform", bias: str = "zero",
+             bias_value: float = 0.1, seed: int = 0, dtype=np.float32,
+             params: list[Params] | None = None) -> Simulation:
+    """Run `stack` on `image` ((C, H, W) or (H, W)) with weights drawn by `init_params(seed=seed)`, or with
+    the given `params`. y = f_L(... f_1(x)) with PyTorch semantics, in `dtype` (float32 or float64)."""
+    stack = as_stack(stack)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise CheckerlabError(f"dtype={dtype} must be float32 or float64")
+    x = _as_image(image, dtype)
+    stack.shapes(x.shape)  # validates every layer, channels and the memory budget before any work
+    if params is None:
+        params = init_params(stack, x.shape[0], init, bias, bias_value, seed, dtype)
+    elif len(params) != len(stack):
+        raise CheckerlabError(f"params has {len(params)} entries for {len(stack)} layers")
+    return Simulation(stack, x, forward(stack, x, params), params, init, bias, seed)
+
+
+@dataclass(frozen=True, eq=False)
+class LayerStats:
+    """Statistics over draws of one layer's metrics. contrast_mean/std are over the draws with a finite
+    contrast (`contrast_infinite` is the fraction of the others); NaN where there is nothing to average."""
+
+    contrast_mean: float
+    contrast_std: float
+    contrast_infinite: float
+    modulation_mean: float
+    modulation_std: float
+    energy_mean: float
+    energy_std: float
+    tile_mean: np.ndarray | None
+
+
+def _stats(values: np.ndarray) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    return (float(v.mean()), float(v.std())) if v.size else (math.nan, math.nan)
+
+
+@dataclass(eq=False)
+class MonteCarlo:
+    """Metrics over `draws` weight draws (draw d uses seed + d; draw 0 is `first`).
+
+    contrast, modulation, artifact_energy: (draws, layers) arrays (NaN where a layer has no metrics);
+    tile_sum: per layer the sum over draws of the phase-mean tile (None without metrics)."""
+
+    stack: Stack
+    first: Simulation
+    seed: int
+    contrast: np.ndarray
+    modulation: np.ndarray
+    artifact_energy: np.ndarray
+    tile_sum: list[np.ndarray | None] = field(repr=False)
+
+    @property
+    def draws(self) -> int:
+        return self.contrast.shape[0]
+
+    @cached_property
+    def layers(self) -> list[LayerStats]:
+        """Per layer: mean and std over draws of contrast, modulation and artifact energy; the mean tile."""
+        out = []
+        for i, tile_sum in enumerate(self.tile_sum):
+            c = self.contrast[:, i]
+            out.append(LayerStats(*_stats(c), float(np.mean(np.isinf(c))), *_stats(self.modulation[:, i]),
+                                  *_stats(self.artifact_energy[:, i]),
+                                  None if tile_sum is None else tile_sum / self.draws))
+        return out
+
+
+def monte_carlo(stack, image: np.ndarray, *, draws: int, init: str = "kaiming_uniform", bias: str = "zero",
+                bias_value: float = 0.1, seed: int = 0, progress: Callable[[int, int], None] | None = None,
+                cancel: Callable[[], bool] | None = None, dtype=np.float32) -> MonteCarlo:
+    """`draws` simulations of the same input, draw d with seed + d, and per-layer metric statistics.
+
+    progress(done, total) is called after every draw; cancel() is polled before every draw and raises
+    `Cancelled` when it returns True. Only the first draw's activations are kept."""
+    stack = as_stack(stack)
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise CheckerlabError(f"draws={draws!r} must be an integer >= 1")
+    n_layers = len(stack)
+    contrast, modulation, energy = (np.full((draws, n_layers), np.nan) for _ in range(3))
+    tile_sum: list[np.ndarray | None] = [None] * n_layers
+    first = None
+    for d in range(draws):
+        if cancel is not None and cancel():
+            raise Cancelled(f"cancelled after {d} of {draws} draws")
+        sim = simulate(stack, image, init=init, bias=bias, bias_value=bias_value, seed=seed + d, dtype=dtype)
+        for i, m in enumerate(sim.metrics):
+            if m is None:
+                continue
+            contrast[d, i], modulation[d, i], energy[d, i] = m.contrast, m.modulation, m.artifact_energy
+            tile_sum[i] = m.tile.copy() if tile_sum[i] is None else tile_sum[i] + m.tile
+        if first is None:
+            first = sim
+        if progress is not None:
+            progress(d + 1, draws)
+    return MonteCarlo(stack, first, seed, contrast, modulation, energy, tile_sum)
+
+
+def simulate_settings(stack, input_size, settings, image: np.ndarray | None = None,
+                      progress: Callable[[int, int], None] | None = None,
+                      cancel: Callable[[], bool] | None = None) -> MonteCarlo:
+    """`monte_carlo` driven by a `SimulationSettings`: the input is `make_input(settings.input, input_size,
+    settings.in_channels, settings.brightness, settings.seed, image)`; `image` (a decoded array) is used
+    only for input='image'."""
+    from .inputs import make_input
+
+    x = make_input(settings.input, input_size, settings.in_channels, settings.brightness, settings.seed,
+                   image if settings.input == "image" else None)
+    return monte_carlo(stack, x, draws=settings.draws, init=settings.init, bias=settings.bias,
+                       bias_value=settings.bias_value, seed=settings.seed, progress=progress, cancel=cancel)
+
+
+class _CallableModule(types.ModuleType):
+    """`analytics.simulate` names both this module and its main function. Importing the submodule (e.g.
+    `from analytics.simulate import simulate_settings`) binds the package attribute to the module, which would
+    shadow the lazily exported function; calling the module therefore calls `simulate`."""
+
+    def __call__(self, *args, **kwargs) -> Simulation:
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
