@@ -107,6 +107,19 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temp file left behind
 
 
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    path = tmp_path / "new.txt"
+    atomic_write(path, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    atomic_write(path, "y")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.read_text() == "y"
+
+
 def test_write_array_csv_and_npy(tmp_path):
     from fractions import Fraction
     write_array(tmp_path / "m.csv", np.array([[1, 2], [3, 4]]))
