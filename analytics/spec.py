@@ -76,7 +76,7 @@ def _layer(node: ast.Call, index: int) -> Layer:
     if len(node.args) > len(order):
         raise SpecError(f"layer {index} ({name}): takes at most {len(order)} positional arguments "
                         f"({', '.join(order) or 'none'}), got {len(node.args)}", node.col_offset + 1)
-    params = {key: _literal(arg) for key, arg in zip(order, node.args)}
+    params = {key: _literal(arg) for key, arg in zip(order, node.args, strict=False)}
     for kw in node.keywords:
         if kw.arg is None:
             raise SpecError(f"layer {index} ({name}): **kwargs are not supported", node.col_offset + 1)

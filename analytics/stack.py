@@ -83,7 +83,7 @@ class Stack(Sequence):
     def sizes(self, input_size: Any) -> list[tuple[int, int]]:
         """(H, W) of the input and after each layer, with PyTorch's rules, within `MAX_PIXELS`."""
         h, w = _size_pair(input_size)
-        sizes = list(zip(self.lengths(h, 0), self.lengths(w, 1)))
+        sizes = list(zip(self.lengths(h, 0), self.lengths(w, 1), strict=True))
         for i, (sh, sw) in enumerate(sizes[1:]):
             if sh * sw > MAX_PIXELS:
                 raise LayerError(self.layers[i].type, None, f"output {sh}x{sw} ({sh * sw:,} pixels) exceeds the "
@@ -99,7 +99,7 @@ class Stack(Sequence):
         divides by r^2, groups must divide both channel counts. Refuses more than `MAX_ELEMENTS`."""
         c, h, w = input_shape
         shapes = [(int(c), h, w)]
-        for i, ((sh, sw), layer) in enumerate(zip(self.sizes((h, w))[1:], self.layers)):
+        for i, ((sh, sw), layer) in enumerate(zip(self.sizes((h, w))[1:], self.layers, strict=True)):
             c_in = shapes[-1][0]
             try:
                 c_out = layer.out_channels_for(c_in)

@@ -206,5 +206,6 @@ def test_symbolic_parameters_are_accepted():
     k, s = sympy.symbols("k s", integer=True, positive=True)
     layer = ConvTranspose2d(k, stride=s, padding=1)
     assert layer.kernel_size == (k, k) and layer.axis_op(0).kernel == k
-    assert sympy.simplify(layer.axis_op(0).output_length(sympy.Symbol("n")) - ((sympy.Symbol("n") - 1) * s + k - 2)) == 0
+    n = sympy.Symbol("n")
+    assert sympy.simplify(layer.axis_op(0).output_length(n) - ((n - 1) * s + k - 2)) == 0
     assert np.array_equal(ConvTranspose2d(sympy.Integer(3)).kernel_size, (3, 3))
