@@ -31,11 +31,12 @@ from .stack import Stack, as_stack
 _LAZY = {
     # symbolic closed forms, depth laws, checkerboard-free condition, fixes, LaTeX
     "closed_form": "symbolic", "ClosedForm": "symbolic",
-    "depth_law": "depth",
-    "checkerboard_free": "fixes", "suggest_fixes": "fixes",
+    "depth_law": "depth", "DepthLaw": "depth",
+    "checkerboard_free": "fixes", "suggest_fixes": "fixes", "FreeVerdict": "fixes", "Fix": "fixes",
     "export_latex": "latex",
     # simulation, inputs, metrics
-    "simulate": "simulate", "monte_carlo": "simulate", "Simulation": "simulate", "Cancelled": "simulate",
+    "simulate": "simulation", "monte_carlo": "simulation", "Simulation": "simulation", "Cancelled": "simulation",
+    "simulate_settings": "simulation",
     "make_input": "inputs",
     "phase_mean_tile": "metrics", "artifact_metrics": "metrics",
 }

@@ -86,7 +86,9 @@ def _axis_verdict(stack: Stack, axis: int) -> AxisVerdict:
                 break
     out = tuple(Culprit(i, stack[i], axis, tuple(qs), _reason(stack[i], axis, f.zeros is None))
                 for i, (f, qs) in sorted(culprits.items()))
-    free = not any(not who for who in ann.values())
+    # A dead interior (a downsampling conv that samples only holes: mean 0) has no artifact but no signal
+    # either; it is not called free.
+    free = not any(not who for who in ann.values()) and cf.mean != 0
     return AxisVerdict(axis, cf, free, sp.true if free else sp.false, ann, out)
 
 
@@ -162,6 +164,8 @@ class FreeVerdict:
                 parts.append(head + f"free: $S = {latex(cf.stride)}$ and every $\\Phi_q$, $q \\mid S$, "
                              "$q > 1$, divides a factor of $H(z)$, so $c(n) = H(1)/S = " + latex(cf.mean)
                              + "$ everywhere.")
+            elif not a.present_periods:
+                parts.append(head + "not free: the interior is identically zero (every pixel is a hole).")
             else:
                 parts.append(head + "not free. Artifact periods present: "
                              + ", ".join(f"${q}$" for q in a.present_periods) + ".")

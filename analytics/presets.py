@@ -4,7 +4,7 @@ Each preset is the upsampling path of a published network, scaled down in channe
 interactively; the geometry (kernel, stride, padding) that decides the overlap pattern is the original's.
 
     >>> from analytics.presets import get_preset
-    >>> get_preset("dcgan-k3s2").config.stack.output_size((16, 16))
+    >>> get_preset("dcgan-k3s2").config.stack.output_size((32, 32))
     (256, 256)
 """
 
@@ -28,12 +28,14 @@ class Preset:
 
 
 def _sim(**kw) -> SimulationSettings:
-    base = dict(input="natural", brightness=1.0, in_channels=3, init="kaiming_uniform", bias="zero", seed=0, draws=4)
+    base = dict(input="natural", brightness=1.0, in_channels=3, init="kaiming_uniform", bias="zero", seed=0,
+                draws=4)
     return SimulationSettings(**{**base, **kw})
 
 
 def _ct(k, s=2, p=0, op=0, ch=None, **kw) -> str:
-    args = [str(k), f"stride={s}"] + ([f"padding={p}"] if p else []) + ([f"output_padding={op}"] if op else [])
+    args = [str(k), f"stride={s}"] + ([f"padding={p}"] if p else [])
+    args += [f"output_padding={op}"] if op else []
     args += [f"out_channels={ch}"] if ch else []
     args += [f"{k_}={v!r}" for k_, v in kw.items()]
     return f"ConvTranspose2d({', '.join(args)})"
@@ -41,12 +43,13 @@ def _ct(k, s=2, p=0, op=0, ch=None, **kw) -> str:
 
 _PRESETS = [
     Preset("dcgan-k3s2", "DCGAN-like generator, k=3 s=2 (default)",
-           "Four stride-2 transposed convolutions with kernel 3: the kernel is not a multiple of the stride, "
-           "so the overlap alternates 2, 1 per axis and the 4x4 checkerboard compounds with depth.",
+           "Three stride-2 transposed convolutions with kernel 3: the kernel is not a multiple of the "
+           "stride, so each layer's overlap alternates 2, 1 per axis and the checkerboard compounds to "
+           "period 8.",
            "Radford, Metz & Chintala 2016; Odena, Dumoulin & Olah, Distill 2016",
-           Config(", ".join([_ct(3, 2, 1, 1, 32), "ReLU()", _ct(3, 2, 1, 1, 16), "ReLU()",
-                             _ct(3, 2, 1, 1, 8), "ReLU()", _ct(3, 2, 1, 1, 3), "Tanh()"]),
-                  (16, 16), _sim())),
+           Config(", ".join([_ct(3, 2, 1, 1, 16), "ReLU()", _ct(3, 2, 1, 1, 8), "ReLU()",
+                             _ct(3, 2, 1, 1, 3), "Tanh()"]),
+                  (32, 32), _sim())),
     Preset("dcgan", "DCGAN generator, k=4 s=2 p=1",
            "The original DCGAN upsampling path: kernel 4 is a multiple of stride 2, so the overlap is even; "
            "random weights still give each phase its own sum.",
@@ -66,15 +69,15 @@ _PRESETS = [
            "Conv layers at low resolution, then PixelShuffle(2): each of the 4 output phases comes from its "
            "own sub-kernel, so random initialisation paints a period-2 checkerboard.",
            "Shi et al. 2016",
-           Config("Conv2d(5, padding=2, out_channels=32), Tanh(), Conv2d(3, padding=1, out_channels=16), Tanh(), "
-                  "Conv2d(3, padding=1, out_channels=12), PixelShuffle(2)",
+           Config("Conv2d(5, padding=2, out_channels=32), Tanh(), Conv2d(3, padding=1, out_channels=16), "
+                  "Tanh(), Conv2d(3, padding=1, out_channels=12), PixelShuffle(2)",
                   (64, 64), _sim())),
     Preset("espcn-icnr", "ESPCN sub-pixel convolution with ICNR",
-           "The same network initialised with ICNR: the 4 sub-kernels start equal, which is nearest-neighbour "
-           "upsampling followed by a convolution, so the output starts checkerboard-free.",
+           "The same network initialised with ICNR: the 4 sub-kernels start equal, which is "
+           "nearest-neighbour upsampling followed by a convolution, so the output starts checkerboard-free.",
            "Aitken et al. 2017",
-           Config("Conv2d(5, padding=2, out_channels=32), Tanh(), Conv2d(3, padding=1, out_channels=16), Tanh(), "
-                  "Conv2d(3, padding=1, out_channels=12), PixelShuffle(2)",
+           Config("Conv2d(5, padding=2, out_channels=32), Tanh(), Conv2d(3, padding=1, out_channels=16), "
+                  "Tanh(), Conv2d(3, padding=1, out_channels=12), PixelShuffle(2)",
                   (64, 64), _sim(init="icnr"))),
     Preset("resize-conv", "Resize-convolution (nearest + conv)",
            "Nearest-neighbour upsampling followed by a 3x3 convolution, three times: every output pixel gets "
@@ -85,8 +88,8 @@ _PRESETS = [
                   "Upsample(2), Conv2d(3, padding=1, out_channels=3), Tanh()",
                   (32, 32), _sim())),
     Preset("stylegan", "StyleGAN-style upsample + blur",
-           "Bilinear upsampling (zero insertion then the [1,3,3,1] binomial blur) before each 3x3 convolution: "
-           "the blur contains the zero-order hold 1 + z, so the period-2 artifact vanishes.",
+           "Bilinear upsampling (zero insertion then the [1,3,3,1] binomial blur) before each 3x3 "
+           "convolution: the blur contains the zero-order hold 1 + z, so the period-2 artifact vanishes.",
            "Karras, Laine & Aila 2019; Zhang 2019",
            Config("Upsample(2, mode='bilinear'), Conv2d(3, padding=1, out_channels=16), LeakyReLU(0.2), "
                   "Upsample(2, mode='bilinear'), Conv2d(3, padding=1, out_channels=8), LeakyReLU(0.2), "
@@ -102,7 +105,8 @@ _PRESETS = [
            "The first example of 'Deconvolution and Checkerboard Artifacts': overlap 2, 1 per axis, a 2x2 "
            "checkerboard with contrast 4.",
            "Odena, Dumoulin & Olah, Distill 2016",
-           Config("ConvTranspose2d(3, stride=2, padding=1, output_padding=1)", (32, 32), _sim(input="constant"))),
+           Config("ConvTranspose2d(3, stride=2, padding=1, output_padding=1)", (32, 32),
+                  _sim(input="constant"))),
     Preset("distill-stacked", "Distill: two stacked k=3 s=2 deconvolutions",
            "Stacking compounds the artifact: the overlap becomes 3, 2, 3, 1 per axis (period 4).",
            "Odena, Dumoulin & Olah, Distill 2016",
@@ -116,7 +120,8 @@ _PRESETS = [
     Preset("distill-k5s2", "Distill: deconvolution k=5 s=2",
            "Kernel 5 over stride 2: overlap 3, 2 per axis, a weaker checkerboard than k=3.",
            "Odena, Dumoulin & Olah, Distill 2016",
-           Config("ConvTranspose2d(5, stride=2, padding=2, output_padding=1)", (32, 32), _sim(input="constant"))),
+           Config("ConvTranspose2d(5, stride=2, padding=2, output_padding=1)", (32, 32),
+                  _sim(input="constant"))),
     Preset("distill-resize", "Distill: resize-convolution",
            "Nearest-neighbour resize followed by a convolution: even overlap by construction.",
            "Odena, Dumoulin & Olah, Distill 2016",

@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from analytics import CheckerlabError, Config, load_config, overlap_map, overlap_pattern, write_array
+from analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
 
 DEFAULT_SPEC = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=8) * 4, ReLU()"
 MAX_TILE_PRINT = 16
@@ -84,14 +85,128 @@ def cmd_analyze(args) -> int:
     report = analysis_report(config)
     if args.csv:
         write_array(args.csv, overlap_map(config.stack, config.input_size))
+    if args.latex:
+        from analytics import export_latex
+        export_latex(config.stack, args.latex, config.input_size)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
 
-def cmd_run(args) -> int:
-    """`make run`: the analysis of the default example."""
-    print(format_report(analysis_report(Config(DEFAULT_SPEC))))
+def cmd_formula(args) -> int:
+    """The closed forms of the stack along one axis, as an amsmath align* block."""
+    from analytics import closed_form
+    print(closed_form(load_target(args.spec, None).stack, args.axis).latex())
     return 0
+
+
+def _stat(stat: dict, draws: int) -> str:
+    """'mean' or 'mean±std' of a report entry; '-' when there is nothing to show."""
+    if stat["mean"] is None:
+        return "-"
+    return f"{stat['mean']:.4g}" if draws == 1 else f"{stat['mean']:.4g}±{stat['std'] or 0:.2g}"
+
+
+def simulation_report(config: Config, mc) -> dict:
+    """Everything `simulate` prints, machine-readable: per layer the simulated metrics (mean and std over
+    draws; None for inf/NaN) next to the exact pattern of the stack up to that layer."""
+    from dataclasses import asdict
+
+    from analytics.metrics import analytic_energy, layer_patterns
+
+    def num(v):
+        return float(v) if v == v and abs(v) != float("inf") else None
+
+    sim = config.simulation
+    shapes = config.stack.shapes((sim.in_channels, *config.input_size))
+    layers = []
+    for i, (layer, stats, pattern) in enumerate(zip(config.stack, mc.layers, layer_patterns(config.stack),
+                                                    strict=True)):
+        m = mc.first.metrics[i]
+        exact = pattern.to_dict()
+        layers.append({
+            "index": i, "layer": layer.spec(), "shape": list(shapes[i + 1]),
+            "period": list(m.period) if m is not None else None,
+            "contrast": {"mean": num(stats.contrast_mean), "std": num(stats.contrast_std),
+                         "infinite_fraction": stats.contrast_infinite},
+            "modulation": {"mean": num(stats.modulation_mean), "std": num(stats.modulation_std)},
+            "artifact_energy": {"mean": num(stats.energy_mean), "std": num(stats.energy_std)},
+            "exact": {"period": exact["period"], "contrast": exact["contrast"],
+                      "contrast_float": exact["contrast_float"], "artifact_energy": analytic_energy(pattern)},
+        })
+    return {"spec": str(config.stack), "input_size": list(config.input_size), "simulation": asdict(sim),
+            "output_shape": list(shapes[-1]), "draws": mc.draws, "layers": layers}
+
+
+def format_simulation(report: dict) -> str:
+    """The human-readable form of `simulation_report`."""
+    sim, draws = report["simulation"], report["draws"]
+    (h, w), out = report["input_size"], report["output_shape"]
+    bias = f"{sim['bias']} {sim['bias_value']:g}" if sim["bias"] == "constant" else sim["bias"]
+    lines = [
+        f"stack     {report['spec']}",
+        f"input     {sim['input']} {sim['in_channels']}x{h}x{w}, brightness {sim['brightness']:g}; "
+        f"init {sim['init']}, bias {bias}, seed {sim['seed']}, {draws} draw{'s' if draws > 1 else ''}",
+        f"output    {'x'.join(map(str, out))}",
+        "contrast: max/min of the phase-mean tile (inf: a phase reaches 0); energy: fraction at the artifact "
+        "frequencies",
+        f"{'layer':<22} {'output':<13} {'period':<7} {'contrast sim':>16} {'exact':>9} "
+        f"{'energy sim':>16} {'exact':>7}",
+    ]
+    for row in report["layers"]:
+        c, x = row["contrast"], row["exact"]
+        contrast = "inf" if c["infinite_fraction"] >= 1 else _stat(c, draws)
+        if 0 < c["infinite_fraction"] < 1:
+            contrast += f" (inf {c['infinite_fraction']:.0%})"
+        period = "x".join(map(str, row["period"])) if row["period"] else "-"
+        shape = "x".join(map(str, row["shape"]))
+        name = row["layer"].split("(")[0]
+        lines.append(f"{row['index']:>2} {name:<19} {shape:<13} {period:<7} {contrast:>16} "
+                     f"{x['contrast'] or 'inf':>9} {_stat(row['artifact_energy'], draws):>16} "
+                     f"{x['artifact_energy']:>7.4g}")
+    return "\n".join(lines)
+
+
+def cmd_simulate(args) -> int:
+    """Run the stack as a network (random weights, bias, activations) and print per-layer artifact metrics."""
+    from dataclasses import asdict
+
+    from analytics import SimulationSettings
+    from analytics.simulation import simulate_settings
+
+    config = load_target(args.spec, args.input_size)
+    given = {"input": args.input, "image_path": args.image, "brightness": args.brightness, "init": args.init,
+             "bias": args.bias, "bias_value": args.bias_value, "seed": args.seed, "draws": args.draws}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if args.image and args.input is None:
+        changes["input"] = "image"
+    config = config.replace(simulation=SimulationSettings(**{**asdict(config.simulation), **changes}))
+    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
+        raise CheckerlabError(f"--out {args.out}: use a .npy (or .csv) file name")
+    image = None
+    if config.simulation.input == "image":
+        from app.images import load_image
+        image = load_image(config.simulation.image_path)
+    mc = simulate_settings(config.stack, config.input_size, config.simulation, image=image)
+    if args.out:
+        write_array(args.out, mc.first.output)
+    report = simulation_report(config, mc)
+    print(json.dumps(report, indent=2) if args.json else format_simulation(report))
+    return 0
+
+
+def cmd_run(args) -> int:
+    """`make run`: the GUI on the default example; without a display, a one-line notice, its analysis and
+    the path of a screenshot PNG."""
+    from app.gui.launch import run_default
+
+    return run_default(lambda config: format_report(analysis_report(config)))
+
+
+def cmd_gui(args) -> int:
+    """The desktop GUI; --screenshot renders it offscreen once both views are computed, saves a PNG, exits."""
+    from app.gui.launch import gui_main
+
+    return gui_main(args.config, preset=args.preset, screenshot=args.screenshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,10 +219,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="input height and width (default 32 32)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--csv", metavar="FILE", help="write the exact overlap map as CSV (or .npy)")
+    p.add_argument("--latex", metavar="FILE",
+                   help="write a standalone LaTeX report (closed forms, condition, fixes)")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("formula",
+                       help="print the LaTeX closed forms: count, H(z), period, conditions, spectrum")
+    p.add_argument("spec", help="layer list or a .json config")
+    p.add_argument("--axis", type=int, choices=(0, 1), default=0,
+                   help="0: rows (H), 1: columns (W) (default 0)")
+    p.set_defaults(func=cmd_formula)
+
+    p = sub.add_parser("simulate", help="run the stack as a network; per-layer artifact metrics next to the "
+                                        "exact pattern")
+    p.add_argument("spec", help="layer list or a .json config (its simulation settings are the defaults)")
+    p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="input height and width")
+    p.add_argument("--input", choices=INPUT_KINDS, help="input image kind (default constant)")
+    p.add_argument("--image", metavar="FILE", help="PNG/JPEG input image (implies --input image)")
+    p.add_argument("--brightness", type=float, help="value of a white input pixel (default 1)")
+    p.add_argument("--init", choices=INITS, help="weight init (default kaiming_uniform, PyTorch's)")
+    p.add_argument("--bias", choices=BIAS_KINDS, help="bias kind (default zero)")
+    p.add_argument("--bias-value", type=float, help="the value of --bias constant (default 0.1)")
+    p.add_argument("--seed", type=int, help="random seed; draw d uses seed + d (default 0)")
+    p.add_argument("--draws", type=int, help="Monte Carlo weight draws (default 1)")
+    p.add_argument("--out", metavar="FILE.npy", help="write the first draw's output (C, H, W) as .npy")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="the main job: the default example")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("gui", help="desktop GUI: edit a stack, see the exact pattern and the simulated run")
+    p.add_argument("config", nargs="?", help="a .json config or a layer list (default: the last session's)")
+    p.add_argument("--preset", metavar="NAME", help="start from a preset, e.g. dcgan-k3s2")
+    p.add_argument("--screenshot", metavar="FILE",
+                   help="render the window offscreen once both views are computed, write a PNG and exit")
+    p.set_defaults(func=cmd_gui)
     return parser
 
 

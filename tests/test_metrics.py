@@ -22,7 +22,7 @@ from analytics import (
 )
 from analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, ReLU, Sigmoid, Tanh, Upsample
 from analytics.metrics import analytic_energy, interiors, layer_patterns, tile_contrast, tile_modulation
-from analytics.simulate import simulate
+from analytics.simulation import simulate
 
 # ------------------------------------------------------------------------------------------------------
 # Independent prediction: propagate one period of the infinite, periodic response through the drawn

@@ -10,8 +10,6 @@ only; run one simulation at a time (DESIGN.md §6).
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -242,15 +240,3 @@ def simulate_settings(stack, input_size, settings, image: np.ndarray | None = No
                    image if settings.input == "image" else None)
     return monte_carlo(stack, x, draws=settings.draws, init=settings.init, bias=settings.bias,
                        bias_value=settings.bias_value, seed=settings.seed, progress=progress, cancel=cancel)
-
-
-class _CallableModule(types.ModuleType):
-    """`analytics.simulate` names both this module and its main function. Importing the submodule (e.g.
-    `from analytics.simulate import simulate_settings`) binds the package attribute to the module, which would
-    shadow the lazily exported function; calling the module therefore calls `simulate`."""
-
-    def __call__(self, *args, **kwargs) -> Simulation:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,323 @@
+"""The stack editor: a table with one row per layer (plus the activation after it), validated cell by cell.
+
+Rows can be added, removed, duplicated and moved; every edit is one undoable step on the Document.
+Invalid cells are tinted, carry a warning icon and a tooltip, and the message is repeated inline below
+the table.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .document import Document
+from .state import ACTIVATIONS, COLUMNS, HEADERS, ROW_TYPES, new_row
+
+_ERROR_BG = QColor(255, 215, 215)
+_NA_FG = QColor(170, 170, 170)
+_TIPS = {
+    "type": "Layer type (PyTorch's torch.nn name)",
+    "kernel": "kernel_size: an integer or 'h, w'",
+    "stride": "stride (ConvTranspose2d/Conv2d), scale_factor (Upsample) or upscale_factor (PixelShuffle)",
+    "padding": "padding: an integer or 'h, w' (Conv2d also 'same' or 'valid')",
+    "output_padding": "output_padding: must be smaller than stride or dilation",
+    "dilation": "dilation: an integer or 'h, w'",
+    "channels": "out_channels; empty keeps the incoming channel count",
+    "activation": "Activation applied after the layer: ReLU, LeakyReLU(slope), Tanh, Sigmoid, or empty",
+}
+
+
+class StackTableModel(QAbstractTableModel):
+    """Qt model over `Document.state.rows`; writes go through `Document.apply` (undoable)."""
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self._rows = len(document.state.rows)
+        document.changed.connect(self._on_changed)
+
+    def _on_changed(self) -> None:
+        n = len(self.document.state.rows)
+        if n != self._rows:
+            self.beginResetModel()
+            self._rows = n
+            self.endResetModel()
+        elif n:
+            self.dataChanged.emit(self.index(0, 0), self.index(n - 1, len(COLUMNS) - 1))
+
+    def rowCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else self._rows
+
+    def columnCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
+
+    def _cell(self, index):
+        row = self.document.state.rows[index.row()]
+        return row, COLUMNS[index.column()]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= self._rows:
+            return None
+        row, column = self._cell(index)
+        error = self.document.validation.errors.get((index.row(), column))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.cell(column) if row.applies(column) else "—"
+        if role == Qt.ItemDataRole.EditRole:
+            return row.cell(column)
+        if role == Qt.ItemDataRole.ForegroundRole and not row.applies(column):
+            return _NA_FG
+        if role == Qt.ItemDataRole.BackgroundRole and error:
+            return _ERROR_BG
+        if role == Qt.ItemDataRole.DecorationRole and error:
+            from PySide6.QtWidgets import QApplication
+
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return error or (_TIPS[column] if row.applies(column) else "does not apply to this layer type")
+        if role == Qt.ItemDataRole.TextAlignmentRole and column not in ("type", "activation"):
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    def flags(self, index):
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.isValid() and self._cell(index)[0].applies(self._cell(index)[1]):
+            base |= Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        row, column = self._cell(index)
+        if not row.applies(column):
+            return False
+        new = row.with_cell(column, "" if value is None else str(value))
+        header = HEADERS[COLUMNS.index(column)].lower()
+        self.document.apply(
+            self.document.state.with_row(index.row(), new), f"Edit {header} of row {index.row() + 1}"
+        )
+        return True
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _TIPS[COLUMNS[section]]
+        elif role == Qt.ItemDataRole.DisplayRole:
+            return str(section + 1)
+        return None
+
+
+class _Delegate(QStyledItemDelegate):
+    """Combo boxes for the type and activation columns (activation is editable: LeakyReLU(0.1) ...)."""
+
+    def createEditor(self, parent, option, index):
+        column = COLUMNS[index.column()]
+        if column not in ("type", "activation"):
+            return super().createEditor(parent, option, index)
+        combo = QComboBox(parent)
+        combo.addItems(ROW_TYPES if column == "type" else ACTIVATIONS)
+        combo.setEditable(column == "activation")
+        combo.activated.connect(lambda _=None, c=combo: (self.commitData.emit(c), self.closeEditor.emit(c)))
+        return combo
+
+    def setEditorData(self, editor, index):
+        if isinstance(editor, QComboBox):
+            text = index.data(Qt.ItemDataRole.EditRole) or ""
+            i = editor.findText(text)
+            if i >= 0:
+                editor.setCurrentIndex(i)
+            else:
+                editor.setEditText(text)
+            if not editor.isEditable():
+                editor.showPopup()
+            return
+        super().setEditorData(editor, index)
+
+    def setModelData(self, editor, model, index):
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
+            return
+        super().setModelData(editor, model, index)
+
+
+class StackEditor(QWidget):
+    """Table + row buttons + the inline validation message."""
+
+    currentRowChanged = Signal(int)
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.model = StackTableModel(document, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setItemDelegate(_Delegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.verticalHeader().setMinimumWidth(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setMinimumSectionSize(34)
+        for i, width in enumerate((132, 42, 42, 34, 50, 52, 56, 76)):
+            self.table.setColumnWidth(i, width)
+        header.setStretchLastSection(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+
+        self.actions_by_name: dict[str, QAction] = {}
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
+        for name, text, shortcut, slot in (
+            ("add", "Add layer", "Ctrl+Shift+A", self.add_row),
+            ("duplicate", "Duplicate", "Ctrl+D", self.duplicate_row),
+            ("remove", "Remove", QKeySequence.StandardKey.Delete, self.remove_row),
+            ("up", "Move up", "Ctrl+Shift+Up", lambda: self.move_row(-1)),
+            ("down", "Move down", "Ctrl+Shift+Down", lambda: self.move_row(+1)),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(
+                f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
+            )
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.actions_by_name[name] = action
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            buttons.addWidget(button)
+        add_menu = QMenu(self)
+        for t in ROW_TYPES:
+            add_menu.addAction(t, lambda t=t: self.add_row(t))
+        self._add_button = buttons.itemAt(0).widget()
+        self._add_button.setMenu(add_menu)
+        self._add_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        buttons.addStretch(1)
+
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setMinimumHeight(34)
+        font = QFont(self.message.font())
+        font.setPointSizeF(font.pointSizeF() * 0.95)
+        self.message.setFont(font)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.message)
+        self.table.selectionModel().currentChanged.connect(self._on_current)
+        self.model.modelReset.connect(self._reselect)
+        document.changed.connect(self._update_message)
+        self._want_row = 0
+        self._update_message()
+
+    # ---- row operations -------------------------------------------------------------------------
+    def current_row(self) -> int:
+        index = self.table.currentIndex()
+        return index.row() if index.isValid() else len(self.document.state.rows) - 1
+
+    def select_row(self, row: int, column: int = 0) -> None:
+        row = max(0, min(row, self.model.rowCount() - 1))
+        self._want_row = row
+        if self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(row, column))
+
+    def _reselect(self) -> None:
+        self.select_row(self._want_row)
+
+    def _edit_rows(self, rows, text: str, select: int) -> None:
+        self._want_row = select
+        self.document.apply(self.document.state.with_rows(rows), text)
+        self.select_row(select)
+
+    def add_row(self, type_: str = "ConvTranspose2d") -> None:
+        """Insert a new layer (with defaults) below the current row."""
+        rows = list(self.document.state.rows)
+        at = self.current_row() + 1 if rows else 0
+        rows.insert(at, new_row(type_, "ReLU" if type_ != "PixelShuffle" else ""))
+        self._edit_rows(rows, f"Add {type_}", at)
+
+    def duplicate_row(self) -> None:
+        rows = list(self.document.state.rows)
+        if rows:
+            at = self.current_row()
+            rows.insert(at + 1, rows[at])
+            self._edit_rows(rows, f"Duplicate row {at + 1}", at + 1)
+
+    def remove_row(self) -> None:
+        rows = list(self.document.state.rows)
+        if rows:
+            at = self.current_row()
+            del rows[at]
+            self._edit_rows(rows, f"Remove row {at + 1}", min(at, len(rows) - 1))
+
+    def move_row(self, delta: int) -> None:
+        rows = list(self.document.state.rows)
+        at = self.current_row()
+        to = at + delta
+        if rows and 0 <= to < len(rows):
+            rows[at], rows[to] = rows[to], rows[at]
+            column = max(self.table.currentIndex().column(), 0)
+            self._edit_rows(rows, f"Move row {at + 1} {'up' if delta < 0 else 'down'}", to)
+            self.select_row(to, column)
+
+    def set_cell(self, row: int, column: str, text: str) -> None:
+        """Programmatic edit of one cell, exactly as typing it would do (used by tests and scripts)."""
+        self.model.setData(self.model.index(row, COLUMNS.index(column)), text)
+
+    def _context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        for name in ("add", "duplicate", "remove", "up", "down"):
+            menu.addAction(self.actions_by_name[name])
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    # ---- messages -------------------------------------------------------------------------------
+    def _on_current(self, current: QModelIndex | QPersistentModelIndex, _previous=None) -> None:
+        self._update_message()
+        self.currentRowChanged.emit(current.row() if current.isValid() else -1)
+
+    def _update_message(self) -> None:
+        v = self.document.validation
+        if v.ok:
+            cfg = v.config
+            shapes = cfg.stack.shapes((cfg.simulation.in_channels, *cfg.input_size))
+            (c0, h0, w0), (c1, h1, w1) = shapes[0], shapes[-1]
+            n = len(cfg.stack.spatial_layers)
+            self.message.setStyleSheet("color: #555;")
+            self.message.setText(f"✓ {n} spatial layer{'s' * (n != 1)} · {h0}×{w0}×{c0} → {h1}×{w1}×{c1}")
+            return
+        row = self.table.currentIndex().row()
+        mine = sorted((k, m) for k, m in v.errors.items() if k[0] == row)
+        if mine:
+            (r, column), msg = mine[0]
+            text = f"row {r + 1}, {HEADERS[COLUMNS.index(column)].lower()}: {msg}"
+        else:
+            text = v.message
+        more = len(v.errors) - 1
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.setText(f"⚠ {text}" + (f"  (+{more} more)" if more > 0 else ""))

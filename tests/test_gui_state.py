@@ -1,0 +1,119 @@
+"""The stack editor's Qt-free model: cell parsing, row <-> layer conversion and located validation."""
+
+import pytest
+
+from analytics import Config, SimulationSettings, Stack
+from app.gui.state import (
+    CellError,
+    Row,
+    State,
+    new_row,
+    parse_activation,
+    parse_int_pair,
+    rows_from_stack,
+    state_from_config,
+    validate,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3", 3),
+        (" 3 ", 3),
+        ("3, 5", (3, 5)),
+        ("(3,5)", (3, 5)),
+        ("[3, 5]", (3, 5)),
+        ("3x5", (3, 5)),
+        ("-1", -1),
+        ("same", "same"),
+    ],
+)
+def test_parse_int_pair(text, value):
+    assert parse_int_pair(text, "padding", allow=("same", "valid")) == value
+
+
+@pytest.mark.parametrize("text", ["", "3.5", "a", "1,2,3", "same"])
+def test_parse_int_pair_refuses(text):
+    with pytest.raises(CellError, match="must be an integer or an \\(h, w\\) pair"):
+        parse_int_pair(text, "kernel_size")
+
+
+def test_parse_activation():
+    assert parse_activation("") is None and parse_activation("—") is None
+    assert parse_activation("relu") == {"type": "ReLU"}
+    assert parse_activation("LeakyReLU(0.1)") == {"type": "LeakyReLU", "negative_slope": 0.1}
+    assert parse_activation("lrelu(negative_slope=0.3)") == {"type": "LeakyReLU", "negative_slope": 0.3}
+    with pytest.raises(CellError, match="Tanh takes no argument"):
+        parse_activation("Tanh(2)")
+    with pytest.raises(CellError, match="slope 'x' must be a number"):
+        parse_activation("LeakyReLU(x)")
+
+
+def test_changing_the_type_keeps_what_applies_and_fills_defaults():
+    row = new_row("ConvTranspose2d")
+    conv = row.with_cell("type", "Conv2d")
+    assert (conv.kernel, conv.stride, conv.padding, conv.output_padding) == ("3", "2", "1", "")
+    up = conv.with_cell("type", "Upsample (bilinear)")
+    assert up.stride == "2" and not up.applies("kernel") and up.activation == "ReLU"
+    act = up.with_cell("type", "Activation")
+    assert act.activation == "ReLU" and not act.applies("stride")
+
+
+def test_rows_round_trip_lone_activations_and_hidden_parameters():
+    stack = Stack(
+        "ReLU(), ConvTranspose2d(4, stride=2, padding=1, groups=2, bias=False, out_channels=4), "
+        "Tanh(), Sigmoid(), Conv2d(3, padding='same'), LeakyReLU(0.2), PixelShuffle(2), "
+        "Upsample(2, mode='bilinear')"
+    )
+    rows = rows_from_stack(stack)
+    assert [r.type for r in rows] == [
+        "Activation",
+        "ConvTranspose2d",
+        "Activation",
+        "Conv2d",
+        "PixelShuffle",
+        "Upsample (bilinear)",
+    ]
+    assert rows[1].activation == "Tanh" and rows[3].activation == "LeakyReLU(0.2)"
+    assert dict(rows[1].extra) == {"groups": 2, "bias": False}
+    v = validate(State(rows, (8, 8), SimulationSettings(in_channels=4)))
+    assert v.ok and v.config.stack == stack
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "fragment"),
+    [
+        (
+            Row("ConvTranspose2d", kernel="3", stride="2", output_padding="2"),
+            "output_padding",
+            "must be smaller",
+        ),
+        (Row("Conv2d", kernel="3", stride="2", padding="same"), "padding", "padding='same' needs stride=1"),
+        (Row("Upsample", stride="0"), "stride", "scale_factor=0 is out of range"),
+        (Row("PixelShuffle", stride="two"), "stride", "upscale_factor='two' must be an integer"),
+        (Row("Activation", activation=""), "activation", "an activation row needs an activation"),
+    ],
+)
+def test_validation_locates_the_cell(row, column, fragment):
+    v = validate(State((new_row(), row), (8, 8)))
+    assert not v.ok and fragment in v.errors[(1, column)]
+    assert v.message.startswith("row 2, ")
+
+
+def test_stack_level_errors_are_located_by_layer_index():
+    state = State((new_row(), Row("PixelShuffle", stride="2")), (8, 8), SimulationSettings(in_channels=3))
+    v = validate(state)  # 3 channels are not divisible by 4
+    assert not v.ok and "divisible by upscale_factor^2 = 4" in v.errors[(1, "stride")]
+    assert validate(State((), (8, 8))).message == "the stack is empty: add a layer"
+
+
+def test_state_from_config_keeps_everything():
+    config = Config(
+        "ConvTranspose2d((3, 5), stride=(2, 3), dilation=2)",
+        (9, 7),
+        SimulationSettings(input="noise", seed=3, draws=2),
+    )
+    state = state_from_config(config)
+    assert state.rows[0].kernel == "3, 5" and state.rows[0].stride == "2, 3"
+    assert validate(state).config == config
