@@ -10,13 +10,15 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo 'installing checkerlab and its dependencies into $(VENV) (log: $(VENV)/install.log)'
+	@$(PY) -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 || (tail -30 $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/checkerlab run
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check app analytics kernels tests benchmarks
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -30,6 +32,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_symbolic.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_gui.py
+
+# The README's screenshot, rendered offscreen once both views are computed.
+screenshot: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/checkerlab gui --screenshot docs/screenshot.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
