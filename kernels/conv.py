@@ -1,156 +1,79 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups).
 
-Two formulations per operator, chosen by :func:`_use_gemm` from the channel product:
-
-* direct gather (few channels): one output row per parallel job, summing only the taps that hit it.
-  For the transposed convolution this is the polyphase form: output column ``o = r + s*m`` of phase ``r``
-  receives ``x[m - q_t]`` from every tap ``t`` with ``t*d - p = q_t*s + r``; the input is zero-padded so
-  every tap reads a full contiguous slice, and taps are summed four at a time.
-* GEMM (many channels): the channel contraction is one BLAS matmul in NumPy (which releases the GIL),
-  the spatial part a race-free Numba gather (``col2im`` for the transposed convolution, ``im2col`` for
-  the convolution), processed in row chunks that stay in cache.
+Both run on :func:`kernels.gather.gather_planes`. The transposed convolution is computed in polyphase form:
+output phase ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]``
+from exactly the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a
+scatter formulation would insert. The convolution splits the padded input into its ``s_h * s_w`` stride
+phases, so that every tap again reads a contiguous slice.
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
-from ._config import kernel
+from .gather import gather_planes
 
-# Use the GEMM path when (C_in/groups) * (C_out/groups) reaches this; below it the direct kernels win.
-GEMM_MIN_CHANNEL_PRODUCT = 256
-# Target size of one chunk of the GEMM scratch matrix (fits the L2/L3 caches of a typical core pair).
-GEMM_CHUNK_BYTES = 2 << 20
+CHUNK_BYTES = 2048  # accumulator row per job: BLOCK rows of this stay in L1
 
 
-def _use_gemm(c_ig, c_og):
-    return c_ig * c_og >= GEMM_MIN_CHANNEL_PRODUCT
+def _chunk(dtype):
+    return CHUNK_BYTES // np.dtype(dtype).itemsize
 
 
-# --------------------------------------------------------------------------------------------------
-# conv_transpose2d
-# --------------------------------------------------------------------------------------------------
+def _flat_buffer(n_items, chunk, dtype):
+    """Zeroed flat input buffer with ``chunk`` extra zeros at the end (the kernel's zero slice)."""
+    return np.zeros(n_items + chunk, dtype=dtype)
 
 
 def _phase_taps(k, s, d, p):
     """Polyphase tap tables of one axis of a transposed convolution.
 
-    Tap ``t`` sends input ``i`` to output ``i*s + t*d - p = (i + q_t)*s + r_t``. Returns ``taps[r, j]``,
-    ``q[r, j]`` (for ``j < count[r]``) and ``count[r]``: the taps of output phase ``r``.
+    Tap ``t`` sends input ``i`` to output ``i*s + t*d - p = (i + q_t)*s + r_t``. Returns ``taps[r]`` and
+    ``q[r]``: lists of the taps that reach output phase ``r`` and their shifts.
     """
-    e = np.arange(k, dtype=np.int64) * d - p
-    q = np.floor_divide(e, s)
-    r = e - q * s
-    count = np.bincount(r, minlength=s).astype(np.int64)
-    width = max(1, int(count.max()))
-    taps = np.zeros((s, width), np.int64)
-    qs = np.zeros((s, width), np.int64)
-    for phase in range(s):
-        idx = np.flatnonzero(r == phase)
-        taps[phase, : idx.size] = idx
-        qs[phase, : idx.size] = q[idx]
-    return taps, qs, count
+    taps, qs = [[] for _ in range(s)], [[] for _ in range(s)]
+    for t in range(k):
+        q, r = divmod(t * d - p, s)
+        taps[r].append(t)
+        qs[r].append(q)
+    return taps, qs
 
 
-@njit(nogil=True, cache=True)
-def _ct_term(xp, w, j, n, g, c_ig, oo, per_c, ntw, rh, rw, mh, lh, lw, tap_h, q_h, tap_w, q_w, m_len):
-    """Term ``j`` of one output row and phase: the input slice it adds and its weight."""
-    c = g * c_ig + j // per_c
-    rem = j % per_c
-    a = rem // ntw
-    bb = rem - a * ntw
-    ih = mh - q_h[rh, a] + lh
-    iw = lw - q_w[rw, bb]
-    return xp[n, c, ih, iw : iw + m_len], w[c, oo, tap_h[rh, a], tap_w[rw, bb]]
+def _phase_pads(qs, n_in, n_out, s):
+    """Zero padding (before, after) such that x[m - q + before] exists for every tap and m of its phase."""
+    allq = [q for phase in qs for q in phase]
+    m_max = -(-n_out // s)
+    if not allq:
+        return 0, max(0, m_max - n_in)
+    before = max(0, max(allq))
+    after = max(0, m_max - min(allq) - n_in, m_max - n_in - before)
+    return before, after
 
 
-@kernel
-def _conv_transpose2d_direct(xp, w, b, y, sh, sw, lh, lw, tap_h, q_h, cnt_h, tap_w, q_w, cnt_w, groups):
-    """y[n, o, r_h + s_h*m_h, r_w + s_w*m_w] = b[o] + sum w[c, o, t_h, t_w] * xp[n, c, m_h - q_h + lh, m_w - q_w + lw]."""
-    n_batch, c_in = xp.shape[0], xp.shape[1]
-    c_og = w.shape[1]
-    c_out, h_out, w_out = y.shape[1], y.shape[2], y.shape[3]
-    c_ig = c_in // groups
-    m_max = (w_out + sw - 1) // sw
-    for job in prange(n_batch * c_out * h_out):
-        oh = job % h_out
-        no = job // h_out
-        o = no % c_out
-        n = no // c_out
-        g = o // c_og
-        oo = o - g * c_og
-        rh = oh % sh
-        mh = oh // sh
-        nth = cnt_h[rh]
-        bo = b[o]
-        yrow = y[n, o, oh]
-        acc = np.empty(m_max, dtype=y.dtype)
-        for rw in range(min(sw, w_out)):
-            m_len = (w_out - rw + sw - 1) // sw
-            ntw = cnt_w[rw]
-            per_c = nth * ntw
-            n_terms = c_ig * per_c
-            for m in range(m_len):
-                acc[m] = bo
-            j = 0
-            while j + 4 <= n_terms:
-                x0, w0 = _ct_term(xp, w, j, n, g, c_ig, oo, per_c, ntw, rh, rw, mh, lh, lw,
-                                  tap_h, q_h, tap_w, q_w, m_len)
-                x1, w1 = _ct_term(xp, w, j + 1, n, g, c_ig, oo, per_c, ntw, rh, rw, mh, lh, lw,
-                                  tap_h, q_h, tap_w, q_w, m_len)
-                x2, w2 = _ct_term(xp, w, j + 2, n, g, c_ig, oo, per_c, ntw, rh, rw, mh, lh, lw,
-                                  tap_h, q_h, tap_w, q_w, m_len)
-                x3, w3 = _ct_term(xp, w, j + 3, n, g, c_ig, oo, per_c, ntw, rh, rw, mh, lh, lw,
-                                  tap_h, q_h, tap_w, q_w, m_len)
-                for m in range(m_len):
-                    acc[m] += (w0 * x0[m] + w1 * x1[m]) + (w2 * x2[m] + w3 * x3[m])
-                j += 4
-            while j < n_terms:
-                x0, w0 = _ct_term(xp, w, j, n, g, c_ig, oo, per_c, ntw, rh, rw, mh, lh, lw,
-                                  tap_h, q_h, tap_w, q_w, m_len)
-                for m in range(m_len):
-                    acc[m] += w0 * x0[m]
-                j += 1
-            for m in range(m_len):
-                yrow[rw + sw * m] = acc[m]
-
-
-@kernel
-def _col2im_add(cols, y, i0, oh_lo, oh_hi, sh, sw, tap_h, q_h, cnt_h, tap_w, q_w, cnt_w):
-    """y[n, o, i*s_h + e_h, j*s_w + e_w] += cols[n, o, t_h, t_w, i - i0, j] for output rows [oh_lo, oh_hi)."""
-    n_batch, c_out, rows, w_in = cols.shape[0], cols.shape[1], cols.shape[4], cols.shape[5]
-    w_out = y.shape[3]
-    n_rows = oh_hi - oh_lo
-    for job in prange(n_batch * c_out * n_rows):
-        oh = oh_lo + job % n_rows
-        no = job // n_rows
-        o = no % c_out
-        n = no // c_out
-        rh = oh % sh
-        mh = oh // sh
-        yrow = y[n, o, oh]
-        for a in range(cnt_h[rh]):
-            i = mh - q_h[rh, a] - i0
-            if i < 0 or i >= rows:
-                continue
-            th = tap_h[rh, a]
-            for rw in range(min(sw, w_out)):
-                m_len = (w_out - rw + sw - 1) // sw
-                for bb in range(cnt_w[rw]):
-                    q = q_w[rw, bb]
-                    src = cols[n, o, th, tap_w[rw, bb], i]
-                    m0 = max(0, q)
-                    m1 = min(m_len, w_in + q)
-                    for m in range(m0, m1):
-                        yrow[rw + sw * m] += src[m - q]
+def _plane_tables(planes):
+    """Pack [(r_h, r_w, m_h, m_w, [(offset, t_h, t_w), ...]), ...] into the kernel's arrays."""
+    width = max(1, max(len(p[4]) for p in planes))
+    n = len(planes)
+    p_r = np.zeros((n, 2), np.int64)
+    p_m = np.zeros((n, 2), np.int64)
+    p_cnt = np.zeros(n, np.int64)
+    p_off = np.zeros((n, width), np.int64)
+    p_tap = np.zeros((n, width, 2), np.int64)
+    for i, (r_h, r_w, m_h, m_w, taps) in enumerate(planes):
+        p_r[i] = r_h, r_w
+        p_m[i] = m_h, m_w
+        p_cnt[i] = len(taps)
+        for a, (off, th, tw) in enumerate(taps):
+            p_off[i, a] = off
+            p_tap[i, a] = th, tw
+    return p_r, p_m, p_cnt, p_off, p_tap
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
     """Transposed 2-D convolution, exactly ``torch.nn.functional.conv_transpose2d``.
 
-    ``y[n, g*C_og + o, i*s - p + t*d] += x[n, g*C_ig + c, i] * w[g*C_ig + c, o, t]`` per spatial axis, plus
-    ``bias[o]``; output size ``(H - 1)*s - 2p + d*(k - 1) + op + 1``. ``x`` is NCHW (or CHW, returning CHW),
-    ``weight`` is ``(C_in, C_out/groups, kH, kW)``; the result has ``x``'s dtype (float32 or float64).
+    Per spatial axis ``y[n, g*C_og + o, i*s + t*d - p] += x[n, g*C_ig + c, i] * w[g*C_ig + c, o, t]``, plus
+    ``bias[o]``; output size ``(H - 1)*s - 2p + d*(k - 1) + op + 1``. ``x`` is NCHW (or CHW, giving CHW),
+    ``weight`` ``(C_in, C_out/groups, kH, kW)``; the result has ``x``'s dtype (float32 or float64).
     """
     fn = "conv_transpose2d"
     x4, squeeze = as_batch(fn, x)
@@ -166,9 +89,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ValueError(f"{fn}: groups={groups} must divide the {c_in} input channels of x")
     if w.shape[0] != c_in:
         raise ValueError(f"{fn}: weight has {w.shape[0]} input channels but x has {c_in}")
-    for name, op_, s_, d_ in (("output_padding[0]", oph, sh, dh), ("output_padding[1]", opw, sw, dw)):
+    for axis, op_, s_, d_ in ((0, oph, sh, dh), (1, opw, sw, dw)):
         if op_ >= max(s_, d_):
-            raise ValueError(f"{fn}: {name}={op_} must be smaller than stride ({s_}) or dilation ({d_})")
+            raise ValueError(f"{fn}: output_padding[{axis}]={op_} must be smaller than either stride ({s_}) "
+                             f"or dilation ({d_})")
     c_og, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     c_ig, c_out = c_in // groups, c_og * groups
     h_out = (h_in - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
@@ -176,118 +100,33 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if h_out < 1 or w_out < 1:
         raise ValueError(f"{fn}: the output size ({h_out}, {w_out}) must be positive; reduce padding")
     b = bias1(fn, bias, c_out, dtype)
-    tap_h, q_h, cnt_h = _phase_taps(kh, sh, dh, ph)
-    tap_w, q_w, cnt_w = _phase_taps(kw, sw, dw, pw)
+    taps_h, qs_h = _phase_taps(kh, sh, dh, ph)
+    taps_w, qs_w = _phase_taps(kw, sw, dw, pw)
+    top, bottom = _phase_pads(qs_h, h_in, h_out, sh)
+    left, right = _phase_pads(qs_w, w_in, w_out, sw)
+    hp, wp = h_in + top + bottom, w_in + left + right
+    chunk = _chunk(dtype)
+    xf = _flat_buffer(n_batch * c_in * hp * wp, chunk, dtype)
+    interior = xf[: n_batch * c_in * hp * wp].reshape(n_batch, c_in, hp, wp)
+    interior[:, :, top : top + h_in, left : left + w_in] = x4
+    planes = []
+    for r_h in range(sh):
+        for r_w in range(sw):
+            taps = [((top - q_h) * wp + left - q_w, t_h, t_w)
+                    for t_h, q_h in zip(taps_h[r_h], qs_h[r_h], strict=True)
+                    for t_w, q_w in zip(taps_w[r_w], qs_w[r_w], strict=True)]
+            planes.append((r_h, r_w, max(0, -(-(h_out - r_h) // sh)), max(0, -(-(w_out - r_w) // sw)), taps))
+    # The kernel wants weights as (C_out, C_in/groups, kH, kW).
+    wk = np.ascontiguousarray(w.reshape(groups, c_ig, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
+                              ).reshape(c_out, c_ig, kh, kw)
     y = np.empty((n_batch, c_out, h_out, w_out), dtype=dtype)
-    if _use_gemm(c_ig, c_og):
-        _conv_transpose2d_gemm(x4, w, b, y, sh, sw, dh, ph, groups, tap_h, q_h, cnt_h, tap_w, q_w, cnt_w)
-    else:
-        # Zero-pad x so every tap of every output phase reads a full slice x[m - q + l].
-        lh, lw = max(0, int(q_h.max())), max(0, int(q_w.max()))
-        rh = max(0, (h_out + sh - 1) // sh - int(q_h.min()) - h_in)
-        rw = max(0, (w_out + sw - 1) // sw - int(q_w.min()) - w_in)
-        xp = np.pad(x4, ((0, 0), (0, 0), (lh, rh), (lw, rw)))
-        _conv_transpose2d_direct(xp, w, b, y, sh, sw, lh, lw, tap_h, q_h, cnt_h, tap_w, q_w, cnt_w, groups)
+    tables = _plane_tables(planes)
+    gather_planes(xf, c_in * hp * wp, hp * wp, xf.size - chunk, wk, b, y, groups, wp, chunk, *tables, sh, sw)
     return unbatch(y, squeeze)
 
 
-def _conv_transpose2d_gemm(x4, w, b, y, sh, sw, dh, ph, groups, tap_h, q_h, cnt_h, tap_w, q_w, cnt_w):
-    """cols = W^T @ X per group (BLAS), then the col2im gather, one chunk of input rows at a time."""
-    n_batch, c_in, h_in, w_in = x4.shape
-    c_og, kh, kw = w.shape[1], w.shape[2], w.shape[3]
-    c_ig, c_out, h_out = c_in // groups, c_og * groups, y.shape[2]
-    wt = np.ascontiguousarray(w.reshape(groups, c_ig, c_og * kh * kw).transpose(0, 2, 1))
-    x5 = x4.reshape(n_batch, groups, c_ig, h_in, w_in)
-    y[...] = b[None, :, None, None]
-    row_bytes = n_batch * c_out * kh * kw * w_in * x4.itemsize
-    rows = max(1, min(h_in, GEMM_CHUNK_BYTES // row_bytes))
-    e_lo, e_hi = -ph, (kh - 1) * dh - ph
-    for i0 in range(0, h_in, rows):
-        i1 = min(h_in, i0 + rows)
-        xc = x5[:, :, :, i0:i1, :].reshape(n_batch, groups, c_ig, (i1 - i0) * w_in)
-        cols = np.matmul(wt, xc).reshape(n_batch, c_out, kh, kw, i1 - i0, w_in)
-        oh_lo = max(0, i0 * sh + e_lo)
-        oh_hi = min(h_out, (i1 - 1) * sh + e_hi + 1)
-        if oh_lo < oh_hi:
-            _col2im_add(cols, y, i0, oh_lo, oh_hi, sh, sw, tap_h, q_h, cnt_h, tap_w, q_w, cnt_w)
-
-
-# --------------------------------------------------------------------------------------------------
-# conv2d
-# --------------------------------------------------------------------------------------------------
-
-
-@kernel
-def _conv2d_direct(xs, w, b, y, sh, dh, dw, groups):
-    """y[n, o, i, j] = b[o] + sum w[o, c, t_h, t_w] * xs[n, c, i*s_h + t_h*d_h, (t_w*d_w) % s_w, j + (t_w*d_w) // s_w]."""
-    n_batch, c_in, sw = xs.shape[0], xs.shape[1], xs.shape[3]
-    c_out, kh, kw = w.shape[0], w.shape[2], w.shape[3]
-    h_out, w_out = y.shape[2], y.shape[3]
-    c_ig, c_og = c_in // groups, c_out // groups
-    per_c = kh * kw
-    n_terms = c_ig * per_c
-    for job in prange(n_batch * c_out * h_out):
-        oh = job % h_out
-        no = job // h_out
-        o = no % c_out
-        n = no // c_out
-        c0 = (o // c_og) * c_ig
-        yrow = y[n, o, oh]
-        bo = b[o]
-        for m in range(w_out):
-            yrow[m] = bo
-        j = 0
-        while j + 4 <= n_terms:
-            x0, w0 = _conv_term(xs, w, j, n, o, c0, oh, sh, dh, dw, sw, kw, per_c, w_out)
-            x1, w1 = _conv_term(xs, w, j + 1, n, o, c0, oh, sh, dh, dw, sw, kw, per_c, w_out)
-            x2, w2 = _conv_term(xs, w, j + 2, n, o, c0, oh, sh, dh, dw, sw, kw, per_c, w_out)
-            x3, w3 = _conv_term(xs, w, j + 3, n, o, c0, oh, sh, dh, dw, sw, kw, per_c, w_out)
-            for m in range(w_out):
-                yrow[m] += (w0 * x0[m] + w1 * x1[m]) + (w2 * x2[m] + w3 * x3[m])
-            j += 4
-        while j < n_terms:
-            x0, w0 = _conv_term(xs, w, j, n, o, c0, oh, sh, dh, dw, sw, kw, per_c, w_out)
-            for m in range(w_out):
-                yrow[m] += w0 * x0[m]
-            j += 1
-
-
-@njit(nogil=True, cache=True)
-def _conv_term(xs, w, j, n, o, c0, oh, sh, dh, dw, sw, kw, per_c, w_out):
-    """Term ``j`` of one conv2d output row: the input slice it adds and its weight."""
-    c = j // per_c
-    rem = j - c * per_c
-    th = rem // kw
-    tw = rem - th * kw
-    e = tw * dw
-    col = e // sw
-    return xs[n, c0 + c, oh * sh + th * dh, e - col * sw, col : col + w_out], w[o, c, th, tw]
-
-
-@kernel
-def _im2col(xs, cols, oh0, sh, dh, dw):
-    """cols[n, c, t_h, t_w, r, j] = xs[n, c, (oh0 + r)*s_h + t_h*d_h, (t_w*d_w) % s_w, j + (t_w*d_w) // s_w]."""
-    n_batch, c_in, kh, kw, rows, w_out = cols.shape
-    sw = xs.shape[3]
-    for job in prange(n_batch * c_in * kh * kw * rows):
-        r = job % rows
-        t = job // rows
-        tw = t % kw
-        t //= kw
-        th = t % kh
-        t //= kh
-        c = t % c_in
-        n = t // c_in
-        e = tw * dw
-        col = e // sw
-        src = xs[n, c, (oh0 + r) * sh + th * dh, e - col * sw, col : col + w_out]
-        dst = cols[n, c, th, tw, r]
-        for m in range(w_out):
-            dst[m] = src[m]
-
-
 def _padding4(fn, padding):
-    """padding as (top, bottom, left, right): an int, a pair (h, w), or a 4-tuple."""
+    """padding as (top, bottom, left, right) from an int, a pair (h, w), or a 4-tuple."""
     if isinstance(padding, (tuple, list, np.ndarray)) and len(padding) == 4:
         return tuple(as_int(fn, "padding", v, 0) for v in padding)
     if isinstance(padding, (tuple, list, np.ndarray)) and len(padding) != 2:
@@ -300,9 +139,9 @@ def _padding4(fn, padding):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation), exactly ``torch.nn.functional.conv2d`` with zero padding.
 
-    ``y[n, g*C_og + o, i] = bias[o] + sum_{c, t} w[g*C_og + o, c, t] * xpad[n, g*C_ig + c, i*s + t*d]`` per
-    spatial axis; ``padding`` is an int, a pair, or ``(top, bottom, left, right)``; output size
-    ``(H + p_before + p_after - d*(k - 1) - 1) // s + 1``. ``weight`` is ``(C_out, C_in/groups, kH, kW)``.
+    Per spatial axis ``y[n, g*C_og + o, i] = bias[o] + sum_{c, t} w[g*C_og + o, c, t] * xpad[n, g*C_ig + c,
+    i*s + t*d]``; ``padding`` is an int, a pair, or ``(top, bottom, left, right)``; output size
+    ``(H + p_before + p_after - d*(k - 1) - 1) // s + 1``; ``weight`` is ``(C_out, C_in/groups, kH, kW)``.
     """
     fn = "conv2d"
     x4, squeeze = as_batch(fn, x)
@@ -319,33 +158,34 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if c_out % groups:
         raise ValueError(f"{fn}: groups={groups} must divide the {c_out} output channels of weight")
     if c_ig * groups != c_in:
-        raise ValueError(f"{fn}: weight has {c_ig} input channels per group but x has {c_in} channels "
-                         f"in {groups} group(s), i.e. {c_in // groups} per group")
+        raise ValueError(f"{fn}: weight has {c_ig} input channels per group but x has {c_in // groups} "
+                         f"({c_in} channels in {groups} group(s))")
     h_out = (h_in + pt + pb - dh * (kh - 1) - 1) // sh + 1
     w_out = (w_in + pl + pr - dw * (kw - 1) - 1) // sw + 1
     if h_out < 1 or w_out < 1:
         raise ValueError(f"{fn}: the padded input ({h_in + pt + pb}, {w_in + pl + pr}) is smaller than the "
                          f"dilated kernel ({dh * (kh - 1) + 1}, {dw * (kw - 1) + 1})")
     b = bias1(fn, bias, c_out, dtype)
-    # Zero-pad, then split the columns into their s_w phases: xs[..., ph, m] = xpad[..., ph + s_w*m].
-    hp = h_in + pt + pb
-    wq = -(-(w_in + pl + pr) // sw)
-    xp = np.zeros((n_batch, c_in, hp, wq * sw), dtype=dtype)
-    xp[:, :, pt : pt + h_in, pl : pl + w_in] = x4
-    xs = np.ascontiguousarray(xp.reshape(n_batch, c_in, hp, wq, sw).transpose(0, 1, 2, 4, 3))
-    y = np.empty((n_batch, c_out, h_out, w_out), dtype=dtype)
-    c_og = c_out // groups
-    if _use_gemm(c_ig, c_og):
-        w3 = w.reshape(groups, c_og, c_ig * kh * kw)
-        row_bytes = n_batch * c_in * kh * kw * w_out * x4.itemsize
-        rows = max(1, min(h_out, GEMM_CHUNK_BYTES // row_bytes))
-        for oh0 in range(0, h_out, rows):
-            oh1 = min(h_out, oh0 + rows)
-            cols = np.empty((n_batch, c_in, kh, kw, oh1 - oh0, w_out), dtype=dtype)
-            _im2col(xs, cols, oh0, sh, dh, dw)
-            prod = np.matmul(w3, cols.reshape(n_batch, groups, c_ig * kh * kw, (oh1 - oh0) * w_out))
-            np.add(prod.reshape(n_batch, c_out, oh1 - oh0, w_out), b[None, :, None, None],
-                   out=y[:, :, oh0:oh1, :])
+    # Zero-pad and split into stride phases: xs[n, c, a, b, i, j] = xpad[n, c, i*s_h + a, j*s_w + b].
+    hq, wq = -(-(h_in + pt + pb) // sh), -(-(w_in + pl + pr) // sw)
+    chunk = _chunk(dtype)
+    size = n_batch * c_in * hq * wq * sh * sw
+    xf = _flat_buffer(size, chunk, dtype)
+    if sh == sw == 1:
+        xf[:size].reshape(n_batch, c_in, hq, wq)[:, :, pt : pt + h_in, pl : pl + w_in] = x4
     else:
-        _conv2d_direct(xs, w, b, y, sh, dh, dw, groups)
+        xpad = np.zeros((n_batch, c_in, hq * sh, wq * sw), dtype=dtype)
+        xpad[:, :, pt : pt + h_in, pl : pl + w_in] = x4
+        xf[:size].reshape(n_batch, c_in, sh, sw, hq, wq)[...] = (
+            xpad.reshape(n_batch, c_in, hq, sh, wq, sw).transpose(0, 1, 3, 5, 2, 4))
+    taps = []
+    for th in range(kh):
+        qh, ah = divmod(th * dh, sh)
+        for tw in range(kw):
+            qw, aw = divmod(tw * dw, sw)
+            taps.append((((ah * sw + aw) * hq + qh) * wq + qw, th, tw))
+    y = np.empty((n_batch, c_out, h_out, w_out), dtype=dtype)
+    tables = _plane_tables([(0, 0, h_out, w_out, taps)])
+    plane = sh * sw * hq * wq
+    gather_planes(xf, c_in * plane, plane, xf.size - chunk, w, b, y, groups, wq, chunk, *tables, 1, 1)
     return unbatch(y, squeeze)
