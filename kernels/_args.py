@@ -24,7 +24,14 @@ def as_batch(fn, x):
         raise ValueError(f"{fn}: x must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {x.shape}")
     if x4.shape[1] < 1 or x4.shape[2] < 1 or x4.shape[3] < 1:
         raise ValueError(f"{fn}: x must have C, H, W >= 1, got shape {x.shape}")
-    return np.ascontiguousarray(x4), squeeze
+    return contiguous(x4), squeeze
+
+
+def contiguous(a, dtype=None):
+    """``a`` as a C-contiguous, writable array: numba's compiled signatures take no read-only arrays
+    (e.g. np.broadcast_to views, np.frombuffer data), so those are copied."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
 
 
 def unbatch(y, squeeze):
@@ -62,7 +69,7 @@ def weight4(fn, weight, dtype):
         raise ValueError(f"{fn}: weight must have every dimension >= 1, got shape {w.shape}")
     if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
         raise ValueError(f"{fn}: weight must be a real numeric array, got {w.dtype}")
-    return np.ascontiguousarray(w, dtype=dtype)
+    return contiguous(w, dtype)
 
 
 def bias1(fn, bias, channels, dtype):
@@ -74,4 +81,4 @@ def bias1(fn, bias, channels, dtype):
         raise ValueError(f"{fn}: bias must have shape ({channels},) (one per output channel), got {b.shape}")
     if not (np.issubdtype(b.dtype, np.floating) or np.issubdtype(b.dtype, np.integer)):
         raise ValueError(f"{fn}: bias must be a real numeric array, got {b.dtype}")
-    return np.ascontiguousarray(b, dtype=dtype)
+    return contiguous(b, dtype)

@@ -405,3 +405,16 @@ def test_second_process_compiles_nothing(tmp_path):
     assert misses1 == 4 and hits1 == 0  # empty cache: worker + driver, float32 + float64
     assert misses2 == 0 and hits2 == 4
     assert any(tmp_path.rglob("*.nbi"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_read_only_inputs_are_accepted(dtype):
+    """np.broadcast_to views and frombuffer data are read-only; the compiled kernels must still take them."""
+    x = np.broadcast_to(np.ones((1, 1, 1, 1), dtype), (1, 1, 5, 6))
+    w = np.broadcast_to(np.ones((1, 1, 1, 1), dtype), (1, 1, 3, 3))
+    b = np.zeros(1, dtype)
+    b.flags.writeable = False
+    ones_x, ones_w = np.ones((1, 1, 5, 6)), np.ones((1, 1, 3, 3))
+    assert np.array_equal(kernels.conv_transpose2d(x, w, b, stride=2), naive.conv_transpose2d(ones_x, ones_w, stride=2))
+    assert np.array_equal(kernels.conv2d(x, w, b), naive.conv2d(ones_x, ones_w))
+    assert kernels.upsample_bilinear2d(x[0], 2).shape == (1, 10, 12)
