@@ -283,14 +283,6 @@ class Fix:
         return "\n".join(lines)
 
 
-def _pair(value) -> tuple:
-    return tuple(value) if isinstance(value, tuple) else (value, value)
-
-
-def _compact(pair):
-    return pair[0] if pair[0] == pair[1] else tuple(pair)
-
-
 def _keep_size(k2: int, d2: int, s: int, target: int) -> tuple[int, int, bool]:
     """(padding, output_padding, exact) with d2(k2-1) - 2p + op == target, 0 <= op < max(s, d2), p >= 0."""
     for op in range(max(s, d2)):
@@ -320,12 +312,11 @@ def _kernel_options(layer: ConvTranspose2d, axis: int) -> list[tuple[int, int, i
 
 def _with_kernels(layer: ConvTranspose2d, per_axis: list[tuple | None]) -> ConvTranspose2d:
     names = ("kernel_size", "padding", "output_padding", "dilation")
-    k, p, op, d = (list(_pair(getattr(layer, n))) for n in names)
+    k, p, op, d = (list(getattr(layer, n)) for n in names)  # layers hold (h, w) pairs
     for a, choice in enumerate(per_axis):
         if choice is not None:
             _, k[a], p[a], op[a], d[a] = choice
-    return replace(layer, kernel_size=_compact(k), padding=_compact(p), output_padding=_compact(op),
-                   dilation=_compact(d))
+    return replace(layer, kernel_size=tuple(k), padding=tuple(p), output_padding=tuple(op), dilation=tuple(d))
 
 
 def _layer_options(layer: ConvTranspose2d) -> list[tuple[int, ConvTranspose2d]]:
@@ -364,8 +355,8 @@ def _resize_conv(layer: ConvTranspose2d, mode: str) -> list[Layer]:
         kc = min(options, key=lambda c: (abs(c - k), c % 2 == 0, c))
         ks.append(kc)
         pads.append((kc - 1 + D) // 2)
-    up = Upsample(_compact(layer.stride), mode=mode)
-    conv = Conv2d(_compact(ks), padding=_compact(pads), out_channels=layer.out_channels, groups=layer.groups,
+    up = Upsample(tuple(layer.stride), mode=mode)
+    conv = Conv2d(tuple(ks), padding=tuple(pads), out_channels=layer.out_channels, groups=layer.groups,
                   bias=layer.bias)
     return [up, conv]
 
@@ -458,7 +449,7 @@ def suggest_fixes(stack, input_size=(32, 32), limit: int = 5) -> list[Fix]:
     for i, layer in enumerate(layers):
         new.append(layer)
         if i in blame:
-            size = _compact((blame[i].get(0, 1), blame[i].get(1, 1)))
+            size = tuple((blame[i].get(0, 1), blame[i].get(1, 1)))
             blur = Conv2d(size, padding="same", bias=False)
             new.append(blur)
             changes.append(f"after layer {i}: add {blur.spec()} with fixed weights 1/s (a zero-order hold; "

@@ -138,11 +138,34 @@ class Layer:
         return out
 
 
-@dataclass(frozen=True, repr=False)
-class ConvTranspose2d(Layer):
-    """torch.nn.ConvTranspose2d: y[i*s + t*d - p] += x[i] * w[t]; out = (n-1)s - 2p + d(k-1) + op + 1."""
+class _Convolution(Layer):
+    """What ConvTranspose2d and Conv2d share: (h, w) pairs with PyTorch's minima, channels, groups, bias."""
 
     positional: ClassVar = ("kernel_size",)
+    minimum: ClassVar = {"kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1}
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in self.minimum and not isinstance(value, str):  # Conv2d's 'same' / 'valid' stay
+                object.__setattr__(self, f.name, _pair(self.type, f.name, value, self.minimum[f.name]))
+        if self.out_channels is not None:
+            object.__setattr__(self, "out_channels", _integer(self.type, "out_channels", self.out_channels, 1))
+        object.__setattr__(self, "groups", _integer(self.type, "groups", self.groups, 1))
+        if not isinstance(self.bias, bool):
+            raise LayerError(self.type, "bias", f"bias={self.bias!r} must be True or False")
+        if self.out_channels is not None and self.out_channels % self.groups:
+            raise LayerError(self.type, "groups", f"out_channels={self.out_channels} must be divisible by "
+                             f"groups={self.groups}")
+
+    def out_channels_for(self, in_channels: int) -> int:
+        return in_channels if self.out_channels is None else self.out_channels
+
+
+@dataclass(frozen=True, repr=False)
+class ConvTranspose2d(_Convolution):
+    """torch.nn.ConvTranspose2d: y[i*s + t*d - p] += x[i] * w[t]; out = (n-1)s - 2p + d(k-1) + op + 1."""
+
     kernel_size: Any
     stride: Any = 1
     padding: Any = 0
@@ -153,20 +176,13 @@ class ConvTranspose2d(Layer):
     bias: bool = field(default=True, kw_only=True)
 
     def __post_init__(self):
-        name = self.type
-        _set = object.__setattr__
-        _set(self, "kernel_size", _pair(name, "kernel_size", self.kernel_size, 1))
-        _set(self, "stride", _pair(name, "stride", self.stride, 1))
-        _set(self, "padding", _pair(name, "padding", self.padding, 0))
-        _set(self, "output_padding", _pair(name, "output_padding", self.output_padding, 0))
-        _set(self, "dilation", _pair(name, "dilation", self.dilation, 1))
-        _check_channels(self)
+        super().__post_init__()
         for a in range(2):
             op, s, d = self.output_padding[a], self.stride[a], self.dilation[a]
             if any(map(is_symbolic, (op, s, d))):
                 continue
             if op >= s and op >= d:
-                raise LayerError(name, "output_padding",
+                raise LayerError(self.type, "output_padding",
                                  f"output_padding={_compact(self.output_padding)} must be smaller than "
                                  f"stride ({s}) or dilation ({d}): allowed 0..{max(s, d) - 1}")
 
@@ -175,16 +191,12 @@ class ConvTranspose2d(Layer):
         return AxisOp("transposed", self.kernel_size[axis], self.stride[axis], p,
                       p - self.output_padding[axis], self.dilation[axis])
 
-    def out_channels_for(self, in_channels: int) -> int:
-        return in_channels if self.out_channels is None else self.out_channels
-
 
 @dataclass(frozen=True, repr=False)
-class Conv2d(Layer):
+class Conv2d(_Convolution):
     """torch.nn.Conv2d: y[o] = sum_t x[o*s + t*d - p] * w[t]; out = floor((n + 2p - d(k-1) - 1)/s) + 1.
     padding may also be 'valid' or 'same' (stride 1; an odd total is split with the extra at the end)."""
 
-    positional: ClassVar = ("kernel_size",)
     kernel_size: Any
     stride: Any = 1
     padding: Any = 0
@@ -194,21 +206,14 @@ class Conv2d(Layer):
     bias: bool = field(default=True, kw_only=True)
 
     def __post_init__(self):
-        name = self.type
-        _set = object.__setattr__
-        _set(self, "kernel_size", _pair(name, "kernel_size", self.kernel_size, 1))
-        _set(self, "stride", _pair(name, "stride", self.stride, 1))
-        _set(self, "dilation", _pair(name, "dilation", self.dilation, 1))
+        super().__post_init__()
         if isinstance(self.padding, str):
             if self.padding not in ("same", "valid"):
-                raise LayerError(name, "padding", f"padding={self.padding!r} must be an int, a pair, "
+                raise LayerError(self.type, "padding", f"padding={self.padding!r} must be an int, a pair, "
                                  "'same' or 'valid'")
             if self.padding == "same" and self.stride != (1, 1):
-                raise LayerError(name, "padding", "padding='same' needs stride=1 "
+                raise LayerError(self.type, "padding", "padding='same' needs stride=1 "
                                  f"(got stride={_compact(self.stride)}), as in PyTorch")
-        else:
-            _set(self, "padding", _pair(name, "padding", self.padding, 0))
-        _check_channels(self)
 
     def pads(self, axis: int) -> tuple[Any, Any]:
         """(before, after) zero padding along `axis`, resolving 'same' and 'valid' like PyTorch."""
@@ -222,21 +227,6 @@ class Conv2d(Layer):
     def axis_op(self, axis: int) -> AxisOp:
         pb, pa = self.pads(axis)
         return AxisOp("conv", self.kernel_size[axis], self.stride[axis], pb, pa, self.dilation[axis])
-
-    def out_channels_for(self, in_channels: int) -> int:
-        return in_channels if self.out_channels is None else self.out_channels
-
-
-def _check_channels(layer) -> None:
-    name = layer.type
-    if layer.out_channels is not None:
-        object.__setattr__(layer, "out_channels", _integer(name, "out_channels", layer.out_channels, 1))
-    object.__setattr__(layer, "groups", _integer(name, "groups", layer.groups, 1))
-    if not isinstance(layer.bias, bool):
-        raise LayerError(name, "bias", f"bias={layer.bias!r} must be True or False")
-    if layer.out_channels is not None and layer.out_channels % layer.groups:
-        raise LayerError(name, "groups", f"out_channels={layer.out_channels} must be divisible by "
-                         f"groups={layer.groups}")
 
 
 @dataclass(frozen=True, repr=False)
