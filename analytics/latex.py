@@ -181,9 +181,11 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 
 
 def display(tex: str) -> str:
-    """A displayed formula, scaled down to the line width when it is long."""
+    """A displayed formula; a long one is scaled down to the line width (never up: graphicx's \\width is its
+    natural width)."""
     if len(tex) > LONG_FORMULA:
-        return "\\[\n\\resizebox{\\linewidth}{!}{$\\displaystyle " + tex + "$}\n\\]"
+        return ("\\[\n\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{$\\displaystyle "
+                + tex + "$}\n\\]")
     return "\\[\n" + tex + "\n\\]"
 
 
