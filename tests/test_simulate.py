@@ -3,6 +3,7 @@ all-ones network against `overlap_map`, weight inits, determinism, Monte Carlo p
 
 import numpy as np
 import pytest
+from naive_network import network_forward
 
 from analytics import (
     Cancelled,
@@ -16,115 +17,11 @@ from analytics import (
     overlap_map,
     simulate,
 )
-from analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, ReLU, Sigmoid, Tanh, Upsample
+from analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, Upsample
 from analytics.simulation import simulate_settings
 from analytics.weights import bilinear_kernel, init_params
 
-# ------------------------------------------------------------------------------------------------------
-# A slow, literal NumPy reference of every layer (float64), written from PyTorch's documented formulas.
-# ------------------------------------------------------------------------------------------------------
-
-
-def ref_conv_transpose(x, w, b, k, s, p, op, d, groups):
-    """y[g*C_og + o, i*s + t*d - p] += x[g*C_ig + c, i] * w[g*C_ig + c, o, t], cropped; plus bias."""
-    c_in, h, wd = x.shape
-    c_og = w.shape[1]
-    c_ig = c_in // groups
-    oh = (h - 1) * s[0] - 2 * p[0] + d[0] * (k[0] - 1) + op[0] + 1
-    ow = (wd - 1) * s[1] - 2 * p[1] + d[1] * (k[1] - 1) + op[1] + 1
-    y = np.zeros((c_og * groups, oh, ow))
-    for ci in range(c_in):
-        g = ci // c_ig
-        for o in range(c_og):
-            for a in range(k[0]):
-                for bb in range(k[1]):
-                    for i in range(h):
-                        oi = i * s[0] + a * d[0] - p[0]
-                        if not 0 <= oi < oh:
-                            continue
-                        for j in range(wd):
-                            oj = j * s[1] + bb * d[1] - p[1]
-                            if 0 <= oj < ow:
-                                y[g * c_og + o, oi, oj] += x[ci, i, j] * w[ci, o, a, bb]
-    return y if b is None else y + b[:, None, None]
-
-
-def ref_conv(x, w, b, s, pads, d, groups):
-    """y[o, i, j] = sum_{c, a, b} w[o, c, a, b] * xpad[g*C_ig + c, i*s + a*d, j*s + b*d]; plus bias."""
-    (pt, pb), (pl, pr) = pads
-    c_in, h, wd = x.shape
-    c_out, c_ig, kh, kw = w.shape
-    c_og = c_out // groups
-    xp = np.zeros((c_in, h + pt + pb, wd + pl + pr))
-    xp[:, pt: pt + h, pl: pl + wd] = x
-    oh = (h + pt + pb - d[0] * (kh - 1) - 1) // s[0] + 1
-    ow = (wd + pl + pr - d[1] * (kw - 1) - 1) // s[1] + 1
-    y = np.zeros((c_out, oh, ow))
-    for o in range(c_out):
-        g = o // c_og
-        for i in range(oh):
-            for j in range(ow):
-                patch = xp[g * c_ig: (g + 1) * c_ig, i * s[0]: i * s[0] + d[0] * (kh - 1) + 1: d[0],
-                           j * s[1]: j * s[1] + d[1] * (kw - 1) + 1: d[1]]
-                y[o, i, j] = np.sum(patch * w[o])
-    return y if b is None else y + b[:, None, None]
-
-
-def ref_bilinear(x, s):
-    """align_corners=False: src = max(0, (o + 1/2)/s - 1/2), per pixel."""
-    c, h, w = x.shape
-    y = np.zeros((c, h * s[0], w * s[1]))
-    for oi in range(h * s[0]):
-        si = max(0.0, (oi + 0.5) / s[0] - 0.5)
-        i0 = int(si)
-        i1, li = min(i0 + 1, h - 1), si - i0
-        for oj in range(w * s[1]):
-            sj = max(0.0, (oj + 0.5) / s[1] - 0.5)
-            j0 = int(sj)
-            j1, lj = min(j0 + 1, w - 1), sj - j0
-            y[:, oi, oj] = ((1 - li) * ((1 - lj) * x[:, i0, j0] + lj * x[:, i0, j1])
-                            + li * ((1 - lj) * x[:, i1, j0] + lj * x[:, i1, j1]))
-    return y
-
-
-def ref_layer(layer, x, p):
-    if isinstance(layer, ConvTranspose2d):
-        return ref_conv_transpose(x, *p, layer.kernel_size, layer.stride, layer.padding, layer.output_padding,
-                                  layer.dilation, layer.groups)
-    if isinstance(layer, Conv2d):
-        return ref_conv(x, *p, layer.stride, (layer.pads(0), layer.pads(1)), layer.dilation, layer.groups)
-    if isinstance(layer, Upsample):
-        s = layer.scale_factor
-        return np.repeat(np.repeat(x, s[0], 1), s[1], 2) if layer.mode == "nearest" else ref_bilinear(x, s)
-    if isinstance(layer, PixelShuffle):
-        r = layer.upscale_factor
-        c, h, w = x.shape
-        y = np.zeros((c // (r * r), h * r, w * r))
-        for ch in range(c // (r * r)):
-            for i in range(r):
-                for j in range(r):
-                    y[ch, i::r, j::r] = x[ch * r * r + i * r + j]
-        return y
-    if isinstance(layer, ReLU):
-        return np.maximum(x, 0)
-    if isinstance(layer, LeakyReLU):
-        return np.where(x > 0, x, layer.negative_slope * x)
-    if isinstance(layer, Tanh):
-        return np.tanh(x)
-    if isinstance(layer, Sigmoid):
-        return 1 / (1 + np.exp(-x))
-    raise AssertionError(layer)
-
-
-def ref_forward(stack, x, params):
-    x = np.asarray(x, np.float64)
-    out = []
-    for layer, p in zip(stack, params, strict=True):
-        p = None if p is None else tuple(None if a is None else np.asarray(a, np.float64) for a in p)
-        x = ref_layer(layer, x, p)
-        out.append(x)
-    return out
-
+# The slow reference: tests/naive_network.py runs the stack on the NumPy kernel references.
 
 STACKS = [
     "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=4), ReLU(), "
@@ -144,7 +41,7 @@ STACKS = [
 def test_forward_matches_the_numpy_reference(spec, init, bias):
     x = np.random.default_rng(0).standard_normal((2, 5, 6))
     sim = simulate(spec, x, init=init, bias=bias, bias_value=-0.3, seed=4, dtype=np.float64)
-    ref = ref_forward(sim.stack, x, sim.params)
+    ref = network_forward(sim.stack, x, sim.params)
     assert len(sim.activations) == len(sim.stack)
     for got, want in zip(sim.activations, ref, strict=True):
         assert got.shape == want.shape and got.dtype == np.float64
