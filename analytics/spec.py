@@ -62,7 +62,21 @@ def _literal(node: ast.expr) -> Any:
                         "True/False/None only)", node.col_offset + 1) from None
 
 
-def _layer(node: ast.Call, index: int) -> Layer:
+_NONNEGATIVE = ("padding", "output_padding")
+
+
+def _value(node: ast.expr, key: str, symbols: bool) -> Any:
+    """A literal; with `symbols`, a bare name becomes a SymPy integer symbol (never evaluated): positive,
+    or nonnegative for padding and output_padding."""
+    if symbols and isinstance(node, ast.Name):
+        import sympy
+        return sympy.Symbol(node.id, integer=True, **{"nonnegative" if key in _NONNEGATIVE else "positive": True})
+    if symbols and isinstance(node, ast.Tuple):
+        return tuple(_value(e, key, symbols) for e in node.elts)
+    return _literal(node)
+
+
+def _layer(node: ast.Call, index: int, symbols: bool = False) -> Layer:
     raw, torch_style = _torch_prefixed(node.func)
     if (raw or "").lower() == "upsamplingbilinear2d":
         raise SpecError(f"layer {index}: UpsamplingBilinear2d uses align_corners=True, whose weights depend on "
@@ -76,13 +90,13 @@ def _layer(node: ast.Call, index: int) -> Layer:
     if len(node.args) > len(order):
         raise SpecError(f"layer {index} ({name}): takes at most {len(order)} positional arguments "
                         f"({', '.join(order) or 'none'}), got {len(node.args)}", node.col_offset + 1)
-    params = {key: _literal(arg) for key, arg in zip(order, node.args, strict=False)}
+    params = {key: _value(arg, key, symbols) for key, arg in zip(order, node.args, strict=False)}
     for kw in node.keywords:
         if kw.arg is None:
             raise SpecError(f"layer {index} ({name}): **kwargs are not supported", node.col_offset + 1)
         if kw.arg in params:
             raise SpecError(f"layer {index} ({name}): {kw.arg} given twice", kw.value.col_offset + 1)
-        params[kw.arg] = _literal(kw.value)
+        params[kw.arg] = _value(kw.value, kw.arg, symbols)
     params.pop("in_channels", None)
     params.pop("inplace", None)
     mode = params.pop("padding_mode", "zeros")
@@ -119,8 +133,11 @@ def _flatten(node: ast.expr, out: list[ast.expr]) -> None:
                         node.col_offset + 1)
 
 
-def parse_layers(text: str) -> list[Layer]:
-    """Parse a comma-separated layer list; errors name the layer index, the parameter and the range."""
+def parse_layers(text: str, symbols: bool = False) -> list[Layer]:
+    """Parse a comma-separated layer list; errors name the layer index, the parameter and the range.
+
+    `symbols=True` reads bare names as SymPy integer symbols, e.g. "ConvTranspose2d(k, stride=s)" for
+    `closed_form`; otherwise only literals are accepted."""
     if not isinstance(text, str) or not text.strip():
         raise SpecError("empty layer list: write e.g. 'ConvTranspose2d(3, stride=2) * 2, Conv2d(3, padding=1)'")
     try:
@@ -129,7 +146,7 @@ def parse_layers(text: str) -> list[Layer]:
         raise SpecError(f"syntax error: {exc.msg}", exc.offset) from None
     calls: list[ast.expr] = []
     _flatten(tree.body, calls)
-    return [_layer(call, i) for i, call in enumerate(calls)]
+    return [_layer(call, i, symbols) for i, call in enumerate(calls)]
 
 
 def format_layers(layers: list[Layer] | tuple[Layer, ...]) -> str:

@@ -94,8 +94,10 @@ def cmd_analyze(args) -> int:
 
 def cmd_formula(args) -> int:
     """The closed forms of the stack along one axis, as an amsmath align* block."""
-    from analytics import closed_form
-    print(closed_form(load_target(args.spec, None).stack, args.axis).latex())
+    from analytics import Stack, closed_form, parse_layers
+    is_config = args.spec.endswith(".json") and Path(args.spec).exists()
+    stack = load_target(args.spec, None).stack if is_config else Stack(parse_layers(args.spec, symbols=True))
+    print(closed_form(stack, args.axis).latex())
     return 0
 
 
@@ -225,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("formula",
                        help="print the LaTeX closed forms: count, H(z), period, conditions, spectrum")
-    p.add_argument("spec", help="layer list or a .json config")
+    p.add_argument("spec", help="layer list or a .json config; bare names are integer symbols, e.g. "
+                                "\"ConvTranspose2d(k, stride=s, padding=p)\"")
     p.add_argument("--axis", type=int, choices=(0, 1), default=0,
                    help="0: rows (H), 1: columns (W) (default 0)")
     p.set_defaults(func=cmd_formula)

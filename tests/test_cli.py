@@ -67,3 +67,19 @@ def test_console_script_entry_point():
     out = subprocess.run([sys.executable, "-m", "app.cli", "analyze", "ConvTranspose2d(4, stride=2, padding=1)"],
                          capture_output=True, text=True, check=True).stdout
     assert "even      yes" in out and "artifacts none" in out
+
+
+def test_formula_reads_bare_names_as_integer_symbols(capsys):
+    code, out, err = run(capsys, "formula", "ConvTranspose2d(k, stride=s, padding=p)")
+    assert code == 0 and err == ""
+    assert r"\begin{align*}" in out and r"\bmod s" in out and r"\frac{k}{s}" in out
+
+
+def test_symbols_only_where_asked():
+    from analytics import SpecError, parse_layers
+    (layer,) = parse_layers("ConvTranspose2d((k, 3), stride=s, padding=p)", symbols=True)
+    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
+    assert k.is_integer and k.is_positive and s.is_positive and p.is_nonnegative and not p.is_positive
+    assert layer.kernel_size[1] == 3
+    with pytest.raises(SpecError, match="'k' is not a literal value"):
+        parse_layers("ConvTranspose2d(k)")
