@@ -204,9 +204,19 @@ class ViewSync(QObject):
             self._busy = False
 
     def show(self, rect: QRectF) -> None:
-        """Show the same data rectangle in every view."""
+        """Show the same data rectangle in every view, anchored at its top-left corner: it grows right or down
+        to the view's aspect ratio (an aspect-locked view would otherwise grow it around its centre and show
+        blank margins before row/column 0)."""
         for plot in self.plots:
-            plot.getPlotItem().getViewBox().setRange(rect, padding=0.0)
+            vb = plot.getPlotItem().getViewBox()
+            r, size = QRectF(rect), vb.size()
+            if size.width() > 0 and size.height() > 0 and r.height() > 0:
+                aspect = size.width() / size.height()
+                if r.width() / r.height() < aspect:
+                    r.setWidth(r.height() * aspect)
+                else:
+                    r.setHeight(r.width() / aspect)
+            vb.setRange(r, padding=0.0)
 
 
 def frequency_rect(shape: tuple[int, int]) -> QRectF:
