@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,17 +16,16 @@ MAX_ELEMENTS = 1 << 27
 
 
 def _size_pair(input_size: Any) -> tuple[int, int]:
-    """An int or an (H, W) pair of positive ints."""
-    if isinstance(input_size, (int,)) and not isinstance(input_size, bool):
-        input_size = (input_size, input_size)
+    """An int or an (H, W) pair of positive whole numbers, as ints."""
+    pair = (input_size, input_size) if isinstance(input_size, numbers.Number) else input_size
     try:
-        h, w = (int(v) for v in input_size)
-        ok = all(int(v) == v and not isinstance(v, bool) for v in input_size)
-    except (TypeError, ValueError):
+        h, w = pair
+        ok = all(not isinstance(v, bool) and int(v) == v >= 1 for v in (h, w))
+    except (TypeError, ValueError, OverflowError):
         ok = False
-    if not ok or h < 1 or w < 1:
+    if not ok:
         raise CheckerlabError(f"input_size={input_size!r} must be a positive int or an (H, W) pair of positive ints")
-    return h, w
+    return int(h), int(w)
 
 
 class Stack(Sequence):
