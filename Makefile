@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint screenshot clean
+.PHONY: run test bench lint screenshot wheel-check clean
 
 # (Re)install when the venv is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -18,11 +18,11 @@ run: $(STAMP)
 	$(VENV)/bin/checkerlab run
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check app analytics kernels tests benchmarks
+	$(VENV)/bin/ruff check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app analytics kernels tests benchmarks
+	$(VENV)/bin/ruff check .
 
 # Benchmarks compare against PyTorch: the optional `torch` extra (a CPU wheel) is installed here only.
 bench: $(STAMP)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 # The README's screenshot, rendered offscreen once both views are computed.
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/checkerlab gui --screenshot docs/screenshot.png
+
+# Build the wheel, install it into a fresh venv and run it from outside the checkout (CI runs this too).
+wheel-check: $(STAMP)
+	.ci/check-wheel $(PY)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,10 +1,10 @@
 """checkerlab's Python API: PyTorch-style layer stacks and the exact analysis of their checkerboard artifacts.
 
-    >>> from analytics import overlap_pattern
+    >>> from checkerlab.analytics import overlap_pattern
     >>> overlap_pattern("ConvTranspose2d(3, stride=2)").axes[0].tile.tolist()
     [2, 1]
 
-SymPy and the simulation are imported on first use (module `__getattr__`), so `import analytics` stays fast.
+SymPy and the simulation are imported on first use (module `__getattr__`), so `import checkerlab` stays fast.
 """
 
 from importlib import import_module
@@ -47,7 +47,7 @@ def __getattr__(name):
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'analytics' has no attribute {name!r}")
+    raise AttributeError(f"module 'checkerlab' has no attribute {name!r}")
 
 
 __all__ = [

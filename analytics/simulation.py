@@ -39,7 +39,7 @@ class Cancelled(Exception):
 
 def _apply(layer: Layer, x: np.ndarray, params: Params) -> np.ndarray:
     """One layer on a (C, H, W) array with the kernels."""
-    import kernels
+    from .. import kernels
 
     if isinstance(layer, ConvTranspose2d):
         w, b = params

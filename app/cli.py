@@ -11,11 +11,19 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from analytics import CheckerlabError, Config, load_config, overlap_map, overlap_pattern, write_array
-from analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
+from ..analytics import CheckerlabError, Config, load_config, overlap_map, overlap_pattern, write_array
+from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
 
 DEFAULT_SPEC = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=8) * 4, ReLU()"
 MAX_TILE_PRINT = 16
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("checkerlab")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,7 +94,7 @@ def cmd_analyze(args) -> int:
     if args.csv:
         write_array(args.csv, overlap_map(config.stack, config.input_size))
     if args.latex:
-        from analytics import export_latex
+        from ..analytics import export_latex
         export_latex(config.stack, args.latex, config.input_size)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
@@ -94,7 +102,7 @@ def cmd_analyze(args) -> int:
 
 def cmd_formula(args) -> int:
     """The closed forms of the stack along one axis, as an amsmath align* block."""
-    from analytics import Stack, closed_form, parse_layers
+    from ..analytics import Stack, closed_form, parse_layers
     is_config = args.spec.endswith(".json") and Path(args.spec).exists()
     stack = load_target(args.spec, None).stack if is_config else Stack(parse_layers(args.spec, symbols=True))
     print(closed_form(stack, args.axis).latex())
@@ -113,7 +121,7 @@ def simulation_report(config: Config, mc) -> dict:
     draws; None for inf/NaN) next to the exact pattern of the stack up to that layer."""
     from dataclasses import asdict
 
-    from analytics.metrics import analytic_energy, layer_patterns
+    from ..analytics.metrics import analytic_energy, layer_patterns
 
     def num(v):
         return float(v) if v == v and abs(v) != float("inf") else None
@@ -172,8 +180,8 @@ def cmd_simulate(args) -> int:
     """Run the stack as a network (random weights, bias, activations) and print per-layer artifact metrics."""
     from dataclasses import asdict
 
-    from analytics import SimulationSettings
-    from analytics.simulation import simulate_settings
+    from ..analytics import SimulationSettings
+    from ..analytics.simulation import simulate_settings
 
     config = load_target(args.spec, args.input_size)
     given = {"input": args.input, "image_path": args.image, "brightness": args.brightness, "init": args.init,
@@ -186,7 +194,7 @@ def cmd_simulate(args) -> int:
         raise CheckerlabError(f"--out {args.out}: use a .npy (or .csv) file name")
     image = None
     if config.simulation.input == "image":
-        from app.images import load_image
+        from .images import load_image
         image = load_image(config.simulation.image_path)
     mc = simulate_settings(config.stack, config.input_size, config.simulation, image=image)
     if args.out:
@@ -199,20 +207,21 @@ def cmd_simulate(args) -> int:
 def cmd_run(args) -> int:
     """`make run`: the GUI on the default example; without a display, a one-line notice, its analysis and
     the path of a screenshot PNG."""
-    from app.gui.launch import run_default
+    from .gui.launch import run_default
 
     return run_default(lambda config: format_report(analysis_report(config)))
 
 
 def cmd_gui(args) -> int:
     """The desktop GUI; --screenshot renders it offscreen once both views are computed, saves a PNG, exits."""
-    from app.gui.launch import gui_main
+    from .gui.launch import gui_main
 
     return gui_main(args.config, preset=args.preset, screenshot=args.screenshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="checkerlab", description="Exact checkerboard-artifact analysis of upsampling stacks.")
+    parser.add_argument("--version", action="version", version=f"checkerlab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="exact overlap pattern, period, contrast and artifact frequencies")

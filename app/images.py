@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from analytics import CheckerlabError
+from ..analytics import CheckerlabError
 
 #: Largest image side accepted as a simulation input (bigger images are refused, not silently resized).
 MAX_SIDE = 4096

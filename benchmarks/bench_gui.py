@@ -24,7 +24,6 @@ from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from timing import machine  # noqa: E402
@@ -38,9 +37,9 @@ CHILD = r"""
 import json, sys, time
 marks = {"imports": None}
 from PySide6.QtCore import QEvent, QObject, QSettings, QTemporaryDir
-from app.gui.app import make_app
-from app.gui.main_window import MainWindow
-from analytics.presets import default_config
+from checkerlab.app.gui.app import make_app
+from checkerlab.app.gui.main_window import MainWindow
+from checkerlab.analytics.presets import default_config
 marks["imports"] = time.time()
 app = make_app()
 
@@ -86,9 +85,9 @@ def edit_latency() -> dict[str, list[float]]:
     """Milliseconds from an edit to both views showing its result, for geometry and settings edits."""
     from PySide6.QtCore import QEventLoop, QSettings, QTemporaryDir, QTimer
 
-    from analytics.presets import default_config
-    from app.gui.app import make_app
-    from app.gui.main_window import MainWindow
+    from checkerlab.analytics.presets import default_config
+    from checkerlab.app.gui.app import make_app
+    from checkerlab.app.gui.main_window import MainWindow
 
     app = make_app()
     tmp = QTemporaryDir()
@@ -143,7 +142,7 @@ def _p90(values: list[float]) -> float:
 
 def main() -> None:
     print(machine())
-    from app.gui.main_window import DEBOUNCE_MS
+    from checkerlab.app.gui.main_window import DEBOUNCE_MS
 
     edits = edit_latency()
     print(f"\nEdit -> both views updated, default example ({EDITS} edits each, debounce {DEBOUNCE_MS} ms included)")

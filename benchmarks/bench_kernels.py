@@ -32,10 +32,10 @@ from pathlib import Path
 import numba
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from checkerlab import kernels
 
-import kernels  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 try:
     import torch
@@ -115,8 +115,8 @@ COMPILE_PROBE = r"""
 import json, time
 import numpy as np
 t0 = time.perf_counter()
-import kernels
-from kernels import gather
+from checkerlab import kernels
+from checkerlab.kernels import gather
 t_import = time.perf_counter() - t0
 for dt in (np.float32, np.float64):
     x = np.ones((1, 2, 5, 5), dt)

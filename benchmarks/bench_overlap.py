@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import machine, median_ms  # noqa: E402
 
-from analytics import ConvTranspose2d, Stack, overlap_map, overlap_pattern  # noqa: E402
+from checkerlab.analytics import ConvTranspose2d, Stack, overlap_map, overlap_pattern  # noqa: E402
 
 STACK = Stack("ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 3, "
               "ConvTranspose2d(4, stride=2, padding=1) * 2, ConvTranspose2d(5, stride=2, padding=2, output_padding=1)")

@@ -20,9 +20,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import machine, median_ms  # noqa: E402
 
-from analytics import Stack, make_input  # noqa: E402
-from analytics.presets import PRESETS  # noqa: E402
-from analytics.simulation import layer_metrics, monte_carlo, simulate, simulate_settings  # noqa: E402
+from checkerlab.analytics import Stack, make_input  # noqa: E402
+from checkerlab.analytics.presets import PRESETS  # noqa: E402
+from checkerlab.analytics.simulation import layer_metrics, monte_carlo, simulate, simulate_settings  # noqa: E402
 
 SPEC = "(ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=8), ReLU()) * 4"
 INPUT = (32, 32)

@@ -25,7 +25,7 @@ import sympy as sp  # noqa: E402
 SYMPY_IMPORT_MS = (time.perf_counter() - t0) * 1e3
 from sympy.core.cache import clear_cache  # noqa: E402
 
-from analytics import (  # noqa: E402
+from checkerlab.analytics import (  # noqa: E402
     ConvTranspose2d,
     Stack,
     checkerboard_free,
@@ -67,7 +67,7 @@ def cold(fn):
 FRESH = """
 import time, sympy as sp
 t = time.perf_counter()
-from analytics import ConvTranspose2d, closed_form, export_latex
+from checkerlab.analytics import ConvTranspose2d, closed_form, export_latex
 k, s = sp.symbols("k s", integer=True, positive=True)
 cf = closed_form(ConvTranspose2d(k, stride=s))
 cf.count, cf.period, cf.even_condition, cf.holes_condition, cf.spectrum, cf.latex()

@@ -1,18 +1,25 @@
-"""Shared test set-up: headless Qt before any QApplication exists, and the reference cases."""
+"""Shared test set-up: headless Qt before any QApplication exists, and no silent skips in CI.
 
-import json
+With CHECKERLAB_NO_SKIP=1 (set by .ci/run) a skipped test fails instead, so a cross-check against torch or
+pdflatex can never pass CI by not running. Only skips whose reason starts with "optional:" (checks against
+third-party model libraries that CI does not install) stay skips, and pytest lists them in its summary.
+"""
+
 import os
-from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-
-CASES_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "cases" / "overlap_cases.json"
+NO_SKIP = os.environ.get("CHECKERLAB_NO_SKIP") == "1"
 
 
-def load_cases() -> list[dict]:
-    """The literature cases of ../shared/cases (a sibling of the checkout, as in CI)."""
-    if not CASES_FILE.exists():
-        pytest.fail(f"reference cases not found at {CASES_FILE}")
-    return json.loads(CASES_FILE.read_text())["cases"]
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIP and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if "optional:" not in reason:
+            report.outcome = "failed"
+            report.longrepr = f"skipped in CI (CHECKERLAB_NO_SKIP=1): {reason}"

@@ -3,7 +3,7 @@
 import naive_kernels as naive
 import numpy as np
 
-from analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, ReLU, Sigmoid, Tanh, Upsample
+from checkerlab.analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, ReLU, Sigmoid, Tanh, Upsample
 
 
 def activation(layer, x):

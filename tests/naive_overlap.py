@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from analytics.layers import Conv2d, ConvTranspose2d, PixelShuffle, Upsample
+from checkerlab.analytics.layers import Conv2d, ConvTranspose2d, PixelShuffle, Upsample
 
 
 def _conv_transpose(x, k, s, p, op, d):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from app.cli import main
+from checkerlab.app.cli import main
 
 
 def run(capsys, *argv):
@@ -64,7 +64,8 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
 
 
 def test_console_script_entry_point():
-    out = subprocess.run([sys.executable, "-m", "app.cli", "analyze", "ConvTranspose2d(4, stride=2, padding=1)"],
+    cmd = [sys.executable, "-m", "checkerlab.app.cli", "analyze", "ConvTranspose2d(4, stride=2, padding=1)"]
+    out = subprocess.run(cmd,
                          capture_output=True, text=True, check=True).stdout
     assert "even      yes" in out and "artifacts none" in out
 
@@ -76,7 +77,7 @@ def test_formula_reads_bare_names_as_integer_symbols(capsys):
 
 
 def test_symbols_only_where_asked():
-    from analytics import SpecError, parse_layers
+    from checkerlab.analytics import SpecError, parse_layers
     (layer,) = parse_layers("ConvTranspose2d((k, 3), stride=s, padding=p)", symbols=True)
     k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
     assert k.is_integer and k.is_positive and s.is_positive and p.is_nonnegative and not p.is_positive

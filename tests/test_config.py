@@ -7,9 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import CheckerlabError, Config, ConfigError, SimulationSettings, Stack, load_config, save_config
-from analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
-from analytics.files import atomic_write, write_array
+from checkerlab.analytics import (
+    CheckerlabError,
+    Config,
+    ConfigError,
+    SimulationSettings,
+    Stack,
+    load_config,
+    save_config,
+)
+from checkerlab.analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
+from checkerlab.analytics.files import atomic_write, write_array
 
 settings_strategy = st.builds(
     SimulationSettings,

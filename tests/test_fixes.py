@@ -4,11 +4,11 @@ from math import gcd
 
 import pytest
 import sympy as sp
-from conftest import load_cases
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference_cases import load_cases
 
-from analytics import (
+from checkerlab.analytics import (
     CheckerlabError,
     Conv2d,
     ConvTranspose2d,

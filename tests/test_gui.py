@@ -14,14 +14,14 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QLineEdit
 
-from analytics import Config, load_config, overlap_map, overlap_pattern
-from analytics.presets import PRESETS, default_config
-from analytics.simulation import simulate_settings
-from app.gui.app import install_excepthook, make_app
-from app.gui.main_window import MainWindow
-from app.gui.simulation_panel import display_array
-from app.gui.state import COLUMNS
-from app.images import array_to_qimage
+from checkerlab.analytics import Config, load_config, overlap_map, overlap_pattern
+from checkerlab.analytics.presets import PRESETS, default_config
+from checkerlab.analytics.simulation import simulate_settings
+from checkerlab.app.gui.app import install_excepthook, make_app
+from checkerlab.app.gui.main_window import MainWindow
+from checkerlab.app.gui.simulation_panel import display_array
+from checkerlab.app.gui.state import COLUMNS
+from checkerlab.app.images import array_to_qimage
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -342,8 +342,8 @@ def test_drop_an_image_to_use_it_as_input(window, qtbot, tmp_path):
     s = window.document.config.simulation
     assert s.input == "image" and s.image_path == str(path)
     settle(qtbot, window)
-    from analytics.inputs import make_input
-    from app.images import load_image
+    from checkerlab.analytics.inputs import make_input
+    from checkerlab.app.images import load_image
 
     expected = make_input("image", (32, 32), 3, 1.0, 0, image=load_image(path))
     np.testing.assert_allclose(window.simulation.arrays[0], expected, atol=1e-6)
@@ -384,7 +384,7 @@ def test_layout_and_last_config_are_restored(qtbot, settings):
 def test_newest_request_wins_and_cancel(qtbot):
     import threading
 
-    from app.gui.worker import ComputeWorker, Request
+    from checkerlab.app.gui.worker import ComputeWorker, Request
 
     worker = ComputeWorker(1)
     ran, finished, failures, gate = [], [], [], threading.Event()
@@ -430,7 +430,7 @@ def test_progress_and_cancel_of_a_long_monte_carlo(window, qtbot):
 
 
 def test_errors_in_a_stage_reach_the_status_bar(window, qtbot, monkeypatch):
-    import app.gui.compute as compute
+    import checkerlab.app.gui.compute as compute
 
     def broken(*args, **kwargs):
         raise RuntimeError("kernel exploded")
@@ -459,7 +459,7 @@ def _cli(*args, env_extra=None, timeout=60):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "checkerlab.app.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -497,7 +497,7 @@ def test_run_without_display_prints_the_analysis_and_a_screenshot_path(tmp_path)
 def test_formula_panel_and_copy_as_latex(window, qtbot):
     from PySide6.QtGui import QGuiApplication
 
-    from analytics import closed_form
+    from checkerlab.analytics import closed_form
 
     qtbot.waitUntil(lambda: window.formula is not None and window.fixes is not None, timeout=20000)
     text = window.formula_panel.pretty.toPlainText()

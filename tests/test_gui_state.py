@@ -2,8 +2,8 @@
 
 import pytest
 
-from analytics import Config, SimulationSettings, Stack
-from app.gui.state import (
+from checkerlab.analytics import Config, SimulationSettings, Stack
+from checkerlab.app.gui.state import (
     CellError,
     Row,
     State,

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from analytics import CheckerlabError, make_input
-from analytics.config import INPUT_KINDS
-from analytics.inputs import convert_channels, image_to_chw, resampling_matrix, resize_image
+from checkerlab.analytics import CheckerlabError, make_input
+from checkerlab.analytics.config import INPUT_KINDS
+from checkerlab.analytics.inputs import convert_channels, image_to_chw, resampling_matrix, resize_image
 
 IMAGE = np.arange(2 * 6 * 8, dtype=np.float64).reshape(2, 6, 8) / 95
 

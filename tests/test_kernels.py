@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import kernels
-from kernels import gather
+from checkerlab import kernels
+from checkerlab.kernels import gather
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOATS = [np.float32, np.float64]
@@ -380,8 +380,8 @@ def test_entry_points_are_nogil_parallel_cached_and_safe_fastmath():
 PROBE = r"""
 import json
 import numpy as np
-import kernels
-from kernels import gather
+from checkerlab import kernels
+from checkerlab.kernels import gather
 for dt in (np.float32, np.float64):
     x = np.ones((1, 2, 5, 5), dt)
     kernels.conv_transpose2d(x, np.ones((2, 3, 3, 3)), stride=2)
@@ -395,7 +395,6 @@ print(json.dumps([hits, sum(sum(s.cache_misses.values()) for s in stats)]))
 
 def test_second_process_compiles_nothing(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     results = []
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, check=True,

@@ -1,10 +1,8 @@
 """LaTeX: the printer subclass, every result's .latex(), export_latex compiled with pdflatex, and the CLI.
 
-With CHECKERLAB_REQUIRE_PDFLATEX=1 (set by .ci/run) a missing pdflatex fails the compile tests; otherwise
-they are skipped.
+Without pdflatex the compile tests skip; with CHECKERLAB_NO_SKIP=1 (set by .ci/run) that skip is a failure.
 """
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +11,7 @@ import pytest
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from analytics import (
+from checkerlab.analytics import (
     ConvTranspose2d,
     Stack,
     checkerboard_free,
@@ -22,9 +20,9 @@ from analytics import (
     export_latex,
     suggest_fixes,
 )
-from analytics.latex import CheckerlabLatexPrinter, latex, latex_document
-from analytics.symbolic import Divides, DivisorLcm, IntGcd, IntMod, ModInverse
-from app.cli import main
+from checkerlab.analytics.latex import CheckerlabLatexPrinter, latex, latex_document
+from checkerlab.analytics.symbolic import Divides, DivisorLcm, IntGcd, IntMod, ModInverse
+from checkerlab.app.cli import main
 
 k, s, d = sp.symbols("k s d", integer=True, positive=True)
 p = sp.Symbol("p", integer=True, nonnegative=True)
@@ -34,8 +32,6 @@ k1, s1, k2, s2 = sp.symbols("k1 s1 k2 s2", integer=True, positive=True)
 def pdflatex() -> str:
     exe = shutil.which("pdflatex")
     if exe is None:
-        if os.environ.get("CHECKERLAB_REQUIRE_PDFLATEX") == "1":
-            pytest.fail("pdflatex is required (CHECKERLAB_REQUIRE_PDFLATEX=1) but is not installed")
         pytest.skip("pdflatex is not installed")
     return exe
 

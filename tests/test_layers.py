@@ -6,7 +6,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import (
+from checkerlab.analytics import (
     CheckerlabError,
     Conv2d,
     ConvTranspose2d,
@@ -21,7 +21,7 @@ from analytics import (
     Upsample,
     parse_layers,
 )
-from analytics.layers import layer_from_dict, make_layer
+from checkerlab.analytics.layers import layer_from_dict, make_layer
 
 # ---------------------------------------------------------------- output sizes match PyTorch
 

@@ -6,12 +6,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import load_cases
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from naive_network import activation
+from reference_cases import load_cases
 
-from analytics import (
+from checkerlab.analytics import (
     CheckerlabError,
     LayerError,
     Stack,
@@ -21,9 +21,9 @@ from analytics import (
     overlap_pattern,
     phase_mean_tile,
 )
-from analytics.layers import Conv2d, ConvTranspose2d, PixelShuffle, Upsample
-from analytics.metrics import analytic_energy, interiors, layer_patterns, tile_contrast, tile_modulation
-from analytics.simulation import simulate
+from checkerlab.analytics.layers import Conv2d, ConvTranspose2d, PixelShuffle, Upsample
+from checkerlab.analytics.metrics import analytic_energy, interiors, layer_patterns, tile_contrast, tile_modulation
+from checkerlab.analytics.simulation import simulate
 
 # ------------------------------------------------------------------------------------------------------
 # Independent prediction: propagate one period of the infinite, periodic response through the drawn

@@ -4,12 +4,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import load_cases
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from naive_overlap import brute_overlap_map, minimal_period_1d
+from reference_cases import load_cases
 
-from analytics import (
+from checkerlab.analytics import (
     CheckerlabError,
     Conv2d,
     ConvTranspose2d,

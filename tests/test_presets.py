@@ -2,8 +2,8 @@
 
 import pytest
 
-from analytics import CheckerlabError, load_config, overlap_pattern, save_config
-from analytics.presets import DEFAULT_PRESET, PRESETS, default_config, get_preset, preset_names
+from checkerlab.analytics import CheckerlabError, load_config, overlap_pattern, save_config
+from checkerlab.analytics.presets import DEFAULT_PRESET, PRESETS, default_config, get_preset, preset_names
 
 
 def test_the_issue_lists_these_architectures():
@@ -27,7 +27,7 @@ def test_preset_is_valid_and_round_trips(key, tmp_path):
 
 @pytest.mark.parametrize("key", list(PRESETS))
 def test_preset_round_trips_through_the_stack_editor_rows(key):
-    from app.gui.state import state_from_config, validate
+    from checkerlab.app.gui.state import state_from_config, validate
 
     config = PRESETS[key].config
     v = validate(state_from_config(config))

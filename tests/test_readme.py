@@ -4,7 +4,7 @@ import re
 import shlex
 from pathlib import Path
 
-from app.cli import build_parser
+from checkerlab.app.cli import build_parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

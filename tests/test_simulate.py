@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from naive_network import network_forward
 
-from analytics import (
+from checkerlab.analytics import (
     Cancelled,
     CheckerlabError,
     LayerError,
@@ -17,9 +17,9 @@ from analytics import (
     overlap_map,
     simulate,
 )
-from analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, Upsample
-from analytics.simulation import simulate_settings
-from analytics.weights import bilinear_kernel, init_params
+from checkerlab.analytics.layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, Upsample
+from checkerlab.analytics.simulation import simulate_settings
+from checkerlab.analytics.weights import bilinear_kernel, init_params
 
 # The slow reference: tests/naive_network.py runs the stack on the NumPy kernel references.
 
@@ -292,8 +292,8 @@ def test_float64_and_empty_and_bad_arguments():
 
 
 def test_analytics_simulate_is_the_function_even_after_importing_the_submodule():
-    import analytics
-    import analytics.simulation  # noqa: F401
+    import checkerlab.analytics.simulation  # noqa: F401
+    from checkerlab import analytics
 
     sim = analytics.simulate("Upsample(2)", np.ones((1, 2, 2)))
     assert isinstance(sim, Simulation) and sim.output.shape == (1, 4, 4)
@@ -302,7 +302,7 @@ def test_analytics_simulate_is_the_function_even_after_importing_the_submodule()
 def test_cli_simulate_prints_metrics_next_to_the_exact_pattern(tmp_path, capsys):
     import json
 
-    from app.cli import main
+    from checkerlab.app.cli import main
 
     out = tmp_path / "out.npy"
     spec = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 2, ReLU()"

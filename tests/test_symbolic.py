@@ -15,10 +15,10 @@ from math import gcd, lcm
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import load_cases
 from naive_overlap import brute_overlap_map, minimal_period_1d
+from reference_cases import load_cases
 
-from analytics import (
+from checkerlab.analytics import (
     CheckerlabError,
     Conv2d,
     ConvTranspose2d,
@@ -30,7 +30,7 @@ from analytics import (
     depth_law,
     overlap_pattern,
 )
-from analytics.symbolic import Divides, DivisorLcm, IntGcd, IntMod, ModInverse, evaluate, substitute
+from checkerlab.analytics.symbolic import Divides, DivisorLcm, IntGcd, IntMod, ModInverse, evaluate, substitute
 
 k, s, d = sp.symbols("k s d", integer=True, positive=True)
 p = sp.Symbol("p", integer=True, nonnegative=True)
@@ -299,7 +299,7 @@ def test_spectrum_is_exact_algebraic():
 
 
 def test_literature_cases_through_closed_form():
-    """Every case of ../shared/cases, numerically and through the symbolic formula with the case's values."""
+    """Every literature case (tests/data), numerically and through the symbolic formula with the case's values."""
     for case in load_cases():
         layers, sym_layers, values = [], [], {}
         for i, spec in enumerate(case["layers"]):

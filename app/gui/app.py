@@ -10,7 +10,7 @@ from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from analytics import Config
+from ...analytics import Config
 
 #: The screenshot is taken once these stages are on screen (formula only if SymPy delivers in time).
 SCREENSHOT_TIMEOUT_S = 17.0

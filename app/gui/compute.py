@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics import Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
+from ...analytics import Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
 
 #: Periods up to this size get their tile printed with numbers.
 MAX_TILE_NUMBERS = 16
@@ -86,7 +86,7 @@ class LayerExact:
 
 
 def _layer_exact(pattern: OverlapPattern | None) -> LayerExact | None:
-    from analytics.metrics import analytic_energy
+    from ...analytics.metrics import analytic_energy
 
     if pattern is None:
         return None
@@ -95,7 +95,7 @@ def _layer_exact(pattern: OverlapPattern | None) -> LayerExact | None:
 
 def analyze(config: Config) -> AnalyticResult:
     """Exact pattern, map, profiles and per-layer patterns of `config` (no Numba, no SymPy)."""
-    from analytics.metrics import layer_patterns
+    from ...analytics.metrics import layer_patterns
 
     stack = config.stack
     pattern = overlap_pattern(stack)
@@ -145,7 +145,7 @@ def simulate(
     cancel: Callable[[], bool] | None = None,
 ) -> SimulationResult:
     """Run `config` with its simulation settings (Monte Carlo over `draws`)."""
-    from analytics.simulation import simulate_settings
+    from ...analytics.simulation import simulate_settings
 
     mc = simulate_settings(
         config.stack, config.input_size, config.simulation, image=image, progress=progress, cancel=cancel
@@ -170,7 +170,7 @@ def formula(config: Config) -> FormulaResult:
     """Closed forms (per axis) of the stack's overlap count, from `analytics.symbolic.closed_form`.
 
     The map is separable: count(i, j) = c_rows(i) * c_cols(j); equal axes are shown once."""
-    from analytics import closed_form
+    from ...analytics import closed_form
 
     same = all(layer.axis_op(0) == layer.axis_op(1) for layer in config.stack)
     axes = (0,) if same else (0, 1)
@@ -191,7 +191,7 @@ def _readable(expr):
     """SymPy expression with checkerlab's integer functions in their textbook form (n mod 8, gcd)."""
     import sympy as sp
 
-    from analytics import symbolic
+    from ...analytics import symbolic
 
     if not isinstance(expr, sp.Basic):
         return expr
@@ -263,8 +263,8 @@ WARM_UP_SPECS = (
 
 def warm_up(should_yield: Callable[[], bool]) -> None:
     """Compile (or load from cache) every kernel and import SymPy, yielding to real work between steps."""
-    from analytics import Stack
-    from analytics.simulation import simulate as run
+    from ...analytics import Stack
+    from ...analytics.simulation import simulate as run
 
     for spec, channels in zip(WARM_UP_SPECS, (3, 16), strict=True):
         if should_yield():
@@ -290,7 +290,7 @@ class FixesResult:
 
 def fixes(config: Config) -> FixesResult:
     """The exact checkerboard-free verdict (Sugawara et al.) and `suggest_fixes` for `config`."""
-    from analytics import checkerboard_free, suggest_fixes
+    from ...analytics import checkerboard_free, suggest_fixes
 
     verdict = checkerboard_free(config.stack)
     seen, culprits = set(), []

@@ -12,8 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from analytics import Config
-
+from ...analytics import Config
 from .state import State, Validation, state_from_config, validate
 
 
@@ -97,7 +96,7 @@ class Document(QObject):
             return None
         path = os.path.abspath(settings.image_path)
         if path not in self._images:
-            from app.images import load_image
+            from ..images import load_image
 
             self._images[path] = load_image(path)
         return self._images[path]

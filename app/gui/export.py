@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
-from analytics import atomic_write, write_array
+from ...analytics import atomic_write, write_array
 
 IMAGE_FILTERS = "PNG image (*.png);;SVG drawing (*.svg)"
 ARRAY_FILTERS = "CSV (*.csv);;NumPy array (*.npy)"
@@ -115,6 +115,6 @@ def export_array(array: np.ndarray, path: str | os.PathLike) -> None:
 
 def export_latex_report(stack, path: str | os.PathLike, input_size=(32, 32)) -> None:
     """The LaTeX report of `analytics.latex.export_latex` (a standalone document, written atomically)."""
-    from analytics import export_latex
+    from ...analytics import export_latex
 
     export_latex(stack, path, input_size)

@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from analytics import CheckerlabError
-from analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
-
+from ...analytics import CheckerlabError
+from ...analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
 from .document import Document
 
 _INPUT_TIPS = {

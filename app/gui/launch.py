@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from analytics import Config, load_config
+from ...analytics import Config, load_config
 
 SCREENSHOT_NAME = "checkerlab-screenshot.png"
 
@@ -33,10 +33,10 @@ def use_offscreen() -> None:
 
 def resolve_config(target: str | None, preset: str | None) -> Config | None:
     """A JSON config path or a layer spec, or a preset key; None for the restored/default config."""
-    from analytics.presets import get_preset
+    from ...analytics.presets import get_preset
 
     if target and preset:
-        from analytics import CheckerlabError
+        from ...analytics import CheckerlabError
 
         raise CheckerlabError("give either a CONFIG or --preset, not both")
     if preset:
@@ -56,14 +56,14 @@ def gui_main(target: str | None = None, preset: str | None = None, screenshot: s
         if not has_display():
             use_offscreen()
     elif not has_display():
-        from analytics import CheckerlabError
+        from ...analytics import CheckerlabError
 
         raise CheckerlabError("no display: set DISPLAY or WAYLAND_DISPLAY, or use --screenshot FILE")
     from .app import run_gui
 
     path = target if target and target.lower().endswith(".json") else None
     if screenshot and config is None:
-        from analytics.presets import default_config
+        from ...analytics.presets import default_config
 
         config = default_config()
     return run_gui(config, screenshot=screenshot, path=path)
@@ -72,7 +72,7 @@ def gui_main(target: str | None = None, preset: str | None = None, screenshot: s
 def run_default(report) -> int:
     """`checkerlab run` (`make run`): the GUI on the default example; without a display, a one-line notice,
     the printed analysis and a screenshot PNG whose path is printed. `report(config)` formats the analysis."""
-    from analytics.presets import default_config
+    from ...analytics.presets import default_config
 
     config = default_config()
     if has_display():

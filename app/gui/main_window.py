@@ -31,9 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from analytics import CheckerlabError, Config, load_config, save_config
-from analytics.presets import PRESETS, default_config, get_preset
-
+from ...analytics import CheckerlabError, Config, load_config, save_config
+from ...analytics.presets import PRESETS, default_config, get_preset
 from . import compute
 from .analytic_panel import AnalyticPanel, TilePanel
 from .document import Document
@@ -791,7 +790,7 @@ class MainWindow(QMainWindow):
 
     def use_image(self, path: str) -> bool:
         """Decode an image file and make it the simulation input (undoable)."""
-        from app.images import load_image
+        from ..images import load_image
 
         try:
             array = load_image(path)
@@ -948,7 +947,7 @@ class MainWindow(QMainWindow):
         try:
             import json
 
-            from analytics.config import config_from_dict
+            from ...analytics.config import config_from_dict
 
             return config_from_dict(json.loads(text))
         except (ValueError, CheckerlabError):  # an outdated or damaged entry: start from the default

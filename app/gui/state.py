@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from analytics import CheckerlabError, Config, LayerError, SimulationSettings, Stack
-from analytics.layers import LAYER_TYPES, make_layer
+from ...analytics import CheckerlabError, Config, LayerError, SimulationSettings, Stack
+from ...analytics.layers import LAYER_TYPES, make_layer
 
 #: Table columns, in order, and their headers.
 COLUMNS = ("type", "kernel", "stride", "padding", "output_padding", "dilation", "channels", "activation")

@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from analytics import CheckerlabError
+from ...analytics import CheckerlabError
 
 
 class Cancelled(Exception):

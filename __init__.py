@@ -1,0 +1,31 @@
+"""checkerlab: exact analysis and simulation of checkerboard artifacts in upsampling networks.
+
+The public API, in PyTorch's vocabulary::
+
+    >>> import checkerlab
+    >>> checkerlab.overlap_pattern("ConvTranspose2d(3, stride=2)").axes[0].tile.tolist()
+    [2, 1]
+
+Subpackages: `checkerlab.analytics` (layer model, exact engine, closed forms, simulation driver),
+`checkerlab.kernels` (Numba CPU kernels) and `checkerlab.app` (the CLI and the Qt GUI). Everything the
+analytics package exports is available here; SymPy and the simulation are imported on first use.
+"""
+
+from importlib import metadata as _metadata
+
+from . import analytics as _analytics
+from .analytics import *  # noqa: F403 (the public API is analytics')
+from .analytics import __all__ as _api
+
+try:
+    __version__ = _metadata.version("checkerlab")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+
+def __getattr__(name):
+    """The lazily imported part of the API (closed forms, simulation, ...), resolved by analytics."""
+    return getattr(_analytics, name)
+
+
+__all__ = ["__version__", *_api]
