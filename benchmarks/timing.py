@@ -40,3 +40,30 @@ def machine() -> str:
     except OSError:
         pass
     return "; ".join(parts)
+
+
+PERFORMANCE_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "performance.md")
+
+
+def write_section(name: str, markdown: str, path: str = PERFORMANCE_MD) -> None:
+    """Replace this benchmark's section of docs/performance.md, between the markers
+    `<!-- begin NAME -->` and `<!-- end NAME -->` (appended when absent), atomically.
+
+    Each script in benchmarks/ owns exactly one section, named after the script (e.g. "bench_kernels"), so
+    `make bench` regenerates every figure without one script touching another's."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        text = "# Performance\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
