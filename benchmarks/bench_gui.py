@@ -96,7 +96,7 @@ def edit_latency() -> dict[str, list[float]]:
     window.show()
 
     def shown(config) -> bool:
-        a, s = window.analytic, window.simulation
+        a, s = window.controller.analytic, window.controller.simulation
         return (a is not None and a.config.stack == config.stack and a.config.input_size == config.input_size
                 and s is not None and s.config == config and window.simulation_panel.result is s)
 
@@ -115,7 +115,7 @@ def edit_latency() -> dict[str, list[float]]:
 
     t_start = time.perf_counter()
     wait(window.document.config)
-    while window.worker.is_busy():  # let the background warm-up finish
+    while window.controller.worker.is_busy():  # let the background warm-up finish
         app.processEvents()
         time.sleep(0.001)
     results: dict[str, list[float]] = {"geometry": [], "settings": [], "analytic": [], "simulation": []}
@@ -124,8 +124,8 @@ def edit_latency() -> dict[str, list[float]]:
         window.editor.set_cell(1, "kernel", "4" if i % 2 == 0 else "3")
         wait(window.document.config)
         results["geometry"].append((time.perf_counter() - t0) * 1e3)
-        results["analytic"].append(window.timings["analytic"] * 1e3)
-        results["simulation"].append(window.timings["simulation"] * 1e3)
+        results["analytic"].append(window.controller.timings["analytic"] * 1e3)
+        results["simulation"].append(window.controller.timings["simulation"] * 1e3)
         for _ in range(20):  # idle between edits, as a user would be
             app.processEvents()
         t0 = t_start = time.perf_counter()
@@ -142,7 +142,7 @@ def _p90(values: list[float]) -> float:
 
 def main() -> None:
     print(machine())
-    from checkerlab.app.gui.main_window import DEBOUNCE_MS
+    from checkerlab.app.gui.controller import DEBOUNCE_MS
 
     edits = edit_latency()
     print(f"\nEdit -> both views updated, default example ({EDITS} edits each, debounce {DEBOUNCE_MS} ms included)")

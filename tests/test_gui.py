@@ -38,7 +38,7 @@ def window(qtbot, settings):
     qtbot.addWidget(w)
     settle(qtbot, w)
     yield w
-    w.worker.shutdown()
+    w.controller.worker.shutdown()
 
 
 def settle(qtbot, w, timeout=30000):
@@ -47,10 +47,10 @@ def settle(qtbot, w, timeout=30000):
     def done():
         cfg = w.document.config
         assert cfg is not None
-        assert w.analytic is not None and w.analytic.config.stack == cfg.stack
-        assert w.analytic.config.input_size == cfg.input_size
-        assert w.simulation is not None and w.simulation.config == cfg
-        assert w.simulation_panel.result is w.simulation
+        assert w.controller.analytic is not None and w.controller.analytic.config.stack == cfg.stack
+        assert w.controller.analytic.config.input_size == cfg.input_size
+        assert w.controller.simulation is not None and w.controller.simulation.config == cfg
+        assert w.simulation_panel.result is w.controller.simulation
 
     qtbot.waitUntil(done, timeout=timeout)
 
@@ -106,17 +106,17 @@ def test_editing_a_cell_updates_both_views_with_the_new_exact_values(window, qtb
     window.editor.set_cell(2, "output_padding", "2")
     settle(qtbot, window)
     assert_views_show(window, window.document.config)
-    assert overlap_pattern(window.document.config.stack).period == window.analytic.pattern.period
+    assert overlap_pattern(window.document.config.stack).period == window.controller.analytic.pattern.period
 
 
 def test_settings_edit_reruns_only_the_simulation(window, qtbot):
-    analytic = window.analytic
+    analytic = window.controller.analytic
     window.input_panel.seed.setValue(7)
     window.input_panel.draws.setValue(2)
     assert window.document.config.simulation.seed == 7
     settle(qtbot, window)
-    assert window.analytic is analytic  # geometry unchanged: the exact analysis is reused
-    assert window.simulation.monte_carlo.draws == 2
+    assert window.controller.analytic is analytic  # geometry unchanged: the exact analysis is reused
+    assert window.controller.simulation.monte_carlo.draws == 2
     assert_views_show(window, window.document.config)
 
 
@@ -134,7 +134,7 @@ def test_settings_edit_reruns_only_the_simulation(window, qtbot):
 def test_invalid_cells_are_marked_explained_and_keep_the_last_valid_result(
     window, qtbot, column, text, fragment
 ):
-    before = window.analytic, window.simulation
+    before = window.controller.analytic, window.controller.simulation
     window.editor.set_cell(1, column, text)
     v = window.document.validation
     assert not v.ok and fragment in v.errors[(1, column)]
@@ -145,7 +145,7 @@ def test_invalid_cells_are_marked_explained_and_keep_the_last_valid_result(
     assert fragment in window.editor.message.text() and "row 2" in window.editor.message.text()
     assert "showing the last valid result" in window.statusBar().currentMessage()
     qtbot.wait(80)
-    assert (window.analytic, window.simulation) == before
+    assert (window.controller.analytic, window.controller.simulation) == before
     assert "(last valid)" in window.analytic_panel.plot.getPlotItem().titleLabel.text
     window.document.undo_stack.undo()
     assert window.document.validation.ok
@@ -209,7 +209,7 @@ def test_every_preset_loads_into_the_editor_and_both_views(window, qtbot):
         settle(qtbot, window)
         exact = overlap_map(preset.config.stack, preset.config.input_size)
         np.testing.assert_array_equal(window.analytic_panel.plot.image.image, exact.astype(float))
-        assert window.analytic.pattern.period == overlap_pattern(preset.config.stack).period
+        assert window.controller.analytic.pattern.period == overlap_pattern(preset.config.stack).period
         assert (
             window.simulation_panel.shown.shape
             == preset.config.stack.shapes((preset.config.simulation.in_channels, *preset.config.input_size))[
@@ -220,11 +220,11 @@ def test_every_preset_loads_into_the_editor_and_both_views(window, qtbot):
 
 
 def test_layer_selector_shows_each_layer_output(window, qtbot):
-    sim = window.simulation
+    sim = window.controller.simulation
     window.simulation_panel.layer.setCurrentIndex(1)
     np.testing.assert_array_equal(window.simulation_panel.shown, sim.monte_carlo.first.activations[0])
     assert window.simulated_spectrum.marked  # the first layer's own artifact frequencies (period 2)
-    freqs = {(float(fx), float(fy)) for fy, fx, _ in window.analytic.layer_patterns[0].artifact_frequencies}
+    freqs = {(float(fx), float(fy)) for fy, fx, _ in window.controller.analytic.layer_patterns[0].artifact_frequencies}
     assert {(abs(x), abs(y)) for x, y in window.simulated_spectrum.marked} == {
         (abs(x), abs(y)) for x, y in freqs
     }
@@ -234,7 +234,7 @@ def test_layer_selector_shows_each_layer_output(window, qtbot):
 
 # ---------------------------------------------------------------------------------------------- linking
 def test_hover_shows_count_phase_and_value_in_every_view(window):
-    a = window.analytic
+    a = window.controller.analytic
     i, j = 37, 85
     x, y = j + 0.5, i + 0.5
     window.analytic_panel.plot.hovered.emit(x, y)
@@ -264,15 +264,15 @@ def test_save_and_open_round_trip_with_recent_files(window, qtbot, tmp_path):
     window.input_panel.seed.setValue(5)
     config = window.document.config
     path = tmp_path / "net.json"
-    assert window.save_to(str(path))
+    assert window.file_actions.save_to(str(path))
     assert load_config(path) == config
     assert json.loads(path.read_text())["simulation"]["seed"] == 5
     assert not window.isWindowModified()
-    window.new_document()
+    window.file_actions.new_document()
     assert window.document.config == default_config()
-    assert window.open_config(str(path))
+    assert window.file_actions.open_config(str(path))
     assert window.document.config == config and window.document.path == str(path)
-    assert window.recent_files()[0] == str(path.resolve())
+    assert window.session.recent_files()[0] == str(path.resolve())
     settle(qtbot, window)
 
 
@@ -280,16 +280,16 @@ def test_bad_files_change_nothing_and_report_in_the_status_bar(window, tmp_path)
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema_version": 1, "stack": [')
     state = window.document.state
-    assert not window.open_config(str(bad))
+    assert not window.file_actions.open_config(str(bad))
     assert window.document.state == state
     assert "bad.json:1:" in window.statusBar().currentMessage()
     window.editor.set_cell(0, "stride", "0")
     target = tmp_path / "never.json"
-    assert not window.save_to(str(target))
+    assert not window.file_actions.save_to(str(target))
     assert (
         not target.exists() and "cannot save while an entry is invalid" in window.statusBar().currentMessage()
     )
-    assert not window.use_image(str(tmp_path / "missing.png"))
+    assert not window.file_actions.use_image(str(tmp_path / "missing.png"))
     assert "cannot decode image" in window.statusBar().currentMessage()
 
 
@@ -297,27 +297,27 @@ def test_exports_are_valid_files(window, qtbot, tmp_path):
     window.show()
     qtbot.waitExposed(window)
     png, svg = tmp_path / "fig.png", tmp_path / "fig.svg"
-    window.export_figure(str(png))
+    window.file_actions.export_figure(str(png))
     image = QImage(str(png))
     assert not image.isNull() and image.width() == window.central.width()
-    window.export_figure(str(svg))
+    window.file_actions.export_figure(str(svg))
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and len(list(root.iter())) > 50
     csv, npy = tmp_path / "map.csv", tmp_path / "map.npy"
-    window.export_data("overlap_map", str(csv))
-    window.export_data("simulated", str(npy))
+    window.file_actions.export_data("overlap_map", str(csv))
+    window.file_actions.export_data("simulated", str(npy))
     exact = overlap_map(default_config().stack, default_config().input_size)
     np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", dtype=np.int64), exact)
     np.testing.assert_array_equal(np.load(npy), window.simulation_panel.shown)
-    window.export_data("tile", str(tmp_path / "tile.csv"))
+    window.file_actions.export_data("tile", str(tmp_path / "tile.csv"))
     assert (tmp_path / "tile.csv").read_text().splitlines()[0] == "1,4,3,5,2,5,3,4"
-    window.export_data("metrics", str(tmp_path / "metrics.csv"))
+    window.file_actions.export_data("metrics", str(tmp_path / "metrics.csv"))
     assert (tmp_path / "metrics.csv").read_text().startswith("Layer,Output,Exact period")
-    for name in window.array_names():
-        window.export_data(name, str(tmp_path / f"{name}.npy"))
+    for name in window.file_actions.array_names():
+        window.file_actions.export_data(name, str(tmp_path / f"{name}.npy"))
         assert np.load(tmp_path / f"{name}.npy", allow_pickle=True).size > 0
     tex = tmp_path / "report.tex"
-    window.export_latex(str(tex))
+    window.file_actions.export_latex(str(tex))
     text = tex.read_text()
     assert text.startswith("\\documentclass") and text.rstrip().endswith("\\end{document}")
     assert text.count("\\begin{") == text.count("\\end{")
@@ -346,7 +346,7 @@ def test_drop_an_image_to_use_it_as_input(window, qtbot, tmp_path):
     from checkerlab.app.images import load_image
 
     expected = make_input("image", (32, 32), 3, 1.0, 0, image=load_image(path))
-    np.testing.assert_allclose(window.simulation.arrays[0], expected, atol=1e-6)
+    np.testing.assert_allclose(window.controller.simulation.arrays[0], expected, atol=1e-6)
     assert window.input_panel.kind.currentText() == "image"
 
 
@@ -421,11 +421,11 @@ def test_newest_request_wins_and_cancel(qtbot):
 
 
 def test_progress_and_cancel_of_a_long_monte_carlo(window, qtbot):
-    with qtbot.waitSignal(window.worker.progress, timeout=10000):
+    with qtbot.waitSignal(window.controller.worker.progress, timeout=10000):
         window.input_panel.draws.setValue(400)
     window.cancel()
-    qtbot.waitUntil(lambda: not window.worker.is_busy(), timeout=10000)
-    assert window.simulation.monte_carlo.draws == 4  # the cancelled run never replaced the shown one
+    qtbot.waitUntil(lambda: not window.controller.worker.is_busy(), timeout=10000)
+    assert window.controller.simulation.monte_carlo.draws == 4  # the cancelled run never replaced the shown one
     assert not window.progress.isVisible()
 
 
@@ -438,7 +438,7 @@ def test_errors_in_a_stage_reach_the_status_bar(window, qtbot, monkeypatch):
     monkeypatch.setattr(compute, "simulate", broken)
     window.input_panel.seed.setValue(3)
     qtbot.waitUntil(lambda: "kernel exploded" in window.statusBar().currentMessage(), timeout=10000)
-    assert window.simulation.config.simulation.seed == 0  # the last valid result stays
+    assert window.controller.simulation.config.simulation.seed == 0  # the last valid result stays
 
 
 def test_last_resort_excepthook_reports_in_the_status_bar(window):
@@ -499,7 +499,8 @@ def test_formula_panel_and_copy_as_latex(window, qtbot):
 
     from checkerlab.analytics import closed_form
 
-    qtbot.waitUntil(lambda: window.formula is not None and window.fixes is not None, timeout=20000)
+    c = window.controller
+    qtbot.waitUntil(lambda: c.formula is not None and c.fixes is not None, timeout=20000)
     text = window.formula_panel.pretty.toPlainText()
     assert "c(n) = t[n mod 8],  t = (1, 4, 3, 5, 2, 5, 3, 4)" in text and "H(z) = " in text
     assert "f =   1/2:  1/3" in text  # exact artifact amplitude |H(-1)|/H(1) = 1/3
@@ -510,16 +511,16 @@ def test_formula_panel_and_copy_as_latex(window, qtbot):
 
 
 def test_fixes_are_proven_and_apply_in_one_undoable_step(window, qtbot):
-    qtbot.waitUntil(lambda: window.fixes is not None, timeout=20000)
-    assert window.fixes.free is False and window.fixes.fixes
+    qtbot.waitUntil(lambda: window.controller.fixes is not None, timeout=20000)
+    assert window.controller.fixes.free is False and window.controller.fixes.fixes
     assert "Not checkerboard-free" in window.fixes_panel.browser.toPlainText()
-    fix = window.fixes.fixes[0]
+    fix = window.controller.fixes.fixes[0]
     window.fixes_panel.apply(0)
     assert window.document.config.stack == fix.stack
     assert window.document.config.simulation == default_config().simulation
     settle(qtbot, window)
-    assert window.analytic.pattern.is_even
-    qtbot.waitUntil(lambda: window.fixes is not None and window.fixes.free is True, timeout=20000)
+    assert window.controller.analytic.pattern.is_even
+    qtbot.waitUntil(lambda: window.controller.fixes is not None and window.controller.fixes.free is True, timeout=20000)
     assert "Checkerboard-free" in window.fixes_panel.browser.toPlainText()
     window.document.undo_stack.undo()
     assert window.document.config == default_config()

@@ -88,11 +88,11 @@ def wait_until_settled(app: QApplication, window, timeout: float, need_formula: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        done = window.analytic is not None and window.simulation is not None
-        failed = window.failed_stages
+        done = window.controller.analytic is not None and window.controller.simulation is not None
+        failed = window.controller.failed_stages
         if "analytic" in failed or "simulation" in failed:
             return False
-        symbolic = all(getattr(window, name) is not None or name in failed for name in ("formula", "fixes"))
+        symbolic = all(getattr(window.controller, name) is not None or name in failed for name in ("formula", "fixes"))
         if done and (not need_formula or symbolic):
             return True
         time.sleep(0.005)
@@ -105,12 +105,12 @@ def take_screenshot(window, path: str, timeout: float = SCREENSHOT_TIMEOUT_S) ->
 
     app = QApplication.instance()
     complete = wait_until_settled(app, window, timeout)
-    if window.analytic is not None:  # zoom into a corner so that the pattern is visible pixel by pixel
+    if window.controller.analytic is not None:  # zoom into a corner so that the pattern is visible pixel by pixel
         from PySide6.QtCore import QRectF
 
-        h, w = window.analytic.map.shape
+        h, w = window.controller.analytic.map.shape
         window.image_sync.show(QRectF(0, 0, min(w, 64), min(h, 64)))
-    window.hover_output((37, 45))  # show the linked hover readout in the picture
+    window.hover.show((37, 45))  # show the linked hover readout in the picture
     for _ in range(5):
         app.processEvents()
     export_png(window, path)
@@ -146,5 +146,5 @@ def run_gui(config: Config | None = None, screenshot: str | None = None, path: s
             )
         return 0
     QTimer.singleShot(0, window.raise_)
-    app.aboutToQuit.connect(window.worker.shutdown)
+    app.aboutToQuit.connect(window.controller.worker.shutdown)
     return app.exec()

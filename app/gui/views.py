@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 
 COUNT_CMAP = "viridis"  # overlap counts (>= 0)
@@ -173,50 +173,6 @@ class ImagePlot(pg.PlotWidget):
         j = int((x - self.rect.left()) / self.rect.width() * w)
         i = int((y - self.rect.top()) / self.rect.height() * h)
         return (i, j) if 0 <= i < h and 0 <= j < w else None
-
-
-class ViewSync(QObject):
-    """Zooming or panning one image view shows the same data rectangle in the others (when their images
-    have the same shape): a one-way copy per manual change, so aspect-locked views never fight."""
-
-    def __init__(self, plots: list[ImagePlot], parent=None):
-        super().__init__(parent)
-        self.plots = plots
-        self._busy = False
-        for plot in plots:
-            vb = plot.getPlotItem().getViewBox()
-            vb.sigRangeChangedManually.connect(lambda _mask, p=plot: self._changed(p))
-
-    def _changed(self, source: ImagePlot) -> None:
-        if self._busy or source.data is None:
-            return
-        self._busy = True
-        try:
-            rect = source.getPlotItem().getViewBox().viewRect()
-            for plot in self.plots:
-                if (
-                    plot is not source
-                    and plot.data is not None
-                    and plot.data.shape[:2] == source.data.shape[:2]
-                ):
-                    plot.getPlotItem().getViewBox().setRange(rect, padding=0.0)
-        finally:
-            self._busy = False
-
-    def show(self, rect: QRectF) -> None:
-        """Show the same data rectangle in every view, anchored at its top-left corner: it grows right or down
-        to the view's aspect ratio (an aspect-locked view would otherwise grow it around its centre and show
-        blank margins before row/column 0)."""
-        for plot in self.plots:
-            vb = plot.getPlotItem().getViewBox()
-            r, size = QRectF(rect), vb.size()
-            if size.width() > 0 and size.height() > 0 and r.height() > 0:
-                aspect = size.width() / size.height()
-                if r.width() / r.height() < aspect:
-                    r.setWidth(r.height() * aspect)
-                else:
-                    r.setHeight(r.width() / aspect)
-            vb.setRange(r, padding=0.0)
 
 
 def frequency_rect(shape: tuple[int, int]) -> QRectF:

@@ -1,0 +1,210 @@
+"""The compute controller: turns document edits into requests on the single compute worker and hands the
+results to whoever displays them.
+
+Edits restart a short debounce timer; its timeout submits one request (newest wins: the worker drops a
+pending request and stops the running one at its next check). A request holds the exact analysis (only
+when the geometry changed) and the simulation. Results are accepted only from the newest request, so a
+stale result never reaches the screen. The closed form and the fixes (SymPy) are requested once the views
+are current and cached per stack.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ...analytics import CheckerlabError
+from . import compute
+from .document import Document
+from .worker import ComputeWorker, Request
+
+DEBOUNCE_MS = 20
+HOLD_MS = 60  # longest wait for the simulation before the new analysis is drawn alone
+FORMULA_DELAY_MS = 250
+SYMBOLIC_CACHE = 64  # stacks whose closed form and fixes are kept (least recently used dropped)
+
+
+class ComputeController(QObject):
+    """Owns the worker and the newest results. `updated(stage)` fires after a stage's result is accepted,
+    `settled` when the newest request has finished, `failed(stage, message)` when a stage raised."""
+
+    updated = Signal(str)
+    settled = Signal()
+    failed = Signal(str, str)
+    started = Signal(str)  # request label: "compute" or "symbolic"
+    progress = Signal(float, str)
+    finished = Signal()
+    message = Signal(str)  # a one-line notice for the status bar
+
+    def __init__(self, document: Document, parent: QObject | None = None, *, debounce_ms: int = DEBOUNCE_MS,
+                 threads: int | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.worker = ComputeWorker(threads, self)
+        self.analytic: compute.AnalyticResult | None = None
+        self.simulation: compute.SimulationResult | None = None
+        self.formula: compute.FormulaResult | None = None
+        self.fixes: compute.FixesResult | None = None
+        self.failed_stages: set[str] = set()
+        self.timings: dict[str, float] = {}
+        self._symbolic_cache: OrderedDict = OrderedDict()  # stack -> {"formula": ..., "fixes": ...}
+        self._latest = 0
+        self._symbolic_request = 0
+        self._held: compute.AnalyticResult | None = None
+        self._expect_simulation = False
+
+        self._debounce = _timer(self, debounce_ms, self.recompute)
+        self._symbolic_timer = _timer(self, FORMULA_DELAY_MS, self.request_symbolic)
+        self._hold_timer = _timer(self, HOLD_MS, self._flush_held)
+        document.changed.connect(self._debounce.start)
+        self.worker.stageDone.connect(self._on_stage)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.started.connect(self._on_started)
+
+    # ---- requests ---------------------------------------------------------------------------------
+    def recompute(self) -> None:
+        """Submit the current config (the analysis if the geometry changed, then the simulation)."""
+        self._debounce.stop()
+        config = self.document.config
+        if config is None:
+            return
+        stages = []
+        a = self.analytic
+        if a is None or _geometry(a.config) != _geometry(config):
+            stages.append(("analytic", lambda ctx: compute.analyze(config)))
+        try:
+            image = self.document.image()
+        except CheckerlabError as exc:
+            self.message.emit(f"⚠ input image: {exc}")
+            image, sim_ok = None, False
+        else:
+            sim_ok = True
+        if sim_ok:
+
+            def run_simulation(ctx):
+                return compute.simulate(
+                    config, image, progress=lambda d, n: ctx.report(d / n, f"draw {d}/{n}"), cancel=ctx.should_stop
+                )
+
+            stages.append(("simulation", run_simulation))
+        if not stages:
+            self.settled.emit()
+            return
+        self._symbolic_timer.stop()
+        self.failed_stages.clear()
+        self._hold_timer.stop()
+        self._held = None
+        self._expect_simulation = sim_ok
+        self._latest = self.worker.submit(Request(stages, label="compute"))
+
+    def request_symbolic(self) -> None:
+        """Closed form and fixes (SymPy) of the current stack, from the cache or from the worker."""
+        config = self.document.config
+        if config is None:
+            return
+        cached = self._symbolic_cache.get(config.stack, {})
+        if cached:
+            self._symbolic_cache.move_to_end(config.stack)
+        for name, result in cached.items():
+            self._accept(name, (config.stack, result))
+        stages = [
+            (name, fn)
+            for name, fn in (
+                ("formula", lambda ctx: (config.stack, compute.formula(config))),
+                ("fixes", lambda ctx: (config.stack, compute.fixes(config))),
+            )
+            if name not in cached
+        ]
+        if stages:
+            self._symbolic_request = self._latest = self.worker.submit(Request(stages, label="symbolic"))
+
+    def cancel(self) -> None:
+        """Stop the running computation; the views keep what they show."""
+        self.worker.cancel()
+        self._symbolic_timer.stop()
+
+    def is_busy(self) -> bool:
+        return self.worker.is_busy() or self._debounce.isActive()
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self._symbolic_timer.stop()
+        self.worker.shutdown()
+
+    # ---- worker signals ---------------------------------------------------------------------------
+    def _on_started(self, rid: int, label: str) -> None:
+        if rid == self._latest:
+            self.started.emit(label)
+
+    def _on_progress(self, rid: int, fraction: float, text: str) -> None:
+        if rid == self._latest:
+            self.progress.emit(fraction, text)
+
+    def _on_stage(self, rid: int, name: str, result, seconds: float) -> None:
+        if rid != self._latest:
+            return
+        self.timings[name] = seconds
+        if name == "analytic" and self._expect_simulation:
+            # Hold the analysis briefly: drawing it while the worker simulates would slow both down
+            # (one GIL); a fast simulation then lands in the same repaint, a slow one waits at most HOLD_MS.
+            self._held = result
+            self._hold_timer.start()
+            return
+        if name == "simulation":
+            self._flush_held()
+        self._accept(name, result)
+
+    def _flush_held(self) -> None:
+        self._hold_timer.stop()
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._accept("analytic", held)
+
+    def _accept(self, name: str, result) -> None:
+        if name == "analytic":
+            self.analytic = result
+        elif name == "simulation":
+            self.simulation = result
+        else:
+            stack, value = result
+            self._remember(stack, name, value)
+            setattr(self, name, value)
+        self.updated.emit(name)
+
+    def _remember(self, stack, name: str, value) -> None:
+        self._symbolic_cache.setdefault(stack, {})[name] = value
+        self._symbolic_cache.move_to_end(stack)
+        while len(self._symbolic_cache) > SYMBOLIC_CACHE:
+            self._symbolic_cache.popitem(last=False)
+
+    def _on_failed(self, rid: int, stage: str, message: str) -> None:
+        if rid != self._latest:
+            return
+        self._flush_held()
+        self.failed_stages.add(stage)
+        self.failed.emit(stage, message)
+
+    def _on_finished(self, rid: int, ok: bool) -> None:
+        if rid != self._latest:
+            return
+        self._flush_held()
+        self.finished.emit()
+        if ok and rid != self._symbolic_request:
+            self._symbolic_timer.start()
+        self.settled.emit()
+
+
+def _geometry(config) -> tuple:
+    """What the exact analysis depends on."""
+    return (config.stack, config.input_size, config.simulation.in_channels)
+
+
+def _timer(parent: QObject, interval_ms: int, slot) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
