@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from gui_harness import open_window, settings_in, settle
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QLineEdit
 
@@ -28,31 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    return settings_in(tmp_path)
 
 
 @pytest.fixture
-def window(qtbot, settings):
-    make_app()
-    w = MainWindow(default_config(), settings=settings, restore=False, debounce_ms=5)
-    qtbot.addWidget(w)
-    settle(qtbot, w)
-    yield w
-    w.controller.worker.shutdown()
+def window(qtbot, tmp_path):
+    yield from open_window(qtbot, tmp_path)
 
-
-def settle(qtbot, w, timeout=30000):
-    """Wait until both views show the document's current config."""
-
-    def done():
-        cfg = w.document.config
-        assert cfg is not None
-        assert w.controller.analytic is not None and w.controller.analytic.config.stack == cfg.stack
-        assert w.controller.analytic.config.input_size == cfg.input_size
-        assert w.controller.simulation is not None and w.controller.simulation.config == cfg
-        assert w.simulation_panel.result is w.controller.simulation
-
-    qtbot.waitUntil(done, timeout=timeout)
 
 
 def shown_tile(w) -> list[list[str]]:
@@ -102,8 +85,8 @@ def test_editing_a_cell_updates_both_views_with_the_new_exact_values(window, qtb
     assert str(config.stack).startswith("ConvTranspose2d(4, stride=2, padding=1, output_padding=1")
     settle(qtbot, window)
     assert_views_show(window, config)
-    window.editor.set_cell(2, "stride", "3")
-    window.editor.set_cell(2, "output_padding", "2")
+    window.editor.set_cell(4, "stride", "3")
+    window.editor.set_cell(4, "output_padding", "2")
     settle(qtbot, window)
     assert_views_show(window, window.document.config)
     assert overlap_pattern(window.document.config.stack).period == window.controller.analytic.pattern.period
@@ -128,21 +111,23 @@ def test_settings_edit_reruns_only_the_simulation(window, qtbot):
         ("padding", "-1", "padding=-1 is out of range"),
         ("output_padding", "5", "must be smaller than stride"),
         ("channels", "x", "out_channels='x' must be a positive integer"),
-        ("activation", "Swish", "activation 'Swish' is not one of"),
+        ("groups", "0", "groups=0 is out of range"),
+        ("type", "Swish", "unknown layer type 'Swish'"),
     ],
 )
 def test_invalid_cells_are_marked_explained_and_keep_the_last_valid_result(
     window, qtbot, column, text, fragment
 ):
     before = window.controller.analytic, window.controller.simulation
-    window.editor.set_cell(1, column, text)
+    window.editor.set_cell(2, column, text)
     v = window.document.validation
-    assert not v.ok and fragment in v.errors[(1, column)]
-    index = window.editor.model.index(1, COLUMNS.index(column))
+    assert not v.ok and fragment in v.errors[(2, column)]
+    index = window.editor.model.index(2, COLUMNS.index(column))
     assert window.editor.model.data(index, Qt.ItemDataRole.BackgroundRole) is not None
     assert fragment in window.editor.model.data(index, Qt.ItemDataRole.ToolTipRole)
     assert window.editor.model.data(index, Qt.ItemDataRole.DisplayRole) == text  # the typed text stays
-    assert fragment in window.editor.message.text() and "row 2" in window.editor.message.text()
+    kind = "Swish" if column == "type" else "ConvTranspose2d"
+    assert fragment in window.editor.message.text() and f"layer 2 ({kind}): " in window.editor.message.text()
     assert "showing the last valid result" in window.statusBar().currentMessage()
     qtbot.wait(80)
     assert (window.controller.analytic, window.controller.simulation) == before
@@ -160,7 +145,7 @@ def test_stack_level_errors_point_at_the_row(window, qtbot):
     window.input_panel.height_spin.setValue(4)  # 4 - 8 < 1: the first layer's output would be empty
     v = window.document.validation
     assert not v.ok and "output would be empty" in v.errors[(0, "type")]
-    window.editor.set_cell(2, "type", "PixelShuffle")  # 8 channels after row 2 are divisible by 4: fine
+    window.editor.set_cell(4, "type", "PixelShuffle")  # 8 channels after layer 3 are divisible by 4: fine
     window.input_panel.height_spin.setValue(32)
     assert window.document.validation.ok
     settle(qtbot, window)
@@ -172,14 +157,16 @@ def test_rows_add_remove_duplicate_move_and_undo_redo(window, qtbot):
     original = doc.config.stack
     editor.select_row(0)
     editor.duplicate_row()
-    assert len(doc.state.rows) == 4 and doc.state.rows[0] == doc.state.rows[1]
+    assert len(doc.state.rows) == 7 and doc.state.rows[0] == doc.state.rows[1]
+    assert doc.state.rows[0].uid != doc.state.rows[1].uid
     editor.select_row(3)
     editor.add_row("Upsample")
     assert doc.state.rows[4].type == "Upsample" and editor.current_row() == 4
     editor.move_row(-1)
     assert doc.state.rows[3].type == "Upsample" and editor.current_row() == 3
     editor.remove_row()
-    assert [r.type for r in doc.state.rows] == ["ConvTranspose2d"] * 4
+    types = [r.type for r in doc.state.rows]
+    assert types == ["ConvTranspose2d", "ConvTranspose2d", "ReLU", "ConvTranspose2d", "ReLU", "ConvTranspose2d", "Tanh"]
     settle(qtbot, window)
     assert_views_show(window, doc.config)
     stack = doc.undo_stack
@@ -187,7 +174,7 @@ def test_rows_add_remove_duplicate_move_and_undo_redo(window, qtbot):
         stack.undo()
     assert doc.config.stack == original
     stack.redo()
-    assert len(doc.state.rows) == 4
+    assert len(doc.state.rows) == 7
     window.undo_action.trigger()
     settle(qtbot, window)
     assert_views_show(window, default_config())
@@ -556,13 +543,13 @@ def test_keyboard_editing_and_standard_shortcuts(window, qtbot):
     QTest.keyClicks(editor, "4")
     QTest.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.document.state.rows[0].kernel == "4")  # the delegate commits queued
-    assert len(window.document.state.rows) == 3 and window.document.state.rows[0].kernel == "4"
+    assert len(window.document.state.rows) == 6 and window.document.state.rows[0].kernel == "4"
     table.setFocus()
     QTest.keyClick(table, Qt.Key.Key_Delete)  # on the table it removes the row
-    assert len(window.document.state.rows) == 2
+    assert len(window.document.state.rows) == 5
     QTest.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.document.state.rows) == 3
+    assert len(window.document.state.rows) == 6
     QTest.keyClick(table, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.document.state.rows) == 4
+    assert len(window.document.state.rows) == 7
     shortcuts = {name: a.shortcut().toString() for name, a in window.actions.items()}
     assert shortcuts["open"] == "Ctrl+O" and shortcuts["save"] == "Ctrl+S" and shortcuts["quit"] == "Ctrl+Q"

@@ -54,13 +54,16 @@ def test_changing_the_type_keeps_what_applies_and_fills_defaults():
     row = new_row("ConvTranspose2d")
     conv = row.with_cell("type", "Conv2d")
     assert (conv.kernel, conv.stride, conv.padding, conv.output_padding) == ("3", "2", "1", "")
+    assert conv.uid == row.uid  # the same layer, edited
     up = conv.with_cell("type", "Upsample (bilinear)")
-    assert up.stride == "2" and not up.applies("kernel") and up.activation == "ReLU"
-    act = up.with_cell("type", "Activation")
-    assert act.activation == "ReLU" and not act.applies("stride")
+    assert up.stride == "2" and not up.applies("kernel") and not up.applies("groups")
+    act = up.with_cell("type", "leakyrelu(0.1)")
+    assert (act.type, act.slope, act.cell("type")) == ("LeakyReLU", "0.1", "LeakyReLU(0.1)")
+    assert not act.applies("stride") and act.with_cell("type", "LeakyReLU(0.3)").slope == "0.3"
+    assert row.copy() == row and row.copy().uid != row.uid
 
 
-def test_rows_round_trip_lone_activations_and_hidden_parameters():
+def test_one_row_per_layer_with_every_parameter():
     stack = Stack(
         "ReLU(), ConvTranspose2d(4, stride=2, padding=1, groups=2, bias=False, out_channels=4), "
         "Tanh(), Sigmoid(), Conv2d(3, padding='same'), LeakyReLU(0.2), PixelShuffle(2), "
@@ -68,17 +71,23 @@ def test_rows_round_trip_lone_activations_and_hidden_parameters():
     )
     rows = rows_from_stack(stack)
     assert [r.type for r in rows] == [
-        "Activation",
-        "ConvTranspose2d",
-        "Activation",
-        "Conv2d",
-        "PixelShuffle",
-        "Upsample (bilinear)",
+        "ReLU", "ConvTranspose2d", "Tanh", "Sigmoid", "Conv2d", "LeakyReLU", "PixelShuffle", "Upsample (bilinear)",
     ]
-    assert rows[1].activation == "Tanh" and rows[3].activation == "LeakyReLU(0.2)"
-    assert dict(rows[1].extra) == {"groups": 2, "bias": False}
+    assert (rows[1].groups, rows[1].bias, rows[1].channels) == ("2", "False", "4")
+    assert rows[5].cell("type") == "LeakyReLU(0.2)"
     v = validate(State(rows, (8, 8), SimulationSettings(in_channels=4)))
     assert v.ok and v.config.stack == stack
+
+
+def test_groups_and_bias_are_editable():
+    state = State((new_row("ConvTranspose2d"),), (8, 8), SimulationSettings(in_channels=4))
+    row = state.rows[0].with_cell("groups", "2").with_cell("bias", "False").with_cell("channels", "6")
+    layer = validate(state.with_row(0, row)).config.stack[0]
+    assert (layer.groups, layer.bias, layer.out_channels) == (2, False, 6)
+    bad = validate(state.with_row(0, row.with_cell("groups", "4")))
+    assert not bad.ok and "must be divisible by groups=4" in bad.errors[(0, "groups")]
+    assert bad.message.startswith("layer 0 (ConvTranspose2d): ")
+    assert "must be True or False" in validate(state.with_row(0, row.with_cell("bias", "maybe"))).errors[(0, "bias")]
 
 
 @pytest.mark.parametrize(
@@ -92,20 +101,29 @@ def test_rows_round_trip_lone_activations_and_hidden_parameters():
         (Row("Conv2d", kernel="3", stride="2", padding="same"), "padding", "padding='same' needs stride=1"),
         (Row("Upsample", stride="0"), "stride", "scale_factor=0 is out of range"),
         (Row("PixelShuffle", stride="two"), "stride", "upscale_factor='two' must be an integer"),
-        (Row("Activation", activation=""), "activation", "an activation row needs an activation"),
+        (Row("Swish"), "type", "unknown layer type 'Swish'"),
+        (Row("ConvTranspose2d", kernel="3", groups="x"), "groups", "groups='x' must be a positive integer"),
     ],
 )
-def test_validation_locates_the_cell(row, column, fragment):
+def test_validation_locates_the_cell_by_layer_index(row, column, fragment):
     v = validate(State((new_row(), row), (8, 8)))
     assert not v.ok and fragment in v.errors[(1, column)]
-    assert v.message.startswith("row 2, ")
+    assert v.message.startswith(f"layer 1 ({row.type}): ")  # the form of analytics' LayerError messages
 
 
 def test_stack_level_errors_are_located_by_layer_index():
     state = State((new_row(), Row("PixelShuffle", stride="2")), (8, 8), SimulationSettings(in_channels=3))
     v = validate(state)  # 3 channels are not divisible by 4
     assert not v.ok and "divisible by upscale_factor^2 = 4" in v.errors[(1, "stride")]
+    assert v.message == "layer 1 (PixelShuffle): " + v.errors[(1, "stride")]
     assert validate(State((), (8, 8))).message == "the stack is empty: add a layer"
+
+
+def test_row_identity_survives_edits_and_finds_its_index():
+    state = state_from_config(Config("ConvTranspose2d(3, stride=2), ReLU(), Conv2d(3)"))
+    uid = state.rows[1].uid
+    moved = state.with_rows((state.rows[2], state.rows[0], state.rows[1].with_cell("type", "Tanh")))
+    assert moved.index_of(uid) == 2 and state.index_of(uid) == 1 and moved.index_of(-1) is None
 
 
 def test_state_from_config_keeps_everything():

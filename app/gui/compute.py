@@ -48,8 +48,8 @@ def log_spectrum(image: np.ndarray) -> np.ndarray:
 
 
 def layer_label(index: int, layer) -> str:
-    """'3 ConvTranspose2d' (1-based) — the name of a layer's output in selectors and tables."""
-    return f"{index + 1} {layer.type}"
+    """'2 ConvTranspose2d': the layer index as nn.Sequential numbers it (from 0), and its type."""
+    return f"{index} {layer.type}"
 
 
 @dataclass(eq=False)
@@ -298,6 +298,6 @@ def fixes(config: Config) -> FixesResult:
         if (c.index, c.reason) not in seen:
             seen.add((c.index, c.reason))
             periods = ", ".join(str(q) for q in c.periods)
-            culprits.append(f"layer {c.index + 1} ({c.layer.type}): {c.reason}; leaves period {periods}")
+            culprits.append(f"layer {c.index} ({c.layer.type}): {c.reason}; leaves period {periods}")
     found = suggest_fixes(config.stack, config.input_size) if verdict.free is False else []
     return FixesResult(verdict.free, culprits, list(found))

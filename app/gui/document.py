@@ -7,6 +7,8 @@ QUndoStack, so undo/redo covers the stack editor and the input panel alike.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -15,21 +17,28 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from ...analytics import Config
 from .state import State, Validation, state_from_config, validate
 
+#: Consecutive edits of the same field (a slider drag, spin-box steps) merge into one undo step only when
+#: each comes within this many seconds of the previous one.
+MERGE_WINDOW_S = 1.0
+
 
 class StateCommand(QUndoCommand):
-    """Replace the document's state; consecutive edits with the same merge key (a slider drag) merge."""
+    """Replace the document's state. Edits with the same merge key merge when they follow each other within
+    `MERGE_WINDOW_S` (a slider drag is one step; the same slider moved again later is a new one)."""
 
     def __init__(self, document: Document, old: State, new: State, text: str, merge_key: str | None = None):
         super().__init__(text)
         self.document, self.old, self.new, self.merge_key = document, old, new, merge_key
+        self.time = document.clock()
 
     def id(self) -> int:
         return 1 if self.merge_key else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, StateCommand) or other.merge_key != self.merge_key:
+        if (not isinstance(other, StateCommand) or other.merge_key != self.merge_key
+                or other.time - self.time > MERGE_WINDOW_S):
             return False
-        self.new = other.new
+        self.new, self.time = other.new, other.time
         return True
 
     def redo(self) -> None:
@@ -45,8 +54,9 @@ class Document(QObject):
     changed = Signal()
     pathChanged = Signal(str)
 
-    def __init__(self, config: Config, parent: QObject | None = None):
+    def __init__(self, config: Config, parent: QObject | None = None, clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
+        self.clock = clock
         self.undo_stack = QUndoStack(self)
         self._state = state_from_config(config)
         self._validation = validate(self._state)

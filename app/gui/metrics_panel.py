@@ -31,7 +31,7 @@ COLUMNS = (
     "Sim.\nenergy",
 )
 _TIPS = (
-    "Layer (1-based) and type",
+    "Layer index (from 0, as in nn.Sequential) and type",
     "Output shape H×W×C",
     "Minimal period of the overlap count of the stack up to this layer",
     "max/min of the overlap tile (∞: holes)",
@@ -98,7 +98,7 @@ class MetricsPanel(QTableWidget):
         for r, layer in enumerate(stack):
             c, h, w = a.shapes[r + 1]
             exact = a.layer_exact[r] if r < len(a.layer_exact) else None
-            cells = [f"{r + 1} {_SHORT.get(layer.type, layer.type)}", f"{h}×{w}×{c}"]
+            cells = [f"{r} {_SHORT.get(layer.type, layer.type)}", f"{h}×{w}×{c}"]
             if exact is not None:
                 cells += [
                     f"{exact.period[0]}×{exact.period[1]}",

@@ -1,4 +1,4 @@
-"""The stack editor: a table with one row per layer (plus the activation after it), validated cell by cell.
+"""The stack editor: a table with one row per layer, numbered from 0 like nn.Sequential, validated cell by cell.
 
 Rows can be added, removed, duplicated and moved; every edit is one undoable step on the Document.
 Invalid cells are tinted, carry a warning icon and a tooltip, and the message is repeated inline below
@@ -25,19 +25,20 @@ from PySide6.QtWidgets import (
 )
 
 from .document import Document
-from .state import ACTIVATIONS, COLUMNS, HEADERS, ROW_TYPES, new_row
+from .state import COLUMNS, HEADERS, ROW_TYPES, located_message, new_row
 
 _ERROR_BG = QColor(255, 215, 215)
 _NA_FG = QColor(170, 170, 170)
 _TIPS = {
-    "type": "Layer type (PyTorch's torch.nn name)",
+    "type": "Layer type (PyTorch's torch.nn name); LeakyReLU with its slope, e.g. LeakyReLU(0.2)",
     "kernel": "kernel_size: an integer or 'h, w'",
     "stride": "stride (ConvTranspose2d/Conv2d), scale_factor (Upsample) or upscale_factor (PixelShuffle)",
     "padding": "padding: an integer or 'h, w' (Conv2d also 'same' or 'valid')",
     "output_padding": "output_padding: must be smaller than stride or dilation",
     "dilation": "dilation: an integer or 'h, w'",
+    "groups": "groups: must divide the input and output channel counts",
+    "bias": "bias: whether the layer adds a learned bias (the simulation's bias settings apply to it)",
     "channels": "out_channels; empty keeps the incoming channel count",
-    "activation": "Activation applied after the layer: ReLU, LeakyReLU(slope), Tanh, Sigmoid, or empty",
 }
 
 
@@ -74,6 +75,12 @@ class StackTableModel(QAbstractTableModel):
             return None
         row, column = self._cell(index)
         error = self.document.validation.errors.get((index.row(), column))
+        if column == "bias" and row.applies(column):
+            if role == Qt.ItemDataRole.CheckStateRole:
+                checked = row.bias.strip().lower() in ("", "true", "yes", "1")
+                return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+            if role == Qt.ItemDataRole.DisplayRole:
+                return None if row.bias.strip().lower() in ("", "true", "false") else row.bias
         if role == Qt.ItemDataRole.DisplayRole:
             return row.cell(column) if row.applies(column) else "—"
         if role == Qt.ItemDataRole.EditRole:
@@ -88,27 +95,32 @@ class StackTableModel(QAbstractTableModel):
             return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if role == Qt.ItemDataRole.ToolTipRole:
             return error or (_TIPS[column] if row.applies(column) else "does not apply to this layer type")
-        if role == Qt.ItemDataRole.TextAlignmentRole and column not in ("type", "activation"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column != "type":
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
 
     def flags(self, index):
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.isValid() and self._cell(index)[0].applies(self._cell(index)[1]):
-            base |= Qt.ItemFlag.ItemIsEditable
+        if not index.isValid():
+            return base
+        row, column = self._cell(index)
+        if row.applies(column):
+            base |= Qt.ItemFlag.ItemIsUserCheckable if column == "bias" else Qt.ItemFlag.ItemIsEditable
         return base
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
-        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+        if not index.isValid():
             return False
         row, column = self._cell(index)
+        if role == Qt.ItemDataRole.CheckStateRole and column == "bias":
+            value = str(Qt.CheckState(value) == Qt.CheckState.Checked)
+        elif role != Qt.ItemDataRole.EditRole:
+            return False
         if not row.applies(column):
             return False
         new = row.with_cell(column, "" if value is None else str(value))
         header = HEADERS[COLUMNS.index(column)].lower()
-        self.document.apply(
-            self.document.state.with_row(index.row(), new), f"Edit {header} of row {index.row() + 1}"
-        )
+        self.document.apply(self.document.state.with_row(index.row(), new), f"Edit {header} of layer {index.row()}")
         return True
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -118,20 +130,21 @@ class StackTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return _TIPS[COLUMNS[section]]
         elif role == Qt.ItemDataRole.DisplayRole:
-            return str(section + 1)
+            return str(section)  # the layer index, as nn.Sequential prints it
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return f"layer {section}"
         return None
 
 
 class _Delegate(QStyledItemDelegate):
-    """Combo boxes for the type and activation columns (activation is editable: LeakyReLU(0.1) ...)."""
+    """A combo box for the type column (editable, so that LeakyReLU(0.1) can be typed)."""
 
     def createEditor(self, parent, option, index):
-        column = COLUMNS[index.column()]
-        if column not in ("type", "activation"):
+        if COLUMNS[index.column()] != "type":
             return super().createEditor(parent, option, index)
         combo = QComboBox(parent)
-        combo.addItems(ROW_TYPES if column == "type" else ACTIVATIONS)
-        combo.setEditable(column == "activation")
+        combo.addItems(ROW_TYPES)
+        combo.setEditable(True)
         combo.activated.connect(lambda _=None, c=combo: (self.commitData.emit(c), self.closeEditor.emit(c)))
         return combo
 
@@ -143,8 +156,6 @@ class _Delegate(QStyledItemDelegate):
                 editor.setCurrentIndex(i)
             else:
                 editor.setEditText(text)
-            if not editor.isEditable():
-                editor.showPopup()
             return
         super().setEditorData(editor, index)
 
@@ -180,7 +191,7 @@ class StackEditor(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(34)
-        for i, width in enumerate((132, 42, 42, 34, 50, 52, 56, 76)):
+        for i, width in enumerate((126, 44, 42, 34, 50, 32, 46, 34, 48)):
             self.table.setColumnWidth(i, width)
         header.setStretchLastSection(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -259,22 +270,22 @@ class StackEditor(QWidget):
         """Insert a new layer (with defaults) below the current row."""
         rows = list(self.document.state.rows)
         at = self.current_row() + 1 if rows else 0
-        rows.insert(at, new_row(type_, "ReLU" if type_ != "PixelShuffle" else ""))
-        self._edit_rows(rows, f"Add {type_}", at)
+        rows.insert(at, new_row(type_))
+        self._edit_rows(rows, f"Add {type_} as layer {at}", at)
 
     def duplicate_row(self) -> None:
         rows = list(self.document.state.rows)
         if rows:
             at = self.current_row()
-            rows.insert(at + 1, rows[at])
-            self._edit_rows(rows, f"Duplicate row {at + 1}", at + 1)
+            rows.insert(at + 1, rows[at].copy())
+            self._edit_rows(rows, f"Duplicate layer {at}", at + 1)
 
     def remove_row(self) -> None:
         rows = list(self.document.state.rows)
         if rows:
             at = self.current_row()
-            del rows[at]
-            self._edit_rows(rows, f"Remove row {at + 1}", min(at, len(rows) - 1))
+            removed = rows.pop(at)
+            self._edit_rows(rows, f"Remove layer {at} ({removed.type})", min(at, len(rows) - 1))
 
     def move_row(self, delta: int) -> None:
         rows = list(self.document.state.rows)
@@ -283,7 +294,7 @@ class StackEditor(QWidget):
         if rows and 0 <= to < len(rows):
             rows[at], rows[to] = rows[to], rows[at]
             column = max(self.table.currentIndex().column(), 0)
-            self._edit_rows(rows, f"Move row {at + 1} {'up' if delta < 0 else 'down'}", to)
+            self._edit_rows(rows, f"Move layer {at} {'up' if delta < 0 else 'down'}", to)
             self.select_row(to, column)
 
     def set_cell(self, row: int, column: str, text: str) -> None:
@@ -307,15 +318,15 @@ class StackEditor(QWidget):
             cfg = v.config
             shapes = cfg.stack.shapes((cfg.simulation.in_channels, *cfg.input_size))
             (c0, h0, w0), (c1, h1, w1) = shapes[0], shapes[-1]
-            n = len(cfg.stack.spatial_layers)
+            n = len(cfg.stack)
             self.message.setStyleSheet("color: #555;")
-            self.message.setText(f"✓ {n} spatial layer{'s' * (n != 1)} · {h0}×{w0}×{c0} → {h1}×{w1}×{c1}")
+            self.message.setText(f"✓ layers 0–{n - 1} · {h0}×{w0}×{c0} → {h1}×{w1}×{c1}")
             return
         row = self.table.currentIndex().row()
         mine = sorted((k, m) for k, m in v.errors.items() if k[0] == row)
         if mine:
             (r, column), msg = mine[0]
-            text = f"row {r + 1}, {HEADERS[COLUMNS.index(column)].lower()}: {msg}"
+            text = located_message(self.document.state, r, msg)
         else:
             text = v.message
         more = len(v.errors) - 1

@@ -1,44 +1,48 @@
 """The editable state behind the GUI, Qt-free: stack-editor rows (cell texts as typed), the input size and
 the simulation settings, and their validation into an `analytics.Config`.
 
-A row is one spatial layer plus the activation that follows it (or an activation on its own). Cells keep
-the user's text, so an invalid entry stays visible, marked and explained, while the last valid config is
-still shown elsewhere. Every edit replaces the whole (immutable) `State`, which makes undo trivial.
+Row i is layer i of the stack, the index nn.Sequential prints and checkerlab's messages use, so one number
+names a layer everywhere. Cells keep the user's text, so an invalid entry stays visible, marked and
+explained, while the last valid config is still shown elsewhere. Every edit replaces the whole (immutable)
+`State`, which makes undo trivial; rows carry an identity (`uid`) so that a selection can follow its layer.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...analytics import CheckerlabError, Config, LayerError, SimulationSettings, Stack
 from ...analytics.layers import LAYER_TYPES, make_layer
 
-#: Table columns, in order, and their headers.
-COLUMNS = ("type", "kernel", "stride", "padding", "output_padding", "dilation", "channels", "activation")
-HEADERS = ("Layer", "Kernel", "Stride", "Pad", "Out pad", "Dilation", "Channels", "Activation")
+#: Table columns, in order, and their headers. One row is one layer of the stack, numbered from 0 as in
+#: nn.Sequential and in checkerlab's messages ("layer 0 (ConvTranspose2d): ...").
+COLUMNS = ("type", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias", "channels")
+HEADERS = ("Layer", "Kernel", "Stride", "Pad", "Out pad", "Dil.", "Groups", "Bias", "Out ch")
 
-#: Row types offered by the type column ("Activation" = an activation on its own).
-ROW_TYPES = ("ConvTranspose2d", "Conv2d", "Upsample", "Upsample (bilinear)", "PixelShuffle", "Activation")
-ACTIVATIONS = ("", "ReLU", "LeakyReLU(0.2)", "Tanh", "Sigmoid")
+#: Row types offered by the type column. "LeakyReLU" is shown and typed with its slope, LeakyReLU(0.2).
+SPATIAL_TYPES = ("ConvTranspose2d", "Conv2d", "Upsample", "Upsample (bilinear)", "PixelShuffle")
+ACTIVATION_TYPES = ("ReLU", "LeakyReLU", "Tanh", "Sigmoid")
+ROW_TYPES = SPATIAL_TYPES + ACTIVATION_TYPES
 
-#: Which geometry columns apply to each row type.
+_CONV = {"kernel", "stride", "padding", "dilation", "groups", "bias", "channels"}
+#: Which columns apply to each row type.
 APPLIES = {
-    "ConvTranspose2d": {"kernel", "stride", "padding", "output_padding", "dilation", "channels"},
-    "Conv2d": {"kernel", "stride", "padding", "dilation", "channels"},
+    "ConvTranspose2d": _CONV | {"output_padding"},
+    "Conv2d": _CONV,
     "Upsample": {"stride"},
     "Upsample (bilinear)": {"stride"},
     "PixelShuffle": {"stride"},
-    "Activation": set(),
 }
 DEFAULTS = {
-    "ConvTranspose2d": dict(kernel="3", stride="2", padding="1", output_padding="1", dilation="1"),
-    "Conv2d": dict(kernel="3", stride="1", padding="1", dilation="1"),
+    "ConvTranspose2d": dict(kernel="3", stride="2", padding="1", output_padding="1", dilation="1", groups="1",
+                            bias="True"),
+    "Conv2d": dict(kernel="3", stride="1", padding="1", dilation="1", groups="1", bias="True"),
     "Upsample": dict(stride="2"),
     "Upsample (bilinear)": dict(stride="2"),
     "PixelShuffle": dict(stride="2"),
-    "Activation": {},
 }
 
 # Layer parameter (as named in LayerError.param) -> table column.
@@ -51,17 +55,25 @@ _PARAM_COLUMN = {
     "output_padding": "output_padding",
     "dilation": "dilation",
     "out_channels": "channels",
-    "groups": "channels",
+    "groups": "groups",
+    "bias": "bias",
     "mode": "type",
     "align_corners": "type",
-    "negative_slope": "activation",
-    "bias": "type",
+    "negative_slope": "type",
 }
+
+_uids = itertools.count(1)
+
+
+def new_uid() -> int:
+    """A fresh row identity (rows keep theirs through edits, so a selection can follow its layer)."""
+    return next(_uids)
 
 
 @dataclass(frozen=True)
 class Row:
-    """One table row: cell texts as typed, plus hidden layer parameters (groups, bias, ...) kept verbatim."""
+    """One table row = one layer: cell texts as typed. `slope` is LeakyReLU's negative_slope (shown in the
+    type cell); `uid` identifies the row across edits and is not part of its value."""
 
     type: str = "ConvTranspose2d"
     kernel: str = ""
@@ -69,35 +81,63 @@ class Row:
     padding: str = ""
     output_padding: str = ""
     dilation: str = ""
+    groups: str = ""
+    bias: str = ""
     channels: str = ""
-    activation: str = ""
-    extra: tuple[tuple[str, Any], ...] = ()
+    slope: str = ""
+    uid: int = field(default_factory=new_uid, compare=False)
+
+    @property
+    def is_activation(self) -> bool:
+        return self.type in ACTIVATION_TYPES
 
     def cell(self, column: str) -> str:
+        """The text of a column; the type cell of a LeakyReLU carries its slope: LeakyReLU(0.2)."""
+        if column == "type" and self.type == "LeakyReLU" and self.slope:
+            return f"LeakyReLU({self.slope})"
         return getattr(self, column)
 
     def applies(self, column: str) -> bool:
         """Whether `column` means something for this row's type."""
-        return column in ("type", "activation") or column in APPLIES.get(self.type, set())
+        return column == "type" or column in APPLIES.get(self.type, set())
 
     def with_cell(self, column: str, text: str) -> Row:
         """A copy with one cell changed; changing the type keeps what still applies and fills defaults."""
         text = str(text).strip()
         if column != "type":
             return replace(self, **{column: text})
-        if text == self.type:
-            return self
-        new = {c: "" for c in COLUMNS[1:-1]}
-        for c in APPLIES.get(text, set()):
+        kind, slope = _type_text(text)
+        if kind == self.type:
+            return replace(self, slope=slope)
+        new = {c: "" for c in COLUMNS[1:]}
+        for c in APPLIES.get(kind, set()):
             keep = self.cell(c) if self.applies(c) else ""
-            new[c] = keep or DEFAULTS.get(text, {}).get(c, "")
-        activation = self.activation or ("ReLU" if text == "Activation" else "")
-        return Row(text, activation=activation, extra=() if text != self.type else self.extra, **new)
+            new[c] = keep or DEFAULTS.get(kind, {}).get(c, "")
+        return Row(kind, slope=slope, uid=self.uid, **new)
+
+    def copy(self) -> Row:
+        """The same layer as a new row (its own identity)."""
+        return replace(self, uid=new_uid())
 
 
-def new_row(type_: str = "ConvTranspose2d", activation: str = "ReLU") -> Row:
-    """A fresh row with sensible defaults for its type."""
-    return Row(type_, activation=activation, **DEFAULTS[type_])
+def _type_text(text: str) -> tuple[str, str]:
+    """'LeakyReLU(0.1)' -> ('LeakyReLU', '0.1'); 'relu' -> ('ReLU', ''); unknown text stays as typed."""
+    canonical = {t.lower(): t for t in ROW_TYPES}
+    if text.lower() in canonical:
+        return canonical[text.lower()], "0.01" if text.lower() == "leakyrelu" else ""
+    try:
+        act = parse_activation(text)
+    except CheckerlabError:
+        return text, ""
+    if act is None:
+        return text, ""
+    slope = act.get("negative_slope")
+    return act["type"], "" if slope is None else f"{slope:g}"
+
+
+def new_row(type_: str = "ConvTranspose2d") -> Row:
+    """A fresh row with PyTorch-like defaults for its type."""
+    return Row(type_, slope="0.2" if type_ == "LeakyReLU" else "", **DEFAULTS.get(type_, {}))
 
 
 @dataclass(frozen=True)
@@ -115,6 +155,10 @@ class State:
 
     def with_rows(self, rows) -> State:
         return replace(self, rows=tuple(rows))
+
+    def index_of(self, uid: int) -> int | None:
+        """The row (= layer index) holding identity `uid`, or None."""
+        return next((i for i, row in enumerate(self.rows) if row.uid == uid), None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,38 +213,36 @@ def parse_activation(text: str) -> dict | None:
         raise CellError(f"LeakyReLU slope {arg!r} must be a number, e.g. LeakyReLU(0.2)") from None
 
 
+_BOOL = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def _layer_params(row: Row) -> tuple[str, dict]:
-    """(torch layer type, keyword arguments) of a row's spatial layer; CellError names the bad column."""
-    extra = dict(row.extra)
+    """(torch layer type, keyword arguments) of a row; CellError names the bad column."""
     if row.type in ("ConvTranspose2d", "Conv2d"):
         try:
             params = {"kernel_size": parse_int_pair(row.kernel, "kernel_size")}
         except CellError as exc:
             raise _located(exc, "kernel") from None
-        for column, name in (
-            ("stride", "stride"),
-            ("dilation", "dilation"),
-            ("padding", "padding"),
-            ("output_padding", "output_padding"),
-        ):
+        for column in ("stride", "dilation", "padding", "output_padding"):
             if not row.applies(column) or not row.cell(column):
                 continue
             allow = ("same", "valid") if (row.type, column) == ("Conv2d", "padding") else ()
             try:
-                params[name] = parse_int_pair(row.cell(column), name, allow)
+                params[column] = parse_int_pair(row.cell(column), column, allow)
             except CellError as exc:
                 raise _located(exc, column) from None
-        if row.channels:
-            if not _INT.fullmatch(row.channels):
-                raise _located(
-                    CellError(
-                        f"out_channels={row.channels!r} must be a positive integer, or empty "
-                        "to keep the incoming channel count"
-                    ),
-                    "channels",
-                )
-            params["out_channels"] = int(row.channels)
-        return row.type, {**params, **{k: v for k, v in extra.items() if k in ("groups", "bias")}}
+        for column, name, hint in (("channels", "out_channels", ", or empty to keep the incoming channel count"),
+                                   ("groups", "groups", "")):
+            text = row.cell(column).strip()
+            if text:
+                if not _INT.fullmatch(text):
+                    raise _located(CellError(f"{name}={text!r} must be a positive integer{hint}"), column)
+                params[name] = int(text)
+        if row.bias.strip():
+            if row.bias.strip().lower() not in _BOOL:
+                raise _located(CellError(f"bias={row.bias!r} must be True or False"), "bias")
+            params["bias"] = _BOOL[row.bias.strip().lower()]
+        return row.type, params
     if row.type.startswith("Upsample"):
         try:
             scale = parse_int_pair(row.stride or "2", "scale_factor")
@@ -212,6 +254,9 @@ def _layer_params(row: Row) -> tuple[str, dict]:
         if not _INT.fullmatch(row.stride.strip() or "2"):
             raise _located(CellError(f"upscale_factor={row.stride!r} must be an integer >= 1"), "stride")
         return "PixelShuffle", {"upscale_factor": int(row.stride or 2)}
+    if row.is_activation:
+        act = parse_activation(row.cell("type"))
+        return act.pop("type"), act
     raise _located(CellError(f"unknown layer type {row.type!r}; allowed: {', '.join(ROW_TYPES)}"), "type")
 
 
@@ -227,12 +272,12 @@ def _located(exc: CheckerlabError, column: str) -> CheckerlabError:
 
 @dataclass(frozen=True)
 class Validation:
-    """The outcome of validating a State: the Config when everything is valid, else per-cell messages."""
+    """The outcome of validating a State: the Config when everything is valid, else per-cell messages.
+    Row r of the editor is layer r of the stack."""
 
     config: Config | None
-    errors: dict[tuple[int, str], str]  # (row, column) -> one-line message
-    message: str = ""  # the first error, located ("row 2, stride: ..."), or "" when valid
-    layer_rows: tuple[int, ...] = ()  # layer index -> table row
+    errors: dict[tuple[int, str], str]  # (layer index, column) -> one-line message
+    message: str = ""  # the first error, located like analytics' ("layer 1 (Conv2d): ..."), or ""
 
     @property
     def ok(self) -> bool:
@@ -250,45 +295,35 @@ def _reason(exc: CheckerlabError) -> str:
     return getattr(exc, "reason", None) or str(exc)
 
 
+def located_message(state: State, index: int, message: str) -> str:
+    """'layer 1 (Conv2d): message', the form of analytics' LayerError messages."""
+    kind = state.rows[index].type.split(" ")[0] if 0 <= index < len(state.rows) else "?"
+    return f"layer {index} ({kind}): {message}"
+
+
 def validate(state: State) -> Validation:
-    """Build every row's layers; then check the whole stack's shapes for the input size and channels."""
-    errors: dict[tuple[int, str], str] = {}
-    layers, layer_rows = [], []
-    for r, row in enumerate(state.rows):
-        if row.type != "Activation":
-            try:
-                name, params = _layer_params(row)
-                layers.append(make_layer(name, **params))
-                layer_rows.append(r)
-            except CheckerlabError as exc:
-                errors[(r, _column_of(exc))] = _reason(exc)
-        try:
-            act = parse_activation(row.activation)
-            if act is None and row.type == "Activation":
-                raise CellError(
-                    "an activation row needs an activation: ReLU, LeakyReLU(slope), Tanh or Sigmoid"
-                )
-            if act is not None:
-                layers.append(make_layer(act.pop("type"), **act))
-                layer_rows.append(r)
-        except CheckerlabError as exc:
-            errors[(r, "activation")] = _reason(exc)
+    """Build every row's layer; then check the whole stack's shapes for the input size and channels."""
     if not state.rows:
         return Validation(None, {}, "the stack is empty: add a layer")
+    errors: dict[tuple[int, str], str] = {}
+    layers = []
+    for r, row in enumerate(state.rows):
+        try:
+            name, params = _layer_params(row)
+            layers.append(make_layer(name, **params))
+        except CheckerlabError as exc:
+            errors[(r, _column_of(exc))] = _reason(exc)
     if not errors:
         try:
             stack = Stack(layers)
             stack.shapes((state.settings.in_channels, *state.input_size))
-            return Validation(Config(stack, state.input_size, state.settings), {}, "", tuple(layer_rows))
+            return Validation(Config(stack, state.input_size, state.settings), {}, "")
         except LayerError as exc:
-            r = layer_rows[exc.index] if exc.index is not None else 0
-            errors[(r, _column_of(exc))] = _reason(exc)
+            errors[(exc.index if exc.index is not None else 0, _column_of(exc))] = _reason(exc)
         except CheckerlabError as exc:
-            return Validation(None, {}, str(exc), tuple(layer_rows))
+            return Validation(None, {}, str(exc))
     (r, col), msg = min(errors.items(), key=lambda item: (item[0][0], COLUMNS.index(item[0][1])))
-    return Validation(
-        None, errors, f"row {r + 1}, {HEADERS[COLUMNS.index(col)].lower()}: {msg}", tuple(layer_rows)
-    )
+    return Validation(None, errors, located_message(state, r, msg))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -302,59 +337,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _activation_text(layer) -> str:
+def row_from_layer(layer) -> Row:
+    """The editor row that shows `layer` (CheckerlabError for a layer type the editor cannot edit)."""
+    if layer.type in ("ConvTranspose2d", "Conv2d"):
+        cells = {c: _text(getattr(layer, c)) for c in ("stride", "padding", "dilation", "groups", "bias")}
+        cells.update(kernel=_text(layer.kernel_size), channels=_text(layer.out_channels))
+        if layer.type == "ConvTranspose2d":
+            cells["output_padding"] = _text(layer.output_padding)
+        return Row(layer.type, **cells)
+    if layer.type == "Upsample":
+        return Row("Upsample (bilinear)" if layer.mode == "bilinear" else "Upsample", stride=_text(layer.scale_factor))
+    if layer.type == "PixelShuffle":
+        return Row("PixelShuffle", stride=str(layer.upscale_factor))
     if layer.type == "LeakyReLU":
-        return f"LeakyReLU({layer.negative_slope:g})"
-    return layer.type
+        return Row("LeakyReLU", slope=f"{layer.negative_slope:g}")
+    if layer.type in ACTIVATION_TYPES:
+        return Row(layer.type)
+    raise CheckerlabError(f"layer type {layer.type} is not supported by the stack editor "
+                          f"(supported: {', '.join(t for t in LAYER_TYPES)})")
 
 
 def rows_from_stack(stack: Stack) -> tuple[Row, ...]:
-    """One row per spatial layer, each followed activation folded into it; lone activations get own rows."""
-    rows: list[Row] = []
-    for layer in stack:
-        if layer.is_activation:
-            if rows and rows[-1].type != "Activation" and not rows[-1].activation:
-                rows[-1] = replace(rows[-1], activation=_activation_text(layer))
-            else:
-                rows.append(Row("Activation", activation=_activation_text(layer)))
-            continue
-        if layer.type in ("ConvTranspose2d", "Conv2d"):
-            cells = dict(
-                kernel=_text(layer.kernel_size),
-                stride=_text(layer.stride),
-                padding=_text(layer.padding),
-                dilation=_text(layer.dilation),
-                channels=_text(layer.out_channels),
-            )
-            if layer.type == "ConvTranspose2d":
-                cells["output_padding"] = _text(layer.output_padding)
-            extra = tuple(
-                (k, getattr(layer, k)) for k, d in (("groups", 1), ("bias", True)) if getattr(layer, k) != d
-            )
-            rows.append(Row(layer.type, extra=extra, **cells))
-        elif layer.type == "Upsample":
-            rows.append(
-                Row(
-                    "Upsample (bilinear)" if layer.mode == "bilinear" else "Upsample",
-                    stride=_text(layer.scale_factor),
-                )
-            )
-        elif layer.type == "PixelShuffle":
-            rows.append(Row("PixelShuffle", stride=str(layer.upscale_factor)))
-        else:  # a layer type added to analytics later: not editable here, refuse loudly
-            raise CheckerlabError(
-                f"layer type {layer.type} is not supported by the stack editor "
-                f"(supported: {', '.join(t for t in LAYER_TYPES)})"
-            )
-    return tuple(rows)
+    """One row per layer, in order: row i is layer i."""
+    return tuple(row_from_layer(layer) for layer in stack)
 
 
 def state_from_config(config: Config) -> State:
     """The State that shows `config`."""
     return State(rows_from_stack(config.stack), tuple(config.input_size), config.simulation)
-
-
-def settings_replace(settings: SimulationSettings, **changes: Any) -> SimulationSettings:
-    """`dataclasses.replace` that ignores unknown keys (CheckerlabError for invalid values)."""
-    known = {f.name for f in fields(SimulationSettings)}
-    return replace(settings, **{k: v for k, v in changes.items() if k in known})
