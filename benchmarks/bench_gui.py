@@ -98,7 +98,7 @@ def edit_latency() -> dict[str, list[float]]:
     def shown(config) -> bool:
         a, s = window.controller.analytic, window.controller.simulation
         return (a is not None and a.config.stack == config.stack and a.config.input_size == config.input_size
-                and s is not None and s.config == config and window.simulation_panel.result is s)
+                and s is not None and s.config == config and window.maps.simulation is s)
 
     def wait(config, timeout_ms=30000) -> None:
         """Run the event loop (the GUI thread sleeps in Qt, as in real use) until both views show `config`."""

@@ -34,6 +34,6 @@ def settle(qtbot, w, timeout=30000):
         assert cfg is not None
         assert a is not None and a.config.stack == cfg.stack and a.config.input_size == cfg.input_size
         assert sim is not None and sim.config == cfg
-        assert w.simulation_panel.result is sim
+        assert w.maps.simulation is sim
 
     qtbot.waitUntil(done, timeout=timeout)

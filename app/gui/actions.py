@@ -219,35 +219,37 @@ class FileActions(QObject):
     # ---- exports ----------------------------------------------------------------------------------
     def array_names(self) -> dict[str, str]:
         return {
-            "overlap_map": "Overlap map (exact)",
-            "tile": "Overlap tile (exact)",
-            "profile_rows": "Overlap profile along rows",
-            "profile_cols": "Overlap profile along columns",
-            "analytic_spectrum": "Spectrum of the overlap map",
+            "overlap_map": "Overlap map (exact, shown layer)",
+            "tile": "Overlap tile (exact, shown layer)",
+            "profile_rows": "Overlap profile along rows (shown layer)",
+            "profile_cols": "Overlap profile along columns (shown layer)",
+            "analytic_spectrum": "Spectrum of the overlap map (shown layer)",
             "simulated": "Simulated activation (shown layer)",
-            "simulated_spectrum": "Spectrum of the simulated activation",
+            "simulated_spectrum": "Spectrum of the simulated activation (shown layer)",
             "input": "Simulation input",
             "metrics": "Metrics table",
         }
 
     def array(self, name: str) -> np.ndarray:
         """A shown array by name (see `array_names`); CheckerlabError when it has not been computed yet."""
-        w = self.window
-        a, sim = w.controller.analytic, w.controller.simulation
-        if name in ("overlap_map", "tile", "profile_rows", "profile_cols", "analytic_spectrum") and a is None:
+        maps = self.window.maps
+        view, sim = maps.current_view(), maps.simulation
+        if name in ("overlap_map", "tile", "profile_rows", "profile_cols", "analytic_spectrum") and view is None:
             raise CheckerlabError("the analysis has not finished yet")
-        if name in ("simulated", "simulated_spectrum", "input") and sim is None:
+        if name in ("simulated", "simulated_spectrum", "input") and (sim is None or maps.shown is None):
             raise CheckerlabError("the simulation has not finished yet")
+        if name == "tile" and view.pattern is None:
+            raise CheckerlabError("the shown layer has no periodic interior, so no tile")
         table = {
-            "overlap_map": lambda: a.exact_map,
-            "tile": lambda: np.asarray(a.pattern.tile),
-            "profile_rows": lambda: a.profiles[0],
-            "profile_cols": lambda: a.profiles[1],
-            "analytic_spectrum": lambda: a.spectrum,
-            "simulated": lambda: w.simulation_panel.shown,
-            "simulated_spectrum": lambda: sim.spectrum(w.simulation_panel.index),
+            "overlap_map": lambda: view.exact_map,
+            "tile": lambda: np.asarray(view.pattern.tile),
+            "profile_rows": lambda: view.profiles[0],
+            "profile_cols": lambda: view.profiles[1],
+            "analytic_spectrum": lambda: view.spectrum,
+            "simulated": lambda: maps.shown,
+            "simulated_spectrum": lambda: sim.spectrum(maps.position),
             "input": lambda: sim.arrays[0],
-            "metrics": w.metrics_panel.as_array,
+            "metrics": self.window.metrics_panel.as_array,
         }
         if name not in table:
             raise CheckerlabError(f"unknown array {name!r}; known: {', '.join(table)}")

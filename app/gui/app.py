@@ -109,7 +109,7 @@ def take_screenshot(window, path: str, timeout: float = SCREENSHOT_TIMEOUT_S) ->
         from PySide6.QtCore import QRectF
 
         h, w = window.controller.analytic.map.shape
-        window.image_sync.show(QRectF(0, 0, min(w, 64), min(h, 64)))
+        window.maps.show_rect(QRectF(0, 0, min(w, 64), min(h, 64)))
     window.hover.show((37, 45))  # show the linked hover readout in the picture
     for _ in range(5):
         app.processEvents()

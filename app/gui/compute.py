@@ -31,20 +31,24 @@ def exact_str(v: Any) -> str:
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
-def log_spectrum(image: np.ndarray) -> np.ndarray:
-    """log10 of |DFT| relative to the DC term, fftshift-ed (zero frequency in the middle).
+SPECTRUM_FLOOR = -12.0  # log10 of the smallest amplitude kept (an exact zero would be -inf)
 
-    The image is Hann-windowed so that its borders do not smear energy over the whole plane; channels of
-    a (C, H, W) array are averaged first."""
+
+def log_spectrum(image: np.ndarray) -> np.ndarray:
+    """log10 of |DFT| relative to the DFT's norm sqrt(sum |F|^2), fftshift-ed (zero frequency in the middle).
+
+    Relative to the norm (Parseval: the image's energy), every value is <= 0 and a spectrum keeps its scale
+    whatever its DC term: a zero-mean activation does not blow up. The image is Hann-windowed so that its
+    borders do not smear energy over the whole plane; channels of a (C, H, W) array are averaged first.
+    O(HW log HW)."""
     x = np.asarray(image, dtype=np.float64)
     if x.ndim == 3:
         x = x.mean(axis=0)
     h, w = x.shape
     window = np.outer(np.hanning(h + 2)[1:-1], np.hanning(w + 2)[1:-1])
     f = np.abs(np.fft.fft2(x * window))
-    dc = f[0, 0]
-    scale = dc if dc > 0 else (f.max() if f.max() > 0 else 1.0)
-    return np.fft.fftshift(np.log10(np.maximum(f / scale, 1e-12)))
+    norm = float(np.sqrt(np.sum(f * f)))
+    return np.fft.fftshift(np.log10(np.maximum(f / (norm or 1.0), 10.0 ** SPECTRUM_FLOOR)))
 
 
 def layer_label(index: int, layer) -> str:
@@ -52,27 +56,9 @@ def layer_label(index: int, layer) -> str:
     return f"{index} {layer.type}"
 
 
-@dataclass(eq=False)
-class AnalyticResult:
-    """The exact overlap analysis of a config, ready to display."""
-
-    config: Config
-    pattern: OverlapPattern
-    exact_map: np.ndarray  # int64, or object array of Fractions
-    map: np.ndarray  # float64 view of exact_map
-    profiles: tuple[np.ndarray, np.ndarray]  # exact 1D profiles (rows, columns)
-    spectrum: np.ndarray  # log_spectrum(map)
-    shapes: list[tuple[int, int, int]]
-    layer_patterns: list[OverlapPattern | None]  # per layer: pattern of the stack up to it
-    freqs: list[tuple[Any, Any, float]]  # pattern.artifact_frequencies (a property that recomputes)
-    layer_exact: list[LayerExact | None]  # per layer, computed here so the GUI thread only formats
-
-    @property
-    def tile_numbers(self) -> bool:
-        return max(self.pattern.period) <= MAX_TILE_NUMBERS
-
-    def count_at(self, i: int, j: int) -> Any:
-        return self.exact_map[i, j]
+def output_labels(stack) -> list[str]:
+    """What a layer selector lists: 'input', then one label per layer (position k = after layer k - 1)."""
+    return ["input"] + [layer_label(i, layer) for i, layer in enumerate(stack)]
 
 
 @dataclass(frozen=True)
@@ -93,31 +79,101 @@ def _layer_exact(pattern: OverlapPattern | None) -> LayerExact | None:
     return LayerExact(pattern.period, pattern.contrast, analytic_energy(pattern), pattern.artifact_frequencies)
 
 
-def analyze(config: Config) -> AnalyticResult:
-    """Exact pattern, map, profiles and per-layer patterns of `config` (no Numba, no SymPy)."""
+@dataclass(eq=False)
+class LayerView:
+    """The exact overlap of the stack up to one layer, ready to display: position k in the selector
+    (0 = the input, k = after layer k - 1), the exact map, its float view, its spectrum, the exact profiles
+    (rows, columns) and the interior pattern (None when that prefix has no periodic interior)."""
+
+    position: int
+    exact_map: np.ndarray  # int64, or object array of Fractions
+    map: np.ndarray
+    spectrum: np.ndarray
+    profiles: tuple[np.ndarray, np.ndarray]
+    pattern: OverlapPattern | None
+    exact: LayerExact | None
+
+    @property
+    def tile_numbers(self) -> bool:
+        return self.pattern is not None and max(self.pattern.period) <= MAX_TILE_NUMBERS
+
+
+@dataclass(eq=False)
+class AnalyticResult:
+    """The exact overlap analysis of a config: per layer the pattern and its numbers (for the tables), and
+    per selector position a `LayerView`, computed on demand and cached (`view`)."""
+
+    config: Config
+    pattern: OverlapPattern  # of the whole stack
+    shapes: list[tuple[int, int, int]]  # (C, H, W) of the input and after each layer
+    layer_patterns: list[OverlapPattern | None]  # per layer: pattern of the stack up to it
+    layer_exact: list[LayerExact | None]  # per layer, computed here so the GUI thread only formats
+    views: dict[int, LayerView] = field(default_factory=dict)
+
+    @property
+    def positions(self) -> int:
+        """Selector positions: the input and every layer."""
+        return len(self.config.stack) + 1
+
+    def view(self, position: int) -> LayerView:
+        """The exact picture after layer position - 1 (position 0: the input, all ones). O(HW log HW) once."""
+        if position not in self.views:
+            stack, size = self.config.stack[:position], self.config.input_size
+            exact = overlap_map(stack, size)
+            fmap = to_float(exact)
+            if position == 0:
+                pattern, numbers = overlap_pattern(stack), None
+            else:
+                pattern, numbers = self.layer_patterns[position - 1], self.layer_exact[position - 1]
+            self.views[position] = LayerView(position, exact, fmap, log_spectrum(fmap),
+                                             overlap_profiles(stack, size), pattern, numbers)
+        return self.views[position]
+
+    @property
+    def final(self) -> LayerView:
+        return self.view(self.positions - 1)
+
+    # the whole stack's picture, as exported and as the tests read it
+    @property
+    def exact_map(self) -> np.ndarray:
+        return self.final.exact_map
+
+    @property
+    def map(self) -> np.ndarray:
+        return self.final.map
+
+    @property
+    def profiles(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.final.profiles
+
+    @property
+    def spectrum(self) -> np.ndarray:
+        return self.final.spectrum
+
+    @property
+    def freqs(self) -> list[tuple[Any, Any, float]]:
+        return self.pattern.artifact_frequencies
+
+    @property
+    def tile_numbers(self) -> bool:
+        return max(self.pattern.period) <= MAX_TILE_NUMBERS
+
+
+def analyze(config: Config, focus: int | None = None) -> AnalyticResult:
+    """Exact pattern of `config` and of every prefix (no Numba, no SymPy), and the `LayerView` at selector
+    position `focus` (default: the whole stack), so that the GUI thread only draws."""
     from ...analytics.metrics import layer_patterns
 
     stack = config.stack
-    pattern = overlap_pattern(stack)
-    exact = overlap_map(stack, config.input_size)
-    fmap = to_float(exact)
     shapes = stack.shapes((config.simulation.in_channels, *config.input_size))
     try:
         per_layer = list(layer_patterns(stack))
     except Exception:  # a prefix without an interior: the table shows what it can
         per_layer = [None] * len(stack)
-    return AnalyticResult(
-        config,
-        pattern,
-        exact,
-        fmap,
-        overlap_profiles(stack, config.input_size),
-        log_spectrum(fmap),
-        shapes,
-        per_layer,
-        pattern.artifact_frequencies,
-        [_layer_exact(p) for p in per_layer],
-    )
+    result = AnalyticResult(config, overlap_pattern(stack), shapes, per_layer, [_layer_exact(p) for p in per_layer])
+    last = result.positions - 1
+    result.view(last if focus is None else max(0, min(focus, last)))
+    return result
 
 
 @dataclass(eq=False)
@@ -151,7 +207,7 @@ def simulate(
         config.stack, config.input_size, config.simulation, image=image, progress=progress, cancel=cancel
     )
     first = mc.first
-    labels = ["input"] + [layer_label(i, layer) for i, layer in enumerate(config.stack)]
+    labels = output_labels(config.stack)
     arrays = [first.input] + list(first.activations)
     out_spec = log_spectrum(arrays[-1])
     return SimulationResult(config, mc, labels, arrays, out_spec, {len(arrays) - 1: out_spec})

@@ -53,6 +53,7 @@ class ComputeController(QObject):
         self._symbolic_request = 0
         self._held: compute.AnalyticResult | None = None
         self._expect_simulation = False
+        self.focus = None  # focus(stack_length) -> the selector position whose exact view to prepare
 
         self._debounce = _timer(self, debounce_ms, self.recompute)
         self._symbolic_timer = _timer(self, FORMULA_DELAY_MS, self.request_symbolic)
@@ -74,7 +75,8 @@ class ComputeController(QObject):
         stages = []
         a = self.analytic
         if a is None or _geometry(a.config) != _geometry(config):
-            stages.append(("analytic", lambda ctx: compute.analyze(config)))
+            focus = self.focus(len(config.stack)) if self.focus is not None else None
+            stages.append(("analytic", lambda ctx: compute.analyze(config, focus)))
         try:
             image = self.document.image()
         except CheckerlabError as exc:

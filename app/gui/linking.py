@@ -54,63 +54,63 @@ class ViewSync(QObject):
 
 
 class HoverLink(QObject):
-    """Shows one hovered output pixel (i, j) in every view of the window."""
+    """Shows one hovered output pixel (i, j) of the shown layer in every view of the window."""
 
     def __init__(self, window):
         super().__init__(window)
         self.w = window
         self.pixel: tuple[int, int] | None = None
-        window.analytic_panel.plot.hovered.connect(self._hover_analytic)
-        window.simulation_panel.plot.hovered.connect(self._hover_simulated)
-        for plot in (window.analytic_spectrum, window.simulated_spectrum):
+        maps = window.maps
+        maps.exact_plot.hovered.connect(self._hover_exact)
+        maps.simulated_plot.hovered.connect(self._hover_simulated)
+        for plot in (maps.exact_spectrum, maps.simulated_spectrum):
             plot.hovered.connect(lambda x, y, p=plot: self._hover_spectrum(p, x, y))
 
-    def _hover_analytic(self, x: float, y: float) -> None:
-        self.show(self.w.analytic_panel.plot.pixel_at(x, y))
+    def _hover_exact(self, x: float, y: float) -> None:
+        self.show(self.w.maps.exact_plot.pixel_at(x, y))
 
     def _hover_simulated(self, x: float, y: float) -> None:
-        a, panel = self.w.controller.analytic, self.w.simulation_panel
-        p = panel.plot.pixel_at(x, y)
-        if p is None or a is None or panel.shown is None:
+        maps = self.w.maps
+        view, p = maps.current_view(), maps.simulated_plot.pixel_at(x, y)
+        if p is None or view is None or maps.shown is None:
             self.show(None)
             return
-        (h, w), (sh, sw) = a.map.shape, panel.shown.shape[1:]
+        (h, w), (sh, sw) = view.map.shape, maps.shown.shape[1:]
         self.show((int((p[0] + 0.5) * h / sh), int((p[1] + 0.5) * w / sw)))
 
     def show(self, pixel: tuple[int, int] | None) -> None:
-        """Show pixel (i, j) of the output in every view: crosshairs, tile cell, profile cursor, readouts."""
-        w = self.w
+        """Show pixel (i, j) of the shown layer in every view: crosshairs, tile cell, profile cursor, readouts."""
+        w, maps = self.w, self.w.maps
         self.pixel = pixel
-        a, shown = w.controller.analytic, w.simulation_panel.shown
-        if pixel is None or a is None:
-            for plot in (w.analytic_panel.plot, w.simulation_panel.plot):
+        view, shown = maps.current_view(), maps.shown
+        if pixel is None or view is None:
+            for plot in (maps.exact_plot, maps.simulated_plot):
                 plot.set_crosshair(None, None)
             w.profiles.set_cursor(None)
             w.tile_panel.highlight(None)
             return
         i, j = pixel
-        h, wd = a.map.shape
+        h, wd = view.map.shape
         if not (0 <= i < h and 0 <= j < wd):
             return
-        ph, pw = a.pattern.period
-        w.analytic_panel.plot.set_crosshair(j + 0.5, i + 0.5)
-        text = f"(i, j) = ({i}, {j}) · count {exact_str(a.exact_map[i, j])} · phase ({i % ph}, {j % pw})"
+        maps.exact_plot.set_crosshair(j + 0.5, i + 0.5)
+        text = f"(i, j) = ({i}, {j}) · count {exact_str(view.exact_map[i, j])}"
+        if view.pattern is not None:
+            ph, pw = view.pattern.period
+            text += f" · phase ({i % ph}, {j % pw})"
+            w.tile_panel.highlight((i % ph, j % pw))
         if shown is not None:
             sh, sw = shown.shape[1:]
             si, sj = int((i + 0.5) * sh / h), int((j + 0.5) * sw / wd)
-            w.simulation_panel.plot.set_crosshair(sj + 0.5, si + 0.5)
+            maps.simulated_plot.set_crosshair(sj + 0.5, si + 0.5)
             where = "" if (sh, sw) == (h, wd) else f" at ({si}, {sj})"
-            text += f" · value{where} {w.simulation_panel.value_text(si, sj)}"
+            text += f" · value{where} {maps.value_text(si, sj)}"
         w.profiles.set_cursor(i if w.profile_axis.currentIndex() == 0 else j)
-        w.tile_panel.highlight((i % ph, j % pw))
-        w.analytic_panel.readout.setText(text)
-        w.simulation_panel.readout.setText(text)
+        maps.readout.setText(text)
         w.hover_label.setText(text)
 
     def _hover_spectrum(self, plot: SpectrumPlot, x: float, y: float) -> None:
-        p = plot.pixel_at(x, y)
-        if p is None or plot.data is None:
-            return
-        h, w = plot.data.shape
-        fy, fx = (p[0] - h // 2) / h, (p[1] - w // 2) / w
-        self.w.hover_label.setText(f"f = ({fy:+.4f}, {fx:+.4f}) cycles/pixel · log₁₀|DFT|/DC = {plot.data[p]:.2f}")
+        found = plot.value_at(x, y)
+        if found is not None:
+            fy, fx, value = found
+            self.w.maps.readout.setText(f"f = ({fy:+.4f}, {fx:+.4f}) cycles/pixel · log₁₀ |DFT|/‖DFT‖ = {value:.2f}")

@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -32,19 +31,19 @@ from ...analytics import Config
 from ...analytics.presets import PRESETS, default_config, get_preset
 from . import compute
 from .actions import FileActions, make_action, run_guarded
-from .analytic_panel import AnalyticPanel, TilePanel
 from .controller import DEBOUNCE_MS, ComputeController
 from .document import Document
 from .fixes_panel import FixesPanel
 from .formula_panel import FormulaPanel
 from .input_panel import InputPanel
-from .linking import HoverLink, ViewSync
+from .linking import HoverLink
+from .maps import MapsPanel
 from .metrics_panel import MetricsPanel
 from .session import Session, default_settings
-from .simulation_panel import SimulationPanel
 from .stack_editor import StackEditor
 from .state import state_from_config
-from .views import ProfilePlot, SpectrumPlot, small_font
+from .tiles import TilePanel
+from .views import ProfilePlot, small_font
 from .worker import describe_error
 
 
@@ -79,9 +78,9 @@ class MainWindow(QMainWindow):
         self.file_actions = FileActions(self, self.document, self.session)
         self._build_menus()
         self._build_status()
-        for plot, name in ((self.analytic_panel.plot, "overlap_map"), (self.simulation_panel.plot, "simulated"),
-                           (self.analytic_spectrum, "analytic_spectrum"),
-                           (self.simulated_spectrum, "simulated_spectrum")):
+        m = self.maps
+        for plot, name in ((m.exact_plot, "overlap_map"), (m.simulated_plot, "simulated"),
+                           (m.exact_spectrum, "analytic_spectrum"), (m.simulated_spectrum, "simulated_spectrum")):
             plot.scene().contextMenu = self.file_actions.plot_menu(plot, name)
         self.hover = HoverLink(self)
         self.resize(1500, 950)
@@ -94,10 +93,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================================ construction
     def _build_views(self) -> None:
-        self.analytic_panel = AnalyticPanel(self)
-        self.simulation_panel = SimulationPanel(self)
-        self.analytic_spectrum = SpectrumPlot("Spectrum of the overlap map", self)
-        self.simulated_spectrum = SpectrumPlot("Spectrum of the simulated output", self)
+        self.maps = MapsPanel(self.document, self)
         self.tile_panel = TilePanel(self)
         self.profiles = ProfilePlot(self)
         self.profile_axis = QComboBox(self)
@@ -105,17 +101,6 @@ class MainWindow(QMainWindow):
         self.metrics_panel = MetricsPanel(self)
         self.formula_panel = FormulaPanel(self)
         self.fixes_panel = FixesPanel(self)
-
-        top = QWidget(self)
-        grid = QGridLayout(top)
-        grid.setContentsMargins(2, 2, 2, 2)
-        grid.setSpacing(4)
-        grid.addWidget(self.analytic_panel, 0, 0)
-        grid.addWidget(self.simulation_panel, 0, 1)
-        grid.addWidget(self.analytic_spectrum, 1, 0)
-        grid.addWidget(self.simulated_spectrum, 1, 1)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
 
         profile_box = QWidget(self)
         pl = QVBoxLayout(profile_box)
@@ -141,15 +126,13 @@ class MainWindow(QMainWindow):
         self.bottom.setSizes([360, 670])
 
         self.central = QSplitter(Qt.Orientation.Vertical, self)
-        self.central.addWidget(top)
+        self.central.addWidget(self.maps)
         self.central.addWidget(self.bottom)
         self.central.setStretchFactor(0, 5)
         self.central.setStretchFactor(1, 2)
         self.central.setSizes([600, 300])
         self.central.setObjectName("central")
         self.setCentralWidget(self.central)
-        self.image_sync = ViewSync([self.analytic_panel.plot, self.simulation_panel.plot], self)
-        self.spectrum_sync = ViewSync([self.analytic_spectrum, self.simulated_spectrum], self)
 
     def _build_docks(self) -> None:
         self.editor = StackEditor(self.document, self)
@@ -287,14 +270,14 @@ class MainWindow(QMainWindow):
         self.preset_combo.activated.connect(self._preset_chosen)
         self.fixes_panel.applyRequested.connect(self.apply_fix)
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
-        self.profile_axis.currentIndexChanged.connect(lambda _: self._show_profiles())
-        self.simulation_panel.layerChanged.connect(lambda _: self._show_simulated_extras())
+        self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
+        self.maps.positionChanged.connect(lambda _: self._show_layer())
+        c.focus = self.maps.position_for
 
     # ================================================================================ document
     def _on_document_changed(self) -> None:
         self._update_preset_note()
         v = self.document.validation
-        self.analytic_panel.set_stale(not v.ok)
         if v.ok:
             self.statusBar().clearMessage()
         else:
@@ -380,43 +363,22 @@ class MainWindow(QMainWindow):
 
     # ================================================================================ display
     def _show_analytic(self) -> None:
-        result = self.controller.analytic
-        self.analytic_panel.set_result(result)
-        self.analytic_panel.set_stale(not self.document.validation.ok)
-        self.tile_panel.set_result(result)
-        self.analytic_spectrum.set_spectrum(result.spectrum)
-        self.analytic_spectrum.set_markers([(fy, fx) for fy, fx, _ in result.freqs])
-        self.metrics_panel.set_analytic(result)
-        self._show_profiles()
-        self._show_simulated_extras()
+        self.maps.set_analytic(self.controller.analytic)
+        self.metrics_panel.set_analytic(self.controller.analytic)
 
     def _show_simulation(self) -> None:
-        result = self.controller.simulation
-        self.simulation_panel.set_result(result)
-        self.metrics_panel.set_simulation(result)
-        self._show_simulated_extras()
+        self.maps.set_simulation(self.controller.simulation)
+        self.metrics_panel.set_simulation(self.controller.simulation)
 
-    def _show_simulated_extras(self) -> None:
-        """Spectrum, markers and profile for the layer shown in the simulation panel."""
-        sim, a = self.controller.simulation, self.controller.analytic
-        if sim is None:
-            return
-        index = self.simulation_panel.index
-        self.simulated_spectrum.set_spectrum(sim.spectrum(index))
-        exact = None
-        if a is not None and 0 < index <= len(a.layer_exact) and a.config.stack == sim.config.stack:
-            exact = a.layer_exact[index - 1]
-        self.simulated_spectrum.set_markers([(fy, fx) for fy, fx, _ in exact.freqs] if exact is not None else [])
-        label = sim.labels[index]
-        self.simulated_spectrum.set_title("Spectrum, simulated " + ("input" if index == 0 else f"after {label}"))
-        self._show_profiles()
-
-    def _show_profiles(self) -> None:
+    def _show_layer(self) -> None:
+        """The tile and the profiles of the layer shown in the maps."""
+        view = self.maps.current_view()
         axis = self.profile_axis.currentIndex()
         self.profiles.set_axis(axis)
-        if self.controller.analytic is not None:
-            self.profiles.set_analytic(compute.to_float(self.controller.analytic.profiles[axis]))
-        shown = self.simulation_panel.shown
+        if view is not None:
+            self.tile_panel.set_view(view)
+            self.profiles.set_analytic(compute.to_float(view.profiles[axis]))
+        shown = self.maps.shown
         if shown is not None:
             self.profiles.set_simulated(shown.mean(axis=(0, 2 - axis), dtype=np.float64))
 

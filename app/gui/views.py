@@ -18,6 +18,9 @@ COUNT_CMAP = "viridis"  # overlap counts (>= 0)
 SIGNED_CMAP = "CET-D1A"  # signed activations: diverging, white at 0
 SPECTRUM_CMAP = "inferno"
 MAX_MARKERS = 24  # artifact frequencies circled on a spectrum (the strongest ones)
+SPECTRUM_LEVELS = (-6.0, 0.0)  # log10 |DFT| / ||DFT||: fixed, so a spectrum keeps its scale across recomputes
+SPECTRUM_PIXELS = 160  # a larger spectrum is max-pooled to about this many bins per side for display
+AXIS_WIDTH = 40  # fixed left-axis width: linked views of equal size get equal view boxes
 _TITLE_SIZE = "10pt"
 
 
@@ -43,6 +46,24 @@ def _levels(a: np.ndarray, signed: bool, robust: bool = False) -> tuple[float, f
     if hi <= lo:
         return (lo - 0.5, hi + 0.5) if lo == hi else (0.0, 1.0)
     return (lo, hi)
+
+
+def _title_width_free(label: pg.LabelItem) -> None:
+    """Make a plot title claim its height but no width. pyqtgraph's LabelItem.updateMin (run on every text
+    change and resize) makes the text width the label's minimum size, so a long title would make the plot
+    item wider than its widget (two views of equal size then show different extents) or squeeze the
+    colorbar out of a narrow plot. The text is drawn centred and clipped by the view instead."""
+    original = label.updateMin
+
+    def update_min():
+        original()
+        for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            label._sizeHint[which] = (0, label._sizeHint[which][1])
+        label.setMinimumWidth(0)
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
 
 
 class ImagePlot(pg.PlotWidget):
@@ -71,6 +92,8 @@ class ImagePlot(pg.PlotWidget):
         item.invertY(invert_y)
         item.setAspectLocked(True)
         item.hideButtons()
+        item.getAxis("left").setWidth(AXIS_WIDTH)
+        _title_width_free(item.titleLabel)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.rgb_image = pg.ImageItem(axisOrder="row-major")
         self.rgb_image.setVisible(False)
@@ -116,7 +139,7 @@ class ImagePlot(pg.PlotWidget):
         rgb = data.ndim == 3
         self.image.setVisible(not rgb)
         self.rgb_image.setVisible(rgb)
-        self.colorbar.setVisible(not rgb)
+        self.colorbar.setOpacity(0.0 if rgb else 1.0)  # hidden but keeping its width: linked views stay aligned
         if rgb:
             self.rgb_image.setImage(np.clip(data, 0, 1), levels=(0.0, 1.0), autoLevels=False)
             self.rgb_image.setRect(self.rect)
@@ -138,12 +161,12 @@ class ImagePlot(pg.PlotWidget):
         self.set_title(message)
 
     def set_title(self, title: str) -> None:
-        """Set the title without letting its text width widen the layout (which would squeeze the
-        colorbar out of a narrow plot)."""
-        item = self.getPlotItem()
-        item.setTitle(title, size=_TITLE_SIZE)
-        item.titleLabel.setMinimumWidth(0)
-        item.titleLabel.setPreferredWidth(0)
+        """Set the title; its text width never widens the layout (see `_title_width_free`)."""
+        self.getPlotItem().setTitle(title, size=_TITLE_SIZE)
+
+    @property
+    def title(self) -> str:
+        return self.getPlotItem().titleLabel.text
 
     def set_crosshair(self, x: float | None, y: float | None) -> None:
         """Show the crosshair through (x, y) in data coordinates, or hide it (None)."""
@@ -175,14 +198,33 @@ class ImagePlot(pg.PlotWidget):
         return (i, j) if 0 <= i < h and 0 <= j < w else None
 
 
-def frequency_rect(shape: tuple[int, int]) -> QRectF:
-    """The data rectangle (in cycles/pixel) of an fftshift-ed spectrum of `shape`."""
+def frequency_rect(shape: tuple[int, int], bins: tuple[int, int] | None = None) -> QRectF:
+    """The data rectangle (in cycles/pixel) of an fftshift-ed spectrum of `shape`; `bins` (>= shape) when the
+    shown array covers more bins than the spectrum (padding at the high end)."""
     h, w = shape
-    return QRectF(-(w // 2) / w - 0.5 / w, -(h // 2) / h - 0.5 / h, 1.0, 1.0)
+    bh, bw = bins or shape
+    return QRectF(-(w // 2) / w - 0.5 / w, -(h // 2) / h - 0.5 / h, bw / w, bh / h)
+
+
+def max_pool(a: np.ndarray, limit: int = SPECTRUM_PIXELS) -> tuple[np.ndarray, int]:
+    """(a max-pooled by f x f blocks, f), f the smallest factor that brings both sides to <= `limit` bins.
+
+    Max, not mean or nearest sampling: a single-bin artifact peak must stay visible when the view is smaller
+    than the spectrum. The last blocks are padded with the minimum. O(HW)."""
+    h, w = a.shape
+    f = max(1, -(-max(h, w) // limit))
+    if f == 1:
+        return a, 1
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    padded = np.full((hp, wp), float(np.min(a)))
+    padded[:h, :w] = a
+    return padded.reshape(hp // f, f, wp // f, f).max(axis=(1, 3)), f
 
 
 class SpectrumPlot(ImagePlot):
-    """log10 |DFT| relative to DC, in cycles/pixel, with the analytic artifact frequencies circled."""
+    """log10 |DFT| relative to the DFT's norm, in cycles/pixel, on a fixed colour scale, with the analytic
+    artifact frequencies circled. The frequency square fills the view (no aspect lock) and large spectra are
+    max-pooled for display so that single-bin peaks stay visible; `full` keeps every bin for the readout."""
 
     def __init__(self, title: str, parent=None):
         super().__init__(
@@ -192,8 +234,9 @@ class SpectrumPlot(ImagePlot):
             SPECTRUM_CMAP,
             parent,
             invert_y=True,
-            colorbar_label="log₁₀ |DFT| / DC",
+            colorbar_label="log₁₀ |DFT| / ‖DFT‖",
         )
+        self.getPlotItem().setAspectLocked(False)
         for name in ("bottom", "left"):
             self.getPlotItem().getAxis(name).enableAutoSIPrefix(False)
         self.markers = pg.ScatterPlotItem(
@@ -202,11 +245,23 @@ class SpectrumPlot(ImagePlot):
         self.markers.setZValue(5)
         self.getPlotItem().addItem(self.markers)
         self.marked: list[tuple[float, float]] = []
+        self.full: np.ndarray | None = None
 
     def set_spectrum(self, log_spectrum: np.ndarray) -> None:
-        finite = log_spectrum[np.isfinite(log_spectrum)]
-        hi = float(finite.max()) if finite.size else 0.0
-        self.set_data(log_spectrum, rect=frequency_rect(log_spectrum.shape), levels=(hi - 5.0, hi))
+        self.full = log_spectrum
+        shown, f = max_pool(log_spectrum)
+        rect = frequency_rect(log_spectrum.shape, (shown.shape[0] * f, shown.shape[1] * f))
+        self.set_data(shown, rect=rect, levels=SPECTRUM_LEVELS)
+
+    def value_at(self, x: float, y: float) -> tuple[float, float, float] | None:
+        """(fy, fx, log10 |DFT| / ||DFT||) of the spectrum bin nearest to (fx, fy) = (x, y), or None."""
+        if self.full is None or not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        h, w = self.full.shape
+        i, j = round(y * h) + h // 2, round(x * w) + w // 2
+        if not (0 <= i < h and 0 <= j < w):
+            return None
+        return (i - h // 2) / h, (j - w // 2) / w, float(self.full[i, j])
 
     def set_markers(self, freqs: list[tuple[float, float]], limit: int = MAX_MARKERS) -> None:
         """Circle (fy, fx) and its conjugate (-fy, -fx) for the `limit` strongest frequencies."""

@@ -1,4 +1,5 @@
-"""The analytic side: the exact overlap map as a heatmap, and the summary with the tile's numbers."""
+"""The exact tile of the shown layer: period, evenness, holes, contrast, artifact frequencies, and one period
+of the interior with its exact numbers, coloured like the map."""
 
 from __future__ import annotations
 
@@ -18,41 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .compute import AnalyticResult, exact_str
-from .views import COUNT_CMAP, ImagePlot, small_font
-
-
-class AnalyticPanel(QWidget):
-    """Heatmap of the exact overlap map (viridis, colorbar) with a hover readout."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.plot = ImagePlot(
-            "Exact overlap count", "j (column)", "i (row)", COUNT_CMAP, self, colorbar_label="count"
-        )
-        self.readout = QLabel(" ", self)
-        self.readout.setFont(small_font(self))
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(1)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.readout)
-        self.result: AnalyticResult | None = None
-
-    def set_result(self, result: AnalyticResult) -> None:
-        self.result = result
-        h, w = result.map.shape
-        ph, pw = result.pattern.period
-        self.plot.set_data(result.map)
-        self.plot.set_title(f"Exact overlap count · {h}×{w} · period {ph}×{pw}")
-
-    def set_stale(self, stale: bool) -> None:
-        """Mark the shown map as the last valid one while the editor holds an invalid entry."""
-        if self.result is not None:
-            h, w = self.result.map.shape
-            ph, pw = self.result.pattern.period
-            suffix = " · (last valid)" if stale else ""
-            self.plot.set_title(f"Exact overlap count · {h}×{w} · period {ph}×{pw}{suffix}")
+from .compute import LayerView, exact_str
+from .views import COUNT_CMAP, small_font
 
 
 class TilePanel(QWidget):
@@ -86,12 +54,18 @@ class TilePanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.note)
         self.cmap = pg.colormap.get(COUNT_CMAP)
-        self.result: AnalyticResult | None = None
+        self.result: LayerView | None = None
         self._highlight: tuple[int, int] | None = None
 
-    def set_result(self, result: AnalyticResult) -> None:
-        self.result = result
-        p = result.pattern
+    def set_view(self, view: LayerView) -> None:
+        """Show the pattern of one layer's exact map (`LayerView`)."""
+        self.result = view
+        p = view.pattern
+        if p is None:
+            self.table.setVisible(False)
+            self.summary.setText("This layer's output has no periodic interior: every pixel is border.")
+            self.note.setText("")
+            return
         ph, pw = p.period
         contrast = p.contrast
         if contrast == float("inf"):
@@ -106,7 +80,7 @@ class TilePanel(QWidget):
             else "<span style='color:#b2182b'><b>uneven</b> — checkerboard</span>"
         )
         holes = " · <b>holes</b>: some pixels get no tap" if p.has_holes else ""
-        freqs = result.freqs
+        freqs = view.exact.freqs if view.exact is not None else p.artifact_frequencies
         top = ", ".join(f"({exact_str(fy)}, {exact_str(fx)}): {a:.3g}" for fy, fx, a in freqs[:3])
         more = f" +{len(freqs) - 3} more" if len(freqs) > 3 else ""
         freq_text = (
@@ -119,7 +93,7 @@ class TilePanel(QWidget):
             f"<span style='color:#444'>{freq_text}</span>"
         )
         tile = np.asarray(p.tile)
-        if result.tile_numbers:
+        if view.tile_numbers:
             self._fill_table(tile)
             self.table.setVisible(True)
             rows_text = " ".join(exact_str(v) for v in p.axes[0].tile)
