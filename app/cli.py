@@ -204,6 +204,15 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    """'1280x800' -> (1280, 800); argparse turns the error into one line and exit code 2."""
+    from .gui.launch import parse_size
+    try:
+        return parse_size(text)
+    except CheckerlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_run(args) -> int:
     """`make run`: the GUI on the default example; without a display, a one-line notice, its analysis and
     the path of a screenshot PNG."""
@@ -216,7 +225,7 @@ def cmd_gui(args) -> int:
     """The desktop GUI; --screenshot renders it offscreen once both views are computed, saves a PNG, exits."""
     from .gui.launch import gui_main
 
-    return gui_main(args.config, preset=args.preset, screenshot=args.screenshot)
+    return gui_main(args.config, preset=args.preset, screenshot=args.screenshot, size=args.size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", metavar="NAME", help="start from a preset, e.g. dcgan-k3s2")
     p.add_argument("--screenshot", metavar="FILE",
                    help="render the window offscreen once both views are computed, write a PNG and exit")
+    p.add_argument("--size", type=_window_size, metavar="WxH",
+                   help="window size in pixels, e.g. 1280x800 (the screenshot has exactly this size)")
     p.set_defaults(func=cmd_gui)
     return parser
 

@@ -39,7 +39,7 @@ def window(qtbot, tmp_path):
 
 
 def shown_tile(w) -> list[list[str]]:
-    t = w.tile_panel.table
+    t = w.tile_panel.exact.table
     return [[t.item(i, j).text() for j in range(t.columnCount())] for i in range(t.rowCount())]
 
 
@@ -225,7 +225,7 @@ def test_hover_shows_count_phase_and_value_in_every_view(window):
     window.maps.exact_plot.hovered.emit(x, y)
     count = exact_text(a.exact_map[i, j])
     value = window.maps.shown[:, i, j]
-    for label in (window.maps.readout, window.hover_label):
+    for label in (window.maps.readout,):
         text = label.text()
         assert (
             f"(i, j) = ({i}, {j})" in text
@@ -234,7 +234,7 @@ def test_hover_shows_count_phase_and_value_in_every_view(window):
         )
         assert f"{value[0]:.3g}" in text
     assert window.maps.simulated_plot.vline.isVisible() and window.maps.simulated_plot.vline.value() == x
-    item = window.tile_panel.table.item(i % 8, j % 8)
+    item = window.tile_panel.exact.table.item(i % 8, j % 8)
     assert item.font().bold()
     assert window.profiles.cursor[0].isVisible() and window.profiles.cursor[0].value() == i
     window.maps.simulated_plot.hovered.emit(10.5, 3.5)  # hovering the other view moves the first
@@ -297,7 +297,7 @@ def test_exports_are_valid_files(window, qtbot, tmp_path):
     window.file_actions.export_data("tile", str(tmp_path / "tile.csv"))
     assert (tmp_path / "tile.csv").read_text().splitlines()[0] == "1,4,3,5,2,5,3,4"
     window.file_actions.export_data("metrics", str(tmp_path / "metrics.csv"))
-    assert (tmp_path / "metrics.csv").read_text().startswith("Layer,Output,Exact period")
+    assert (tmp_path / "metrics.csv").read_text().startswith("Layer,Output,Theory period")
     for name in window.file_actions.array_names():
         window.file_actions.export_data(name, str(tmp_path / f"{name}.npy"))
         assert np.load(tmp_path / f"{name}.npy", allow_pickle=True).size > 0
@@ -344,8 +344,8 @@ def test_layout_and_last_config_are_restored(qtbot, settings):
     first.load_preset("pix2pix")
     first.input_dock.hide()
     first.tabs.setCurrentIndex(1)
-    first.bottom.setSizes([300, 700])
-    sizes = first.bottom.sizes()
+    first.central.setSizes([400, 350])
+    sizes = first.central.sizes()
     first.close()
     assert settings.value("last_config", "", type=str) and settings.value("geometry") is not None
     second = MainWindow(settings=settings, restore=True)
@@ -355,7 +355,7 @@ def test_layout_and_last_config_are_restored(qtbot, settings):
     assert second.document.config == PRESETS["pix2pix"].config
     assert second.input_dock.isHidden() and not second.stack_dock.isHidden()
     assert second.tabs.currentIndex() == 1
-    restored = second.bottom.sizes()  # the offscreen screen is small: the proportions are what is kept
+    restored = second.central.sizes()  # the offscreen screen is small: the proportions are what is kept
     assert restored[0] / sum(restored) == pytest.approx(sizes[0] / sum(sizes), abs=0.02)
     second.close()
     settings.setValue("last_config", "{not json")  # a damaged entry falls back to the default example

@@ -5,7 +5,7 @@ import pytest
 from gui_harness import open_window, settle
 from PySide6.QtCore import QPointF, QRectF, Qt
 
-from checkerlab.analytics import Stack, overlap_map, overlap_pattern
+from checkerlab.analytics import Config, Stack, overlap_map, overlap_pattern
 
 
 @pytest.fixture
@@ -50,6 +50,64 @@ def test_fix1_the_layer_selection_follows_its_layer(window, qtbot):
     assert maps.position == 3 and maps.layer.currentText().startswith("2 ConvTranspose2d")
 
 
+# ---------------------------------------------------------------------------------------------- Fix 2
+def columns_fit(table) -> bool:
+    """Every column is on screen, none is narrower than its header text (nothing cut off)."""
+    header = table.horizontalHeader()
+    metrics = header.fontMetrics()
+    model = table.model()
+    texts = [str(model.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(model.columnCount())]
+    widest = [max(metrics.horizontalAdvance(line) for line in text.split("\n")) for text in texts]
+    fits = all(header.sectionSize(c) >= w for c, w in enumerate(widest))
+    return fits and header.length() <= table.viewport().width() and table.horizontalScrollBar().maximum() == 0
+
+
+def test_fix2_everything_fits_a_1280x800_screen(window, qtbot):
+    show_at(window, qtbot)
+    from PySide6.QtWidgets import QLabel
+
+    window.hover.show((37, 45))
+    long_value = "(i, j) = (1234, 5678) · count 123456789/987654 · phase (1234, 5678) · value " + "x" * 400
+    for label in [window.maps.readout] + window.statusBar().findChildren(QLabel):
+        label.setText(long_value)  # long readouts and timings must not widen the window
+    qtbot.wait(20)
+    assert window.minimumSizeHint().width() <= 1280 and window.minimumSizeHint().height() <= 800
+    assert (window.width(), window.height()) == (1280, 800)
+    assert columns_fit(window.editor.table)
+    window.tabs.setCurrentWidget(window.metrics_panel)
+    qtbot.wait(20)
+    assert columns_fit(window.metrics_panel)
+    for widget in (window.maps, window.tabs, window.editor, window.input_panel):
+        assert widget.isVisible() and widget.width() > 0 and widget.height() >= 0.8 * widget.minimumSizeHint().height()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_fix2_screenshot_renders_exactly_the_requested_size(tmp_path, size):
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run([sys.executable, "-m", "checkerlab.app.cli", "gui", "--screenshot", str(out),
+                             "--size", f"{size[0]}x{size[1]}"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == size
+
+
+@pytest.mark.parametrize("bad", ["1280", "1280x", "0x800", "99999x800", "axb"])
+def test_fix2_a_bad_size_is_one_line_and_exit_2(bad, capsys):
+    from checkerlab.app.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["gui", "--screenshot", "x.png", "--size", bad])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--size" in err and "WIDTHxHEIGHT" in err and len(err) <= 300
+
+
 # ---------------------------------------------------------------------------------------------- Fix 3
 def test_fix3_linked_views_show_the_same_extents(window, qtbot):
     show_at(window, qtbot)
@@ -92,6 +150,54 @@ def test_fix3_spectra_show_their_peaks_fill_their_space_and_keep_their_scale(win
     settle(qtbot, window)
     assert (plot.colorbar.levels(), maps.simulated_spectrum.colorbar.levels()) == levels
     assert float(np.max(maps.simulated_spectrum.full)) <= 0.0  # relative to the norm, never above 0 dB
+
+
+# ---------------------------------------------------------------------------------------------- Fix 4
+def header_texts(table) -> list[str]:
+    model = table.model()
+    return [model.headerData(c, Qt.Orientation.Horizontal).replace("\n", " ") for c in range(model.columnCount())]
+
+
+def test_fix4_metrics_show_mean_and_standard_error_and_label_theory(window, qtbot):
+    window.input_panel.draws.setValue(6)
+    settle(qtbot, window)
+    table, mc = window.metrics_panel, window.controller.simulation.monte_carlo
+    headers = header_texts(table)
+    assert "Sim. period" not in headers  # the generic period is not measured: it is theory
+    assert {"Theory period", "Theory contrast", "Theory energy", "Theory period, random w."} <= set(headers)
+    column = headers.index("Sim. contrast")
+    for layer in range(len(window.document.config.stack)):
+        values = mc.contrast[:, layer]
+        finite = values[np.isfinite(values)]
+        text = table.item(layer, column).text()
+        if len(finite) >= 2:
+            mean, se = finite.mean(), finite.std(ddof=1) / np.sqrt(len(finite))
+            assert text.startswith(f"{mean:.3g} ± {se:.2g}"), (layer, text)
+            if len(finite) < len(values):
+                assert f"({len(finite)}/6 draws)" in text
+        assert text != "∞" and "∞ in" not in text
+    assert table.item(5, column).text() == "n/a (tile crosses 0)"  # Tanh: a signed phase tile has no max/min ratio
+    tile_mean = mc.layers[5].tile_mean.mean(axis=0)
+    assert tile_mean.min() < 0 < tile_mean.max()
+    generic = headers.index("Theory period, random w.")
+    assert table.item(0, generic).text() == "{}×{}".format(*mc.first.metrics[0].period)
+
+
+def test_fix4_a_period_16_tile_shows_every_number(window, qtbot):
+    show_at(window, qtbot)
+    window.document.load(Config("ConvTranspose2d(5, stride=2, padding=2, output_padding=1) * 4", (16, 16)))
+    settle(qtbot, window)
+    window.tabs.setCurrentWidget(window.tile_panel)
+    qtbot.wait(20)
+    table = window.tile_panel.exact.table
+    tile = overlap_pattern(window.document.config.stack).tile
+    assert tile.shape == (16, 16) and int(tile.max()) >= 1000  # four-digit counts
+    fm = table.fontMetrics()
+    for i in range(16):
+        for j in range(16):
+            item = table.item(i, j)
+            assert item.text() == str(tile[i, j])
+            assert table.columnWidth(j) >= fm.horizontalAdvance(item.text()) + 4  # never elided to "…"
 
 
 # ---------------------------------------------------------------------------------------------- Add 1

@@ -14,6 +14,8 @@ from ...analytics import Config
 
 #: The screenshot is taken once these stages are on screen (formula only if SymPy delivers in time).
 SCREENSHOT_TIMEOUT_S = 17.0
+#: Window size of a screenshot without --size (the README's picture).
+SCREENSHOT_SIZE = (1500, 950)
 
 
 def app_icon() -> QIcon:
@@ -117,8 +119,10 @@ def take_screenshot(window, path: str, timeout: float = SCREENSHOT_TIMEOUT_S) ->
     return complete
 
 
-def run_gui(config: Config | None = None, screenshot: str | None = None, path: str | None = None) -> int:
-    """Open the window on `config` (or the restored/default one); with `screenshot`, save a PNG and exit."""
+def run_gui(config: Config | None = None, screenshot: str | None = None, path: str | None = None,
+            size: tuple[int, int] | None = None) -> int:
+    """Open the window on `config` (or the restored/default one), `size` = (width, height) pixels if given;
+    with `screenshot`, save a PNG (exactly `size`) and exit."""
     from .main_window import MainWindow
 
     app = make_app()
@@ -131,6 +135,8 @@ def run_gui(config: Config | None = None, screenshot: str | None = None, path: s
     else:
         window = MainWindow(config)
     install_excepthook(window)
+    if size is not None or screenshot:
+        window.resize(*(size or SCREENSHOT_SIZE))
     if path:
         window.document.set_path(path)
     window.show()

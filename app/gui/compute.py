@@ -15,9 +15,6 @@ import numpy as np
 
 from ...analytics import Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
 
-#: Periods up to this size get their tile printed with numbers.
-MAX_TILE_NUMBERS = 16
-
 
 def to_float(a: np.ndarray) -> np.ndarray:
     """Exact arrays (int64 or object arrays of Fractions) as float64 for display."""
@@ -93,10 +90,6 @@ class LayerView:
     pattern: OverlapPattern | None
     exact: LayerExact | None
 
-    @property
-    def tile_numbers(self) -> bool:
-        return self.pattern is not None and max(self.pattern.period) <= MAX_TILE_NUMBERS
-
 
 @dataclass(eq=False)
 class AnalyticResult:
@@ -108,6 +101,7 @@ class AnalyticResult:
     shapes: list[tuple[int, int, int]]  # (C, H, W) of the input and after each layer
     layer_patterns: list[OverlapPattern | None]  # per layer: pattern of the stack up to it
     layer_exact: list[LayerExact | None]  # per layer, computed here so the GUI thread only formats
+    generic_periods: list[tuple[int, int]]  # per layer: the period of the output under random weights (theory)
     views: dict[int, LayerView] = field(default_factory=dict)
 
     @property
@@ -154,15 +148,11 @@ class AnalyticResult:
     def freqs(self) -> list[tuple[Any, Any, float]]:
         return self.pattern.artifact_frequencies
 
-    @property
-    def tile_numbers(self) -> bool:
-        return max(self.pattern.period) <= MAX_TILE_NUMBERS
-
 
 def analyze(config: Config, focus: int | None = None) -> AnalyticResult:
     """Exact pattern of `config` and of every prefix (no Numba, no SymPy), and the `LayerView` at selector
     position `focus` (default: the whole stack), so that the GUI thread only draws."""
-    from ...analytics.metrics import layer_patterns
+    from ...analytics.metrics import interiors, layer_patterns
 
     stack = config.stack
     shapes = stack.shapes((config.simulation.in_channels, *config.input_size))
@@ -170,7 +160,9 @@ def analyze(config: Config, focus: int | None = None) -> AnalyticResult:
         per_layer = list(layer_patterns(stack))
     except Exception:  # a prefix without an interior: the table shows what it can
         per_layer = [None] * len(stack)
-    result = AnalyticResult(config, overlap_pattern(stack), shapes, per_layer, [_layer_exact(p) for p in per_layer])
+    generic = [interior.period for interior in interiors(stack, config.input_size)]
+    result = AnalyticResult(config, overlap_pattern(stack), shapes, per_layer, [_layer_exact(p) for p in per_layer],
+                            generic)
     last = result.positions - 1
     result.view(last if focus is None else max(0, min(focus, last)))
     return result

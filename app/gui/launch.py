@@ -12,6 +12,20 @@ from pathlib import Path
 from ...analytics import Config, load_config
 
 SCREENSHOT_NAME = "checkerlab-screenshot.png"
+MIN_SIDE, MAX_SIDE = 640, 7680  # window sizes accepted by --size
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1280x800' -> (1280, 800), each side in MIN_SIDE..MAX_SIDE; CheckerlabError (one line) otherwise."""
+    from ...analytics import CheckerlabError
+
+    parts = str(text).lower().replace("×", "x").split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        width, height = (int(p) for p in parts)
+        if MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE:
+            return width, height
+    raise CheckerlabError(f"--size {str(text)[:40]!r}: use WIDTHxHEIGHT in pixels, e.g. 1280x800, each side "
+                          f"{MIN_SIDE}..{MAX_SIDE}")
 
 
 def has_display() -> bool:
@@ -48,8 +62,10 @@ def resolve_config(target: str | None, preset: str | None) -> Config | None:
     return Config(target)
 
 
-def gui_main(target: str | None = None, preset: str | None = None, screenshot: str | None = None) -> int:
-    """`checkerlab gui`: the window, or with `screenshot` a PNG of it once both views are computed."""
+def gui_main(target: str | None = None, preset: str | None = None, screenshot: str | None = None,
+             size: tuple[int, int] | None = None) -> int:
+    """`checkerlab gui`: the window (`size` = (width, height) in pixels), or with `screenshot` a PNG of it,
+    exactly `size`, once both views are computed."""
     config = resolve_config(target, preset)
     if screenshot:
         Path(screenshot).resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +82,7 @@ def gui_main(target: str | None = None, preset: str | None = None, screenshot: s
         from ...analytics.presets import default_config
 
         config = default_config()
-    return run_gui(config, screenshot=screenshot, path=path)
+    return run_gui(config, screenshot=screenshot, path=path, size=size)
 
 
 def run_default(report) -> int:

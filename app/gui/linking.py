@@ -107,7 +107,6 @@ class HoverLink(QObject):
             text += f" · value{where} {maps.value_text(si, sj)}"
         w.profiles.set_cursor(i if w.profile_axis.currentIndex() == 0 else j)
         maps.readout.setText(text)
-        w.hover_label.setText(text)
 
     def _hover_spectrum(self, plot: SpectrumPlot, x: float, y: float) -> None:
         found = plot.value_at(x, y)

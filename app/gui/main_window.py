@@ -1,8 +1,9 @@
 """The main window: it builds the panels and wires them to the document, the compute controller, the file
 actions and the session. It holds no computation and no file logic of its own.
 
-Layout: stack editor and input panel docked on the left; the analytic and simulated views side by side,
-their spectra below; the tile and the tabs (metrics, formula, fixes, profiles) at the bottom.
+Layout (fits 1280 x 800): stack editor and input panel docked on the left; the maps (exact and simulated,
+their spectra below, one layer selector) in the middle; tabs below them (tile, metrics, formula, fixes,
+profiles).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
@@ -45,6 +47,13 @@ from .state import state_from_config
 from .tiles import TilePanel
 from .views import ProfilePlot, small_font
 from .worker import describe_error
+
+
+def default_size(widget: QWidget) -> QSize:
+    """1500 x 950, or 95 % of the available screen when that is smaller (a 1280 x 800 laptop)."""
+    screen = widget.screen() or QApplication.primaryScreen()
+    available = screen.availableGeometry().size() if screen is not None else QSize(1500, 950)
+    return QSize(min(1500, int(available.width() * 0.95)), min(950, int(available.height() * 0.95)))
 
 
 class MainWindow(QMainWindow):
@@ -83,7 +92,7 @@ class MainWindow(QMainWindow):
                            (m.exact_spectrum, "analytic_spectrum"), (m.simulated_spectrum, "simulated_spectrum")):
             plot.scene().contextMenu = self.file_actions.plot_menu(plot, name)
         self.hover = HoverLink(self)
-        self.resize(1500, 950)
+        self.resize(default_size(self))
         if restore:
             self._restore_layout()
         self._connect()
@@ -114,23 +123,18 @@ class MainWindow(QMainWindow):
         pl.addWidget(self.profiles, 1)
 
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.metrics_panel, "Metrics")
-        self.tabs.addTab(self.formula_panel, "Formula")
-        self.tabs.addTab(self.fixes_panel, "Fixes")
-        self.tabs.addTab(profile_box, "Profiles")
-        self.bottom = QSplitter(Qt.Orientation.Horizontal, self)
-        self.bottom.addWidget(self.tile_panel)
-        self.bottom.addWidget(self.tabs)
-        self.bottom.setStretchFactor(0, 2)
-        self.bottom.setStretchFactor(1, 3)
-        self.bottom.setSizes([360, 670])
+        self.tabs.setDocumentMode(True)
+        for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"),
+                              (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles")):
+            self.tabs.addTab(widget, title)
 
         self.central = QSplitter(Qt.Orientation.Vertical, self)
         self.central.addWidget(self.maps)
-        self.central.addWidget(self.bottom)
-        self.central.setStretchFactor(0, 5)
+        self.central.addWidget(self.tabs)
+        self.central.setStretchFactor(0, 3)
         self.central.setStretchFactor(1, 2)
-        self.central.setSizes([600, 300])
+        self.central.setSizes([480, 260])
+        self.central.setChildrenCollapsible(False)
         self.central.setObjectName("central")
         self.setCentralWidget(self.central)
 
@@ -166,8 +170,8 @@ class MainWindow(QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.splitDockWidget(self.stack_dock, self.input_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.stack_dock], [545], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.stack_dock, self.input_dock], [480, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([self.stack_dock], [self.editor.natural_width()], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.stack_dock, self.input_dock], [440, 300], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         stack = self.document.undo_stack
@@ -233,10 +237,9 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         status = self.statusBar()
-        self.hover_label = QLabel(" ", self)
-        self.hover_label.setFont(small_font(self, 0.95))
         self.timing_label = QLabel(" ", self)
         self.timing_label.setStyleSheet("color: #666;")
+        self.timing_label.setFixedWidth(320)  # its text is elided to this width: it never widens the window
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(180)
@@ -246,7 +249,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip("Cancel the computation (Esc)")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setVisible(False)
-        for widget in (self.hover_label, self.timing_label, self.progress, self.cancel_button):
+        for widget in (self.timing_label, self.progress, self.cancel_button):
             status.addPermanentWidget(widget)
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
@@ -354,7 +357,10 @@ class MainWindow(QMainWindow):
 
     def _on_updated(self, stage: str) -> None:
         c = self.controller
-        self.timing_label.setText(" · ".join(f"{k} {v * 1000:.0f} ms" for k, v in c.timings.items()))
+        timings = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in c.timings.items())
+        label = self.timing_label
+        label.setText(label.fontMetrics().elidedText(timings, Qt.TextElideMode.ElideRight, label.width()))
+        label.setToolTip(f"Worker time of the last result of each stage: {timings}")
         show = {"analytic": self._show_analytic, "simulation": self._show_simulation,
                 "formula": lambda: self.formula_panel.set_result(c.formula),
                 "fixes": lambda: self.fixes_panel.set_result(c.fixes)}
@@ -416,9 +422,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if (state := s.bytes("window_state")) is not None:
             self.restoreState(state)
-        for name, splitter in (("central_split", self.central), ("bottom_split", self.bottom)):
-            if (value := s.bytes(name)) is not None:
-                splitter.restoreState(value)
+        if (value := s.bytes("central_split")) is not None:
+            self.central.restoreState(value)
         self.tabs.setCurrentIndex(s.integer("tab"))
 
     def save_session(self) -> None:
@@ -427,7 +432,6 @@ class MainWindow(QMainWindow):
         s.set("geometry", self.saveGeometry())
         s.set("window_state", self.saveState())
         s.set("central_split", self.central.saveState())
-        s.set("bottom_split", self.bottom.saveState())
         s.set("tab", self.tabs.currentIndex())
         analytic = self.controller.analytic
         config = self.document.config or (analytic.config if analytic else None)

@@ -22,10 +22,10 @@ _SHORT = {
 COLUMNS = (
     "Layer",
     "Output",
-    "Exact\nperiod",
-    "Exact\ncontrast",
-    "Exact\nenergy",
-    "Sim.\nperiod",
+    "Theory\nperiod",
+    "Theory\ncontrast",
+    "Theory\nenergy",
+    "Theory\nperiod, random w.",
     "Sim.\ncontrast",
     "Sim.\nmodulation",
     "Sim.\nenergy",
@@ -33,21 +33,70 @@ COLUMNS = (
 _TIPS = (
     "Layer index (from 0, as in nn.Sequential) and type",
     "Output shape H×W×C",
-    "Minimal period of the overlap count of the stack up to this layer",
-    "max/min of the overlap tile (∞: holes)",
-    "Fraction of the overlap tile's energy at the artifact frequencies",
-    "Generic period: with random weights every phase gets its own sum of weights",
-    "max/min of the channel-mean phase tile of the simulated output (mean ± std over draws; ∞ when it "
-    "crosses 0)",
-    "(max − min) / mean|tile| of the simulated phase tile",
-    "Fraction of the simulated interior's energy at the artifact frequencies",
+    "Theory (exact): minimal period of the overlap count of the stack up to this layer",
+    "Theory (exact): max/min of the overlap tile (∞: holes)",
+    "Theory (exact): fraction of the overlap tile's energy at the artifact frequencies",
+    "Theory: the period of the output under random weights (every phase gets its own sum of weights); the "
+    "simulated metrics are measured over it",
+    "Simulated: max/min of the channel-mean phase tile, mean ± standard error over the draws whose tile is "
+    "positive; 'n/a' when the tile crosses 0 (a signed output: see the modulation)",
+    "Simulated: (max − min) / mean |tile| of the channel-mean phase tile, mean ± standard error over draws",
+    "Simulated: fraction of the interior's energy at the artifact frequencies, mean ± standard error over draws",
 )
 
 
-def _pm(mean: float, std: float, draws: int) -> str:
-    if not math.isfinite(mean):
+def mean_se(values: np.ndarray) -> tuple[float, float | None, int]:
+    """(mean, standard error std/sqrt(n) with ddof=1 or None for n < 2, n) of the finite values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, None, 0
+    return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else None), int(v.size)
+
+
+def _mean_se_text(values: np.ndarray) -> str:
+    mean, se, n = mean_se(values)
+    if n == 0:
         return "—"
-    return f"{mean:.4g}" if draws <= 1 or not math.isfinite(std) else f"{mean:.3g} ± {std:.2g}"
+    return f"{mean:.3g}" if se is None else f"{mean:.3g} ± {se:.2g}"
+
+
+def _contrast_text(values: np.ndarray, tile_mean: np.ndarray | None) -> str:
+    """Simulated contrast: mean ± s.e. over the draws with a positive phase tile, how many of them, or why
+    there is none (the draw-mean tile crosses 0, or a phase is 0)."""
+    mean, se, n = mean_se(values)
+    if n == 0:
+        if tile_mean is not None:
+            t = np.asarray(tile_mean, dtype=float).reshape(-1, *np.shape(tile_mean)[-2:]).mean(axis=0)
+            if t.min() < 0 < t.max():
+                return "n/a (tile crosses 0)"
+        return "∞ (a phase is 0)"
+    text = f"{mean:.3g}" if se is None else f"{mean:.3g} ± {se:.2g}"
+    return text if n == len(values) else f"{text} ({n}/{len(values)} draws)"
+
+
+def metrics_rows(a: AnalyticResult, sim: SimulationResult | None) -> list[list[str]]:
+    """The table's cells, Qt-free: per layer the exact (theory) columns and, once `sim` matches the stack,
+    the simulated ones ("…" until then)."""
+    stack, rows = a.config.stack, []
+    mc = sim.monte_carlo if sim is not None and sim.config.stack == stack else None
+    for r, layer in enumerate(stack):
+        c, h, w = a.shapes[r + 1]
+        exact = a.layer_exact[r]
+        cells = [f"{r} {_SHORT.get(layer.type, layer.type)}", f"{h}×{w}×{c}"]
+        if exact is not None:
+            contrast = "∞" if exact.contrast == float("inf") else exact_str(exact.contrast)
+            cells += [f"{exact.period[0]}×{exact.period[1]}", contrast, f"{exact.energy:.3g}"]
+        else:
+            cells += ["—", "—", "—"]
+        cells.append("{}×{}".format(*a.generic_periods[r]))
+        if mc is not None:
+            cells += [_contrast_text(mc.contrast[:, r], mc.layers[r].tile_mean),
+                      _mean_se_text(mc.modulation[:, r]), _mean_se_text(mc.artifact_energy[:, r])]
+        else:
+            cells += ["…"] * 3
+        rows.append(cells)
+    return rows
 
 
 class MetricsPanel(QTableWidget):
@@ -87,46 +136,9 @@ class MetricsPanel(QTableWidget):
         ]
 
     def _fill(self) -> None:
-        a = self.analytic
-        if a is None:
-            return
-        stack = a.config.stack
-        sim = self.simulation
-        stats = sim.monte_carlo.layers if sim is not None else None
-        draws = sim.monte_carlo.draws if sim is not None else 0
-        rows = []
-        for r, layer in enumerate(stack):
-            c, h, w = a.shapes[r + 1]
-            exact = a.layer_exact[r] if r < len(a.layer_exact) else None
-            cells = [f"{r} {_SHORT.get(layer.type, layer.type)}", f"{h}×{w}×{c}"]
-            if exact is not None:
-                cells += [
-                    f"{exact.period[0]}×{exact.period[1]}",
-                    "∞" if exact.contrast == float("inf") else exact_str(exact.contrast),
-                    f"{exact.energy:.3g}",
-                ]
-            else:
-                cells += ["—", "—", "—"]
-            if stats is not None:
-                s = stats[r]
-                metrics = sim.monte_carlo.first.metrics[r]
-                period = f"{metrics.period[0]}×{metrics.period[1]}" if metrics is not None else "—"
-                if s.contrast_infinite >= 1.0:
-                    contrast = "∞"
-                else:
-                    contrast = _pm(s.contrast_mean, s.contrast_std, draws)
-                    if s.contrast_infinite > 0:
-                        contrast = f"∞ in {s.contrast_infinite:.0%}, else {contrast}"
-                cells += [
-                    period,
-                    contrast,
-                    _pm(s.modulation_mean, s.modulation_std, draws),
-                    _pm(s.energy_mean, s.energy_std, draws),
-                ]
-            else:
-                cells += ["…"] * 4
-            rows.append((layer, cells))
-        self._set_rows(rows)
+        if self.analytic is not None:
+            self._set_rows(list(zip(self.analytic.config.stack, metrics_rows(self.analytic, self.simulation),
+                                    strict=True)))
 
     def _set_rows(self, rows) -> None:
         """Update the items in place (creating only missing ones), then size the columns once."""

@@ -191,8 +191,11 @@ class StackEditor(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(34)
-        for i, width in enumerate((126, 44, 42, 34, 50, 32, 46, 34, 48)):
-            self.table.setColumnWidth(i, width)
+        header.setMinimumSectionSize(24)
+        names = max(self.table.fontMetrics().horizontalAdvance(t) for t in ROW_TYPES + ("LeakyReLU(0.25)",))
+        for i in range(len(COLUMNS)):  # as narrow as the header text allows; the type column fits its names
+            needed = header.sectionSizeFromContents(i).width()
+            self.table.setColumnWidth(i, max(needed, names + 14 if i == 0 else 30))
         header.setStretchLastSection(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -246,6 +249,14 @@ class StackEditor(QWidget):
         document.changed.connect(self._update_message)
         self._want_row = 0
         self._update_message()
+
+    def natural_width(self) -> int:
+        """The width that shows every column without scrolling."""
+        table = self.table
+        columns = sum(table.columnWidth(i) for i in range(len(COLUMNS)))
+        frame = 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width()
+        margins = self.layout().contentsMargins()
+        return columns + table.verticalHeader().sizeHint().width() + frame + margins.left() + margins.right()
 
     # ---- row operations -------------------------------------------------------------------------
     def current_row(self) -> int:

@@ -1,5 +1,9 @@
-"""The exact tile of the shown layer: period, evenness, holes, contrast, artifact frequencies, and one period
-of the interior with its exact numbers, coloured like the map."""
+"""The tile of the shown layer: one period of the interior pattern with its numbers, coloured like the map,
+and a summary (period, evenness, holes, contrast, artifact frequencies).
+
+A tile up to `MAX_TABLE` per side is a table whose columns are as wide as their numbers (it scrolls
+rather than eliding a number to "…"); a larger one is a zoomable heatmap with a hover readout.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,106 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from .compute import LayerView, exact_str
-from .views import COUNT_CMAP, small_font
+from .compute import LayerView, exact_str, to_float
+from .views import COUNT_CMAP, ImagePlot, small_font
+
+MAX_TABLE = 32  # tiles up to this many rows and columns are listed with their numbers
+
+
+class TileTable(QStackedWidget):
+    """One period of a tile: a table of its numbers (`texts`) coloured by value, or a heatmap when larger
+    than `MAX_TABLE` per side."""
+
+    def __init__(self, title: str, tip: str, parent=None):
+        super().__init__(parent)
+        self.table = QTableWidget(self)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.setFont(small_font(self, 0.8))
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setFont(small_font(self, 0.75))
+            header.setMinimumSectionSize(12)
+        self.table.setToolTip(tip)
+        self.plot = ImagePlot(title, "j mod pw", "i mod ph", COUNT_CMAP, self, colorbar_label="value")
+        self.addWidget(self.table)
+        self.addWidget(self.plot)
+        self.cmap = pg.colormap.get(COUNT_CMAP)
+        self.shape: tuple[int, int] | None = None
+        self._highlight: tuple[int, int] | None = None
+
+    def set_tile(self, values: np.ndarray, texts: list[list[str]]) -> None:
+        """Show a (ph, pw) tile: float `values` for the colours, `texts` for the numbers."""
+        values = np.asarray(values, dtype=float)
+        self.shape = values.shape
+        self._highlight = None
+        if max(values.shape) > MAX_TABLE:
+            self.plot.set_data(values)
+            self.setCurrentWidget(self.plot)
+            return
+        self._fill_table(values, texts)
+        self.setCurrentWidget(self.table)
+
+    def _fill_table(self, values: np.ndarray, texts: list[list[str]]) -> None:
+        ph, pw = values.shape
+        table = self.table
+        table.setUpdatesEnabled(False)
+        try:
+            table.clear()
+            table.setRowCount(ph)
+            table.setColumnCount(pw)
+            table.setHorizontalHeaderLabels([str(j) for j in range(pw)])
+            table.setVerticalHeaderLabels([str(i) for i in range(ph)])
+            lo, hi = float(values.min()), float(values.max())
+            t = np.full(values.shape, 0.5) if hi == lo else (values - lo) / (hi - lo)
+            colors = self.cmap.map(t.ravel(), mode="byte").reshape(ph, pw, -1)
+            for i in range(ph):
+                for j in range(pw):
+                    item = QTableWidgetItem(texts[i][j])
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    bg = QColor(*(int(v) for v in colors[i, j, :3]))
+                    item.setBackground(QBrush(bg))
+                    item.setForeground(QBrush(QColor("black") if bg.lightnessF() > 0.55 else QColor("white")))
+                    table.setItem(i, j, item)
+            # Every column at least as wide as its widest number: the table scrolls instead of eliding.
+            widest = max(table.fontMetrics().horizontalAdvance(text) for row in texts for text in row)
+            horizontal, vertical = table.horizontalHeader(), table.verticalHeader()
+            horizontal.setMinimumSectionSize(widest + 8)
+            horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            vertical.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            if ph <= 4 and pw <= 4:  # a few cells: a compact block instead of filling the panel
+                horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+                vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+                for k in range(pw):
+                    horizontal.resizeSection(k, max(56, widest + 8))
+                for k in range(ph):
+                    vertical.resizeSection(k, 26)
+        finally:
+            table.setUpdatesEnabled(True)
+
+    def highlight(self, phase: tuple[int, int] | None) -> None:
+        """Mark the cell of the hovered pixel's phase (bold, underlined)."""
+        if self._highlight == phase or self.currentWidget() is not self.table:
+            return
+        for cell, bold in ((self._highlight, False), (phase, True)):
+            item = self.table.item(*cell) if cell is not None else None
+            if item is not None:
+                font = item.font()
+                font.setBold(bold)
+                font.setUnderline(bold)
+                item.setFont(font)
+        self._highlight = phase
 
 
 class TilePanel(QWidget):
-    """Period, evenness, holes, contrast, artifact frequencies, and the tile with its exact numbers."""
+    """The summary of the shown layer's exact pattern and its tile."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -32,17 +124,7 @@ class TilePanel(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.table = QTableWidget(self)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setMinimumSectionSize(14)
-        self.table.verticalHeader().setMinimumSectionSize(12)
-        self.table.setFont(small_font(self, 0.8))
-        self.table.horizontalHeader().setFont(small_font(self, 0.75))
-        self.table.verticalHeader().setFont(small_font(self, 0.75))
-        self.table.setToolTip("One period of the interior: count at (i mod ph, j mod pw)")
+        self.exact = TileTable("Exact tile", "One period of the interior: count at (i mod ph, j mod pw)", self)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
         self.note.setFont(small_font(self, 0.85))
@@ -51,101 +133,48 @@ class TilePanel(QWidget):
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(3)
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.exact, 1)
         layout.addWidget(self.note)
-        self.cmap = pg.colormap.get(COUNT_CMAP)
         self.result: LayerView | None = None
-        self._highlight: tuple[int, int] | None = None
 
     def set_view(self, view: LayerView) -> None:
         """Show the pattern of one layer's exact map (`LayerView`)."""
         self.result = view
         p = view.pattern
+        self.exact.setVisible(p is not None)
         if p is None:
-            self.table.setVisible(False)
             self.summary.setText("This layer's output has no periodic interior: every pixel is border.")
             self.note.setText("")
             return
-        ph, pw = p.period
-        contrast = p.contrast
-        if contrast == float("inf"):
-            contrast_text = "∞ (holes)"
-        else:
-            contrast_text = exact_str(contrast) + (
-                "" if Fraction(contrast).denominator == 1 else f" ≈ {float(contrast):.4g}"
-            )
-        verdict = (
-            "<span style='color:#1b7837'><b>even</b> — no checkerboard in the overlap</span>"
-            if p.is_even
-            else "<span style='color:#b2182b'><b>uneven</b> — checkerboard</span>"
-        )
-        holes = " · <b>holes</b>: some pixels get no tap" if p.has_holes else ""
-        freqs = view.exact.freqs if view.exact is not None else p.artifact_frequencies
-        top = ", ".join(f"({exact_str(fy)}, {exact_str(fx)}): {a:.3g}" for fy, fx, a in freqs[:3])
-        more = f" +{len(freqs) - 3} more" if len(freqs) > 3 else ""
-        freq_text = (
-            f"artifacts (fy, fx): {top}{more}" if freqs else "no artifact frequency: the interior is flat"
-        )
-        self.summary.setText(
-            f"<b>Period</b> {ph} × {pw} &nbsp;·&nbsp; {verdict}{holes}<br>"
-            f"<b>Contrast</b> max/min = {contrast_text} &nbsp;·&nbsp; "
-            f"<b>edges</b> {p.edge[0][0]}/{p.edge[0][1]} rows, {p.edge[1][0]}/{p.edge[1][1]} cols<br>"
-            f"<span style='color:#444'>{freq_text}</span>"
-        )
+        self.summary.setText(summary_html(view))
         tile = np.asarray(p.tile)
-        if view.tile_numbers:
-            self._fill_table(tile)
-            self.table.setVisible(True)
-            rows_text = " ".join(exact_str(v) for v in p.axes[0].tile)
-            cols_text = " ".join(exact_str(v) for v in p.axes[1].tile)
-            self.note.setText(f"tile = rows [{rows_text}] ⊗ columns [{cols_text}]")
-        else:
-            self.table.setVisible(False)
-            self.table.clear()
-            self.note.setText(
-                f"The {ph}×{pw} tile is too large to list (more than 16 per side); "
-                "export it with File ▸ Export ▸ Data ▸ Overlap tile."
-            )
-
-    def _fill_table(self, tile: np.ndarray) -> None:
-        ph, pw = tile.shape
-        values = np.vectorize(float, otypes=[float])(tile)
-        lo, hi = float(values.min()), float(values.max())
-        self.table.clear()
-        self.table.setRowCount(ph)
-        self.table.setColumnCount(pw)
-        self.table.setHorizontalHeaderLabels([str(j) for j in range(pw)])
-        self.table.setVerticalHeaderLabels([str(i) for i in range(ph)])
-        small = ph <= 4 and pw <= 4  # a few cells: fixed size instead of filling the panel
-        for header, size in ((self.table.horizontalHeader(), 56), (self.table.verticalHeader(), 26)):
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed if small else QHeaderView.ResizeMode.Stretch)
-            if small:
-                for k in range(header.count()):
-                    header.resizeSection(k, size)
-        t = np.full(values.shape, 0.5) if hi == lo else (values - lo) / (hi - lo)
-        colors = self.cmap.map(t.ravel(), mode="byte").reshape(ph, pw, -1)
-        for i in range(ph):
-            for j in range(pw):
-                item = QTableWidgetItem(exact_str(tile[i, j]))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                r, g, b = (int(v) for v in colors[i, j, :3])
-                bg = QColor(r, g, b)
-                item.setBackground(QBrush(bg))
-                item.setForeground(QBrush(QColor("black") if bg.lightnessF() > 0.55 else QColor("white")))
-                self.table.setItem(i, j, item)
-        self._highlight = None
+        self.exact.set_tile(to_float(tile), [[exact_str(v) for v in row] for row in tile])
+        rows_text = " ".join(exact_str(v) for v in p.axes[0].tile)
+        cols_text = " ".join(exact_str(v) for v in p.axes[1].tile)
+        self.note.setText(f"tile = rows [{rows_text}] ⊗ columns [{cols_text}]")
 
     def highlight(self, phase: tuple[int, int] | None) -> None:
-        """Outline the tile cell of the hovered pixel's phase."""
-        if self._highlight == phase or self.result is None or self.table.isHidden():
-            return
-        for cell, bold in ((self._highlight, False), (phase, True)):
-            if cell is None:
-                continue
-            item = self.table.item(*cell)
-            if item is not None:
-                font = item.font()
-                font.setBold(bold)
-                font.setUnderline(bold)
-                item.setFont(font)
-        self._highlight = phase
+        self.exact.highlight(phase)
+
+
+def summary_html(view: LayerView) -> str:
+    """Period, evenness, holes, contrast, edges and the strongest artifact frequencies of a layer's pattern."""
+    p = view.pattern
+    ph, pw = p.period
+    contrast = p.contrast
+    if contrast == float("inf"):
+        contrast_text = "∞ (holes)"
+    else:
+        exact = Fraction(contrast).denominator == 1
+        contrast_text = exact_str(contrast) + ("" if exact else f" ≈ {float(contrast):.4g}")
+    verdict = ("<span style='color:#1b7837'><b>even</b> — no checkerboard in the overlap</span>" if p.is_even
+               else "<span style='color:#b2182b'><b>uneven</b> — checkerboard</span>")
+    holes = " · <b>holes</b>: some pixels get no tap" if p.has_holes else ""
+    freqs = view.exact.freqs if view.exact is not None else p.artifact_frequencies
+    top = ", ".join(f"({exact_str(fy)}, {exact_str(fx)}): {a:.3g}" for fy, fx, a in freqs[:3])
+    more = f" +{len(freqs) - 3} more" if len(freqs) > 3 else ""
+    freq_text = f"artifacts (fy, fx): {top}{more}" if freqs else "no artifact frequency: the interior is flat"
+    return (f"<b>Period</b> {ph} × {pw} &nbsp;·&nbsp; {verdict}{holes}<br>"
+            f"<b>Contrast</b> max/min = {contrast_text} &nbsp;·&nbsp; "
+            f"<b>edges</b> {p.edge[0][0]}/{p.edge[0][1]} rows, {p.edge[1][0]}/{p.edge[1][1]} cols<br>"
+            f"<span style='color:#444'>{freq_text}</span>")
