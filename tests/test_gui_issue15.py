@@ -200,6 +200,26 @@ def test_fix4_a_period_16_tile_shows_every_number(window, qtbot):
             assert table.columnWidth(j) >= fm.horizontalAdvance(item.text()) + 4  # never elided to "…"
 
 
+# ---------------------------------------------------------------------------------------------- Fix 9
+def test_fix9_the_readout_shows_the_channel_on_display(window):
+    maps = window.maps
+    maps.select(1)  # layer 0: 16 channels
+    i, j = 20, 33
+    a = maps.shown
+    for key, expected in (("3", f"ch 3 {a[3, i, j]:.4g}"), ("mean", f"mean {a[:, i, j].mean():.4g}")):
+        maps.channel.setCurrentIndex(maps.channel.findData(key))
+        window.hover.show((i, j))
+        assert f"value {expected}" in maps.readout.text()
+    maps.select(6)  # the RGB output
+    maps.channel.setCurrentIndex(maps.channel.findData("rgb"))
+    window.hover.show((i, j))
+    rgb = maps.shown[:, i, j]
+    assert "value RGB (" + ", ".join(f"{v:.3g}" for v in rgb) + ")" in maps.readout.text()
+    maps.channel.setCurrentIndex(maps.channel.findData("2"))
+    window.hover.show((i, j))
+    assert f"value ch 2 {rgb[2]:.4g}" in maps.readout.text()
+
+
 # ---------------------------------------------------------------------------------------------- Add 1
 def test_add1_exact_map_beside_the_simulated_activation_for_every_layer(window, qtbot):
     maps, config = window.maps, window.document.config
@@ -241,6 +261,54 @@ def test_fix5_one_layer_numbering_everywhere(window, qtbot):
     assert expected.startswith("layer 2 (ConvTranspose2d): ")
     assert window.document.validation.message == expected
     assert expected in window.editor.message.text()
+
+
+# ---------------------------------------------------------------------------------------------- Fix 7
+def test_fix7_an_invalid_cell_keeps_its_text_visible_with_the_error_beside_it(window, qtbot):
+    from checkerlab.app.gui.state import COLUMNS
+
+    show_at(window, qtbot)
+    model, table = window.editor.model, window.editor.table
+    window.editor.set_cell(2, "kernel", "3 by 3")
+    index = model.index(2, COLUMNS.index("kernel"))
+    assert model.data(index, Qt.ItemDataRole.DisplayRole) == "3 by 3"
+    assert model.data(index, Qt.ItemDataRole.DecorationRole) is None  # no icon eating the narrow cell
+    assert model.data(index, Qt.ItemDataRole.BackgroundRole) is not None
+    qtbot.wait(20)
+    text_width = table.fontMetrics().horizontalAdvance("3 by 3")
+    assert table.columnWidth(COLUMNS.index("kernel")) >= text_width + 8  # the whole text is on screen
+    assert "layer 2 (ConvTranspose2d): kernel_size='3 by 3'" in window.editor.message.text()
+
+
+def stale_flags(window) -> dict[str, bool]:
+    m = window.maps
+    views = {"exact map": m.exact_plot, "simulated map": m.simulated_plot, "exact spectrum": m.exact_spectrum,
+             "simulated spectrum": m.simulated_spectrum, "tile": window.tile_panel, "metrics": window.metrics_panel,
+             "profiles": window.profiles, "formula": window.formula_panel, "fixes": window.fixes_panel}
+    return {name: view.stale for name, view in views.items()}
+
+
+def test_fix7_every_dependent_view_is_marked_stale_until_its_result_arrives(window, qtbot):
+    c = window.controller
+    qtbot.waitUntil(lambda: c.formula is not None and c.fixes is not None, timeout=20000)
+    qtbot.waitUntil(lambda: not any(stale_flags(window).values()), timeout=20000)
+    window.editor.set_cell(0, "kernel", "4")  # geometry: every view depends on it
+    assert all(stale_flags(window).values()), stale_flags(window)
+    settle(qtbot, window)
+    flags = stale_flags(window)
+    assert not any(v for k, v in flags.items() if k not in ("formula", "fixes")), flags
+    qtbot.waitUntil(lambda: not any(stale_flags(window).values()), timeout=20000)
+    window.input_panel.seed.setValue(9)  # settings only: the exact views stay current
+    flags = stale_flags(window)
+    assert flags["simulated map"] and flags["simulated spectrum"] and flags["metrics"] and flags["profiles"]
+    assert not (flags["exact map"] or flags["exact spectrum"] or flags["tile"] or flags["formula"])
+    settle(qtbot, window)
+    window.editor.set_cell(0, "stride", "0")  # invalid: everything shows the last valid result, marked
+    assert all(stale_flags(window).values())
+    assert "last valid" in window.maps.exact_plot.title and "last valid" in window.maps.simulated_plot.title
+    window.document.undo_stack.undo()
+    settle(qtbot, window)
+    assert "last valid" not in window.maps.exact_plot.title
 
 
 # ---------------------------------------------------------------------------------------------- Fix 8

@@ -54,6 +54,7 @@ class ComputeController(QObject):
         self._held: compute.AnalyticResult | None = None
         self._expect_simulation = False
         self.focus = None  # focus(stack_length) -> the selector position whose exact view to prepare
+        self._symbolic_stack: dict[str, object] = {}  # stage -> the stack its accepted result is about
 
         self._debounce = _timer(self, debounce_ms, self.recompute)
         self._symbolic_timer = _timer(self, FORMULA_DELAY_MS, self.request_symbolic)
@@ -123,6 +124,18 @@ class ComputeController(QObject):
         if stages:
             self._symbolic_request = self._latest = self.worker.submit(Request(stages, label="symbolic"))
 
+    def is_current(self, stage: str) -> bool:
+        """Whether the accepted result of `stage` belongs to the document's current (valid) config; views
+        showing anything else are stale."""
+        config = self.document.config
+        if config is None:
+            return False
+        if stage == "analytic":
+            return self.analytic is not None and _geometry(self.analytic.config) == _geometry(config)
+        if stage == "simulation":
+            return self.simulation is not None and self.simulation.config == config
+        return self._symbolic_stack.get(stage) == config.stack
+
     def cancel(self) -> None:
         """Stop the running computation; the views keep what they show."""
         self.worker.cancel()
@@ -173,6 +186,7 @@ class ComputeController(QObject):
         else:
             stack, value = result
             self._remember(stack, name, value)
+            self._symbolic_stack[name] = stack
             setattr(self, name, value)
         self.updated.emit(name)
 

@@ -9,10 +9,10 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from .compute import FixesResult
-from .views import small_font
+from .views import Staleness, small_font
 
 
-class FixesPanel(QWidget):
+class FixesPanel(Staleness, QWidget):
     """A rich-text list: the verdict with its culprits, then every fix with its changes and an Apply link."""
 
     applyRequested = Signal(object)  # an analytics.fixes.Fix

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from .compute import FormulaResult
-from .views import small_font
+from .views import Staleness, small_font
 
 
-class FormulaPanel(QWidget):
+class FormulaPanel(Staleness, QWidget):
     """Unicode-pretty closed form on top, LaTeX source below, and a Copy LaTeX button."""
 
     copied = Signal(str)

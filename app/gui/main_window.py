@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
         doc.pathChanged.connect(self._update_title)
         c.updated.connect(self._on_updated)
+        doc.changed.connect(self._mark_stale)
         c.settled.connect(self.settled)
         c.failed.connect(self._on_failed)
         c.started.connect(self._on_started)
@@ -355,6 +356,17 @@ class MainWindow(QMainWindow):
             self.fixes_panel.set_message(f"No verdict: {message}")
         self.statusBar().showMessage(f"⚠ {stage} failed: {message}", 10000)
 
+    def _mark_stale(self) -> None:
+        """Fade every view whose result does not belong to the current config, until its result arrives."""
+        c, m = self.controller, self.maps
+        reason = "updating…" if self.document.validation.ok else "last valid"
+        exact, simulated = c.is_current("analytic"), c.is_current("simulation")
+        for view, current in ((m.exact_plot, exact), (m.exact_spectrum, exact), (self.tile_panel, exact),
+                              (m.simulated_plot, simulated), (m.simulated_spectrum, simulated),
+                              (self.metrics_panel, exact and simulated), (self.profiles, exact and simulated),
+                              (self.formula_panel, c.is_current("formula")), (self.fixes_panel, c.is_current("fixes"))):
+            view.set_stale(not current, reason)
+
     def _on_updated(self, stage: str) -> None:
         c = self.controller
         timings = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in c.timings.items())
@@ -365,6 +377,7 @@ class MainWindow(QMainWindow):
                 "formula": lambda: self.formula_panel.set_result(c.formula),
                 "fixes": lambda: self.fixes_panel.set_result(c.fixes)}
         run_guarded(show[stage], self.show_error)
+        self._mark_stale()
         self.updated.emit(stage)
 
     # ================================================================================ display

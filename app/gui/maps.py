@@ -223,16 +223,17 @@ class MapsPanel(QWidget):
 
     # ---- readout ----------------------------------------------------------------------------------
     def value_text(self, i: int, j: int) -> str:
-        """The shown activation at (i, j): one value, or per channel (up to 4)."""
+        """The value on display at (i, j): the chosen channel's, the channel mean, or the RGB triple."""
         if self.shown is None or not (0 <= i < self.shown.shape[1] and 0 <= j < self.shown.shape[2]):
             return ""
         v = self.shown[:, i, j]
-        if len(v) == 1:
-            return f"{v[0]:.4g}"
-        if len(v) == 3:
+        channel = self.channel.currentData() or "mean"
+        if channel == "rgb" and len(v) == 3:
             return "RGB (" + ", ".join(f"{x:.3g}" for x in v) + ")"
-        head = ", ".join(f"{x:.3g}" for x in v[:4])
-        return f"mean {v.mean():.4g} [{head}{', …' if len(v) > 4 else ''}]"
+        if channel in ("rgb", "mean"):
+            return f"{v[0]:.4g}" if len(v) == 1 else f"mean {v.mean():.4g}"
+        k = min(int(channel), len(v) - 1)
+        return f"ch {k} {v[k]:.4g}"
 
     def show_rect(self, rect: QRectF) -> None:
         """Show the same data rectangle in both image views."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from .compute import AnalyticResult, SimulationResult, exact_str
-from .views import small_font
+from .views import Staleness, small_font
 
 _SHORT = {
     "ConvTranspose2d": "ConvT",
@@ -99,7 +99,7 @@ def metrics_rows(a: AnalyticResult, sim: SimulationResult | None) -> list[list[s
     return rows
 
 
-class MetricsPanel(QTableWidget):
+class MetricsPanel(Staleness, QTableWidget):
     """One row per layer. Exact columns fill as soon as the analysis is done, simulated ones after the run."""
 
     def __init__(self, parent=None):

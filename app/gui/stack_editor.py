@@ -7,7 +7,7 @@ the table.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
-    QStyle,
     QStyledItemDelegate,
     QTableView,
     QToolButton,
@@ -28,6 +27,8 @@ from .document import Document
 from .state import COLUMNS, HEADERS, ROW_TYPES, located_message, new_row
 
 _ERROR_BG = QColor(255, 215, 215)
+_ERROR_MARK = QColor(200, 0, 32)
+ERROR_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell's error message, or None
 _NA_FG = QColor(170, 170, 170)
 _TIPS = {
     "type": "Layer type (PyTorch's torch.nn name); LeakyReLU with its slope, e.g. LeakyReLU(0.2)",
@@ -89,10 +90,8 @@ class StackTableModel(QAbstractTableModel):
             return _NA_FG
         if role == Qt.ItemDataRole.BackgroundRole and error:
             return _ERROR_BG
-        if role == Qt.ItemDataRole.DecorationRole and error:
-            from PySide6.QtWidgets import QApplication
-
-            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if role == ERROR_ROLE:
+            return error
         if role == Qt.ItemDataRole.ToolTipRole:
             return error or (_TIPS[column] if row.applies(column) else "does not apply to this layer type")
         if role == Qt.ItemDataRole.TextAlignmentRole and column != "type":
@@ -137,7 +136,20 @@ class StackTableModel(QAbstractTableModel):
 
 
 class _Delegate(QStyledItemDelegate):
-    """A combo box for the type column (editable, so that LeakyReLU(0.1) can be typed)."""
+    """A combo box for the type column (editable, so that LeakyReLU(0.1) can be typed). An invalid cell
+    keeps all its text: it is tinted and marked by a red corner, not an icon that would crowd the text out."""
+
+    def paint(self, painter, option, index):
+        super().paint(painter, option, index)
+        if index.data(ERROR_ROLE):
+            r = option.rect
+            size = min(7, r.height() // 2)
+            painter.save()
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_ERROR_MARK)
+            painter.drawPolygon([QPoint(r.right() - size, r.top()), QPoint(r.right(), r.top()),
+                                 QPoint(r.right(), r.top() + size)])
+            painter.restore()
 
     def createEditor(self, parent, option, index):
         if COLUMNS[index.column()] != "type":
@@ -247,8 +259,18 @@ class StackEditor(QWidget):
         self.table.selectionModel().currentChanged.connect(self._on_current)
         self.model.modelReset.connect(self._reselect)
         document.changed.connect(self._update_message)
+        document.changed.connect(self._fit_columns)
         self._want_row = 0
         self._update_message()
+
+    def _fit_columns(self) -> None:
+        """Widen a column whose text (e.g. an invalid entry being explained) would not fit; never narrow."""
+        metrics = self.table.fontMetrics()
+        for c, column in enumerate(COLUMNS):
+            texts = [row.cell(column) for row in self.document.state.rows if row.applies(column)]
+            needed = max((metrics.horizontalAdvance(t) for t in texts), default=0) + 14
+            if needed > self.table.columnWidth(c):
+                self.table.setColumnWidth(c, needed)
 
     def natural_width(self) -> int:
         """The width that shows every column without scrolling."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from .compute import LayerView, exact_str, to_float
-from .views import COUNT_CMAP, ImagePlot, small_font
+from .views import COUNT_CMAP, ImagePlot, Staleness, small_font
 
 MAX_TABLE = 32  # tiles up to this many rows and columns are listed with their numbers
 
@@ -115,7 +115,7 @@ class TileTable(QStackedWidget):
         self._highlight = phase
 
 
-class TilePanel(QWidget):
+class TilePanel(Staleness, QWidget):
     """The summary of the shown layer's exact pattern and its tile."""
 
     def __init__(self, parent=None):

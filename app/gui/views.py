@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsOpacityEffect
 
 COUNT_CMAP = "viridis"  # overlap counts (>= 0)
 SIGNED_CMAP = "CET-D1A"  # signed activations: diverging, white at 0
@@ -20,6 +21,7 @@ SPECTRUM_CMAP = "inferno"
 MAX_MARKERS = 24  # artifact frequencies circled on a spectrum (the strongest ones)
 SPECTRUM_LEVELS = (-6.0, 0.0)  # log10 |DFT| / ||DFT||: fixed, so a spectrum keeps its scale across recomputes
 SPECTRUM_PIXELS = 160  # a larger spectrum is max-pooled to about this many bins per side for display
+STALE_OPACITY = 0.4  # how an out-of-date view is faded until its new result arrives
 AXIS_WIDTH = 40  # fixed left-axis width: linked views of equal size get equal view boxes
 _TITLE_SIZE = "10pt"
 
@@ -86,6 +88,7 @@ class ImagePlot(pg.PlotWidget):
         super().__init__(parent)
         self.setMinimumSize(220, 180)
         item = self.getPlotItem()
+        self.stale, self.stale_reason = False, ""
         self.set_title(title)
         item.setLabel("bottom", xlabel)
         item.setLabel("left", ylabel)
@@ -115,6 +118,7 @@ class ImagePlot(pg.PlotWidget):
             line.setVisible(False)
             line.setZValue(10)
             item.addItem(line, ignoreBounds=True)
+        self.stale, self.stale_reason = False, ""
         self.data: np.ndarray | None = None
         self.rect = QRectF()
         self._fitted_shape = None
@@ -162,11 +166,23 @@ class ImagePlot(pg.PlotWidget):
 
     def set_title(self, title: str) -> None:
         """Set the title; its text width never widens the layout (see `_title_width_free`)."""
-        self.getPlotItem().setTitle(title, size=_TITLE_SIZE)
+        self._title = title
+        suffix = f" · <i>{self.stale_reason}</i>" if self.stale else ""
+        color = "#888" if self.stale else None
+        self.getPlotItem().setTitle(title + suffix, size=_TITLE_SIZE, color=color)
 
     @property
     def title(self) -> str:
         return self.getPlotItem().titleLabel.text
+
+    def set_stale(self, stale: bool, reason: str = "updating…") -> None:
+        """Show that the picture is out of date (faded, greyed title with `reason`) or current."""
+        if (stale, reason) == (self.stale, self.stale_reason):
+            return
+        self.stale, self.stale_reason = stale, reason
+        for item in (self.image, self.rgb_image):
+            item.setOpacity(STALE_OPACITY if stale else 1.0)
+        self.set_title(self._title)
 
     def set_crosshair(self, x: float | None, y: float | None) -> None:
         """Show the crosshair through (x, y) in data coordinates, or hide it (None)."""
@@ -275,7 +291,26 @@ class SpectrumPlot(ImagePlot):
         self.markers.setData([p[0] for p in self.marked], [p[1] for p in self.marked])
 
 
-class ProfilePlot(pg.GraphicsLayoutWidget):
+class Staleness:
+    """A panel that can show that it holds an out-of-date result: faded (an opacity effect) with a tooltip
+    saying why, until `set_stale(False)`. Mixed into QWidget subclasses."""
+
+    stale = False
+
+    def set_stale(self, stale: bool, reason: str = "updating…") -> None:
+        if stale == self.stale:
+            return
+        self.stale = stale
+        if stale:
+            effect = QGraphicsOpacityEffect(self)
+            effect.setOpacity(STALE_OPACITY + 0.15)
+            self.setGraphicsEffect(effect)
+        else:
+            self.setGraphicsEffect(None)
+        self.setStatusTip(f"out of date: {reason}" if stale else "")
+
+
+class ProfilePlot(Staleness, pg.GraphicsLayoutWidget):
     """Two x-linked line plots: the exact overlap profile and the simulated mean profile along one axis."""
 
     def __init__(self, parent=None):
