@@ -486,9 +486,11 @@ def test_formula_panel_and_copy_as_latex(window, qtbot):
 
     c = window.controller
     qtbot.waitUntil(lambda: c.formula is not None and c.fixes is not None, timeout=20000)
-    text = window.formula_panel.pretty.toPlainText()
-    assert "c(n) = t[n mod 8],  t = (1, 4, 3, 5, 2, 5, 3, 4)" in text and "H(z) = " in text
-    assert "f =   1/2:  1/3" in text  # exact artifact amplitude |H(-1)|/H(1) = 1/3
+    sources = [label.toolTip() for label in window.formula_panel.line_labels]
+    assert r"\text{tile } t = \left(1, 4, 3, 5, 2, 5, 3, 4\right)" in sources
+    assert any(s.startswith("H(z) = ") for s in sources)
+    # the exact artifact amplitude |H(-1)|/H(1) = 1/3 at f = 1/2
+    assert r"\frac{|H(\omega^{4})|}{H(1)} = \frac{1}{3} \quad \text{at } f = \frac{1}{2}" in sources
     latex = window.formula_panel.copy_latex()
     assert latex == closed_form(default_config().stack, axis=0).latex()
     assert QGuiApplication.clipboard().text() == latex

@@ -263,6 +263,45 @@ def test_fix5_one_layer_numbering_everywhere(window, qtbot):
     assert expected in window.editor.message.text()
 
 
+# ---------------------------------------------------------------------------------------------- Fix 6
+def test_fix6_formulas_are_typeset_line_by_line_and_copied_as_latex(window, qtbot):
+    import os
+
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    from checkerlab.analytics import closed_form
+    from checkerlab.app.gui.mathtext import render
+
+    c, panel = window.controller, window.formula_panel
+    qtbot.waitUntil(lambda: c.formula is not None, timeout=30000)
+    labels = panel.line_labels
+    assert labels and all(not label.pixmap().isNull() for label in labels)  # every line typeset, none raw
+    sources = [label.toolTip() for label in labels]
+    count = [s for s in sources if s.startswith("c(n) = ") or s.startswith(r"\qquad ")][:8]
+    assert len(count) == 8  # the 8 cases of the period-8 count, one per line, not one broken line
+    assert count[0] == r"c(n) = 1\quad \text{if } 8 \mid n"
+    line = next(s for s in sources if s.startswith("H(z) = "))
+    shown = next(label for label in labels if label.toolTip() == line).pixmap().toImage()
+    expected = QImage.fromData(render(line, c.formula_dpi))
+    assert (shown.width(), shown.height()) == (expected.width(), expected.height())
+    assert panel.copy_latex() == closed_form(window.document.config.stack, axis=0).latex()
+    assert QGuiApplication.clipboard().text() == panel.copy_latex()
+    pid = c.symbolic.pid  # computed and typeset in the symbolic process, not in this one
+    assert pid is not None and pid != os.getpid()
+
+
+def test_fix6_without_matplotlib_the_formula_is_still_shown_and_copyable(monkeypatch):
+    import sys
+
+    from checkerlab.analytics.presets import default_config
+    from checkerlab.app.gui import compute
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the figures extra were not installed
+    result = compute.formula(default_config())
+    assert "checkerlab[figures]" in result.note and result.latex.startswith(r"\begin{align*}")
+    assert all(png is None for _, lines in result.sections for _, png in lines)
+
+
 # ---------------------------------------------------------------------------------------------- Fix 7
 def test_fix7_an_invalid_cell_keeps_its_text_visible_with_the_error_beside_it(window, qtbot):
     from checkerlab.app.gui.state import COLUMNS

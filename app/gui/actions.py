@@ -18,10 +18,10 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from ...analytics import CheckerlabError, load_config, save_config
 from ...analytics.presets import default_config
+from .compute import describe_error
 from .document import Document
 from .export import export_array, export_figure, export_latex_report
 from .session import Session
-from .worker import describe_error
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 _FALLBACK_KEYS = {

@@ -76,7 +76,7 @@ def install_excepthook(window) -> None:
             return
         traceback.print_exception(kind, value, tb, file=sys.stderr)
         try:
-            from .worker import describe_error
+            from .compute import describe_error
 
             window.show_error(f"internal error: {describe_error(value)}")
         except Exception:

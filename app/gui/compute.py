@@ -6,6 +6,8 @@ computed here (including their spectra) so that the UI thread only hands them to
 
 from __future__ import annotations
 
+import os
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...analytics import Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
+from ...analytics import CheckerlabError, Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
 
 
 def to_float(a: np.ndarray) -> np.ndarray:
@@ -207,96 +209,43 @@ def simulate(
 
 @dataclass(eq=False)
 class FormulaResult:
-    """The closed form of the overlap count: LaTeX source and a Unicode rendering."""
+    """The closed forms of the overlap count: the LaTeX source (copied verbatim) and, per axis section, its
+    displayed lines typeset as PNG images (None where mathtext cannot typeset a line, or without
+    matplotlib: `note` says why)."""
 
     latex: str
-    pretty: str
+    sections: list[tuple[str, list[tuple[str, bytes | None]]]]
     summary: str
+    note: str = ""
 
 
-def formula(config: Config) -> FormulaResult:
-    """Closed forms (per axis) of the stack's overlap count, from `analytics.symbolic.closed_form`.
+def formula(config: Config, dpi: float = 100.0) -> FormulaResult:
+    """Closed forms (per axis) of the stack's overlap count (`analytics.closed_form`), typeset line by line
+    with matplotlib's mathtext when it is installed.
 
     The map is separable: count(i, j) = c_rows(i) * c_cols(j); equal axes are shown once."""
     from ...analytics import closed_form
+    from ...analytics.latex import closed_form_rows
 
+    try:
+        import matplotlib  # noqa: F401 (the optional `figures` extra)
+
+        from .mathtext import render_rows
+        note = ""
+    except ImportError:
+        render_rows, note = None, "install checkerlab[figures] (matplotlib) to see the formulas typeset"
     same = all(layer.axis_op(0) == layer.axis_op(1) for layer in config.stack)
-    axes = (0,) if same else (0, 1)
-    latex_parts, pretty_parts, summary = [], [], []
-    for axis in axes:
+    latex_parts, sections, summary = [], [], []
+    for axis in (0,) if same else (0, 1):
         cf = closed_form(config.stack, axis=axis)
         name = "both axes (i and j)" if same else ("rows (i)" if axis == 0 else "columns (j)")
         latex_parts.append(("" if same else f"% {name}\n") + cf.latex())
-        pretty_parts.append(f"Along {name}:\n\n{pretty_closed_form(cf)}")
+        rows = closed_form_rows(cf)
+        lines = render_rows(rows, dpi) if render_rows else [(f"{lhs} = {rhs}", None) for lhs, rhs in rows]
+        sections.append((f"Along {name}", lines))
         summary.append(f"{'' if same else name + ': '}period {cf.period}, S = {cf.stride}")
     head = "count(i, j) = c(i) · c(j)" if same else "count(i, j) = c_rows(i) · c_cols(j)"
-    return FormulaResult(
-        "\n\n".join(latex_parts), head + "\n\n" + "\n\n".join(pretty_parts), "; ".join(summary)
-    )
-
-
-def _readable(expr):
-    """SymPy expression with checkerlab's integer functions in their textbook form (n mod 8, gcd)."""
-    import sympy as sp
-
-    from ...analytics import symbolic
-
-    if not isinstance(expr, sp.Basic):
-        return expr
-    expr = expr.replace(symbolic.IntMod, lambda a, m: sp.Mod(a, m, evaluate=False))
-    return expr.replace(symbolic.IntGcd, lambda a, b: sp.gcd(a, b))
-
-
-def pretty_closed_form(cf) -> str:
-    """Unicode rendering (SymPy's 2D pretty printer) of a `ClosedForm`: c(n), H(z), period, spectrum."""
-    import sympy as sp
-
-    def pp(expr) -> str:
-        return sp.pretty(_readable(expr), use_unicode=True, wrap_line=False)
-
-    def eq(lhs: str, expr, sep: str = " = ", tail: str = "") -> str:
-        body = pp(expr).splitlines() or [""]
-        width = max(len(line) for line in body)
-        pad = " " * (len(lhs) + len(sep))
-        mid = len(body) // 2
-        return "\n".join(
-            (lhs + sep if k == mid else pad) + line.ljust(width) + (tail if k == mid else "")
-            for k, line in enumerate(body)
-        ).rstrip()
-
-    n, z = cf.n, cf.z
-    if cf.is_symbolic or not isinstance(cf.count, sp.Piecewise):
-        count = eq(f"c({n})", cf.count)
-    else:  # a numeric tile: the table form is clearer than a many-branch Piecewise
-        count = f"c({n}) = t[{n} mod {cf.period}],  t = ({', '.join(exact_str(v) for v in cf.tile)})"
-    lines = [
-        f"total stride S = {cf.stride},  offset = {pp(cf.offset)}",
-        "",
-        count,
-        "",
-        eq(f"H({z})", cf.generating_function),
-        "",
-        f"mean H(1)/S = {pp(cf.mean)},  period = {pp(cf.period)}",
-    ]
-    if cf.is_symbolic:
-        lines += ["", eq("even  ⇔", cf.even_condition), eq("holes ⇔", cf.holes_condition)]
-        return "\n".join(lines)
-    lines.append(
-        f"even: {'yes' if cf.even_condition else 'no'}   holes: {'yes' if cf.holes_condition else 'no'}"
-    )
-    try:
-        freqs = cf.artifact_frequencies
-    except Exception as exc:  # a period too long for the exact spectrum
-        return "\n".join(lines + [f"spectrum: {exc}"])
-    if not freqs:
-        lines.append("artifacts: none, H(ωᵐ) = 0 for 0 < m < S")
-    else:
-        lines += ["", "artifacts |H(ωᵐ)| / H(1), ω = e^(−2πi/S):"]
-        for f, amp in freqs[:12]:
-            lines.append(eq(f"  f = {exact_str(f):>5}", amp, sep=":  ", tail=f"  ≈ {float(amp):.4g}"))
-        if len(freqs) > 12:
-            lines.append(f"  … {len(freqs) - 12} more")
-    return "\n".join(lines)
+    return FormulaResult("\n\n".join(latex_parts), sections, head + " · " + "; ".join(summary), note)
 
 
 #: Stacks run once in the background after the window is shown, so that every kernel (direct and GEMM
@@ -310,21 +259,15 @@ WARM_UP_SPECS = (
 
 
 def warm_up(should_yield: Callable[[], bool]) -> None:
-    """Compile (or load from cache) every kernel and import SymPy, yielding to real work between steps."""
+    """Compile (or load from cache) every kernel, yielding to real work between steps. (SymPy and matplotlib
+warm up in the symbolic process.)"""
     from ...analytics import Stack
     from ...analytics.simulation import simulate as run
 
     for spec, channels in zip(WARM_UP_SPECS, (3, 16), strict=True):
         if should_yield():
             return
-        for dtype in (np.float32,):
-            run(Stack(spec), np.ones((channels, 8, 8), dtype=dtype), seed=0, dtype=dtype)
-    if should_yield():
-        return
-    try:
-        formula(Config("ConvTranspose2d(3, stride=2)"))
-    except Exception:  # the symbolic engine is optional for the warm-up
-        pass
+        run(Stack(spec), np.ones((channels, 8, 8), dtype=np.float32), seed=0, dtype=np.float32)
 
 
 @dataclass(eq=False)
@@ -349,3 +292,15 @@ def fixes(config: Config) -> FixesResult:
             culprits.append(f"layer {c.index} ({c.layer.type}): {c.reason}; leaves period {periods}")
     found = suggest_fixes(config.stack, config.input_size) if verdict.free is False else []
     return FixesResult(verdict.free, culprits, list(found))
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line message: CheckerlabError messages as they are, anything else with its type and origin."""
+    if isinstance(exc, CheckerlabError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory: use a smaller input size or fewer channels"
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" ({os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}{where}"

@@ -5,7 +5,8 @@ Edits restart a short debounce timer; its timeout submits one request (newest wi
 pending request and stops the running one at its next check). A request holds the exact analysis (only
 when the geometry changed) and the simulation. Results are accepted only from the newest request, so a
 stale result never reaches the screen. The closed form and the fixes (SymPy) are requested once the views
-are current and cached per stack.
+are current, in the low-priority symbolic process (they never hold the GIL the maps need), and cached per
+stack.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ...analytics import CheckerlabError
 from . import compute
 from .document import Document
+from .symbolic_process import SymbolicProcess
 from .worker import ComputeWorker, Request
 
 DEBOUNCE_MS = 20
 HOLD_MS = 60  # longest wait for the simulation before the new analysis is drawn alone
-FORMULA_DELAY_MS = 250
+FORMULA_DELAY_MS = 100  # after the maps are current
 SYMBOLIC_CACHE = 64  # stacks whose closed form and fixes are kept (least recently used dropped)
 
 
@@ -32,7 +34,7 @@ class ComputeController(QObject):
     updated = Signal(str)
     settled = Signal()
     failed = Signal(str, str)
-    started = Signal(str)  # request label: "compute" or "symbolic"
+    started = Signal(str)  # request label
     progress = Signal(float, str)
     finished = Signal()
     message = Signal(str)  # a one-line notice for the status bar
@@ -50,7 +52,8 @@ class ComputeController(QObject):
         self.timings: dict[str, float] = {}
         self._symbolic_cache: OrderedDict = OrderedDict()  # stack -> {"formula": ..., "fixes": ...}
         self._latest = 0
-        self._symbolic_request = 0
+        self._symbolic_requests: dict[int, tuple[str, object]] = {}  # request id -> (job, stack)
+        self.formula_dpi = 100.0
         self._held: compute.AnalyticResult | None = None
         self._expect_simulation = False
         self.focus = None  # focus(stack_length) -> the selector position whose exact view to prepare
@@ -65,6 +68,8 @@ class ComputeController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.progress.connect(self._on_progress)
         self.worker.started.connect(self._on_started)
+        self.symbolic = SymbolicProcess.shared()
+        self.symbolic.answered.connect(self._on_symbolic)
 
     # ---- requests ---------------------------------------------------------------------------------
     def recompute(self) -> None:
@@ -104,7 +109,7 @@ class ComputeController(QObject):
         self._latest = self.worker.submit(Request(stages, label="compute"))
 
     def request_symbolic(self) -> None:
-        """Closed form and fixes (SymPy) of the current stack, from the cache or from the worker."""
+        """Closed form and fixes (SymPy) of the current stack, from the cache or the symbolic process."""
         config = self.document.config
         if config is None:
             return
@@ -113,16 +118,22 @@ class ComputeController(QObject):
             self._symbolic_cache.move_to_end(config.stack)
         for name, result in cached.items():
             self._accept(name, (config.stack, result))
-        stages = [
-            (name, fn)
-            for name, fn in (
-                ("formula", lambda ctx: (config.stack, compute.formula(config))),
-                ("fixes", lambda ctx: (config.stack, compute.fixes(config))),
-            )
-            if name not in cached
-        ]
-        if stages:
-            self._symbolic_request = self._latest = self.worker.submit(Request(stages, label="symbolic"))
+        for job in ("formula", "fixes"):
+            if job not in cached:
+                rid = self.symbolic.submit(self, job, config.to_json(), self.formula_dpi)
+                self._symbolic_requests = {r: v for r, v in self._symbolic_requests.items() if v[0] != job}
+                self._symbolic_requests[rid] = (job, config.stack)
+
+    def _on_symbolic(self, rid: int, ok: bool, result) -> None:
+        """An answer of the symbolic process: accepted only if it answers this controller's newest request."""
+        if rid not in self._symbolic_requests:
+            return
+        job, stack = self._symbolic_requests.pop(rid)
+        if ok:
+            self._accept(job, (stack, result))
+        else:
+            self.failed_stages.add(job)
+            self.failed.emit(job, result)
 
     def is_current(self, stage: str) -> bool:
         """Whether the accepted result of `stage` belongs to the document's current (valid) config; views
@@ -208,7 +219,7 @@ class ComputeController(QObject):
             return
         self._flush_held()
         self.finished.emit()
-        if ok and rid != self._symbolic_request:
+        if ok:
             self._symbolic_timer.start()
         self.settled.emit()
 

@@ -33,6 +33,7 @@ from ...analytics import Config
 from ...analytics.presets import PRESETS, default_config, get_preset
 from . import compute
 from .actions import FileActions, make_action, run_guarded
+from .compute import describe_error
 from .controller import DEBOUNCE_MS, ComputeController
 from .document import Document
 from .fixes_panel import FixesPanel
@@ -46,7 +47,6 @@ from .stack_editor import StackEditor
 from .state import state_from_config
 from .tiles import TilePanel
 from .views import ProfilePlot, small_font
-from .worker import describe_error
 
 
 def default_size(widget: QWidget) -> QSize:
@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
 
     def _on_started(self, label: str) -> None:
         self.progress.setValue(0)
-        self.progress.setFormat("computing…" if label == "compute" else "closed form…")
+        self.progress.setFormat("computing…")
         self._progress_timer.start()
 
     def _show_progress(self) -> None:
@@ -457,6 +457,8 @@ class MainWindow(QMainWindow):
         if not self._warmed:
             self._warmed = True
             QTimer.singleShot(0, lambda: self.controller.worker.add_idle_job(compute.warm_up))
+            QTimer.singleShot(0, self.controller.symbolic.start)
+            self.controller.formula_dpi = 100.0 * self.devicePixelRatioF()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         try:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from ...analytics import CheckerlabError
+from .compute import describe_error
 
 
 class Cancelled(Exception):
@@ -189,15 +188,3 @@ class ComputeWorker(QObject):
             ctx.results[name] = result
             self.stageDone.emit(rid, name, result, time.perf_counter() - t0)
         self.finished.emit(rid, ok)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line message: CheckerlabError messages as they are, anything else with its type and origin."""
-    if isinstance(exc, CheckerlabError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "out of memory: use a smaller input size or fewer channels"
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" ({os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}{where}"
