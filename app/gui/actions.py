@@ -18,9 +18,10 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from ...analytics import CheckerlabError, load_config, save_config
 from ...analytics.presets import default_config
-from .compute import describe_error
+from .compute import describe_error, exact_str, to_float
 from .document import Document
-from .export import export_array, export_figure, export_latex_report
+from .export import ARRAY_FILTERS, FIGURE_FILTERS, export_array, export_latex_report, export_png
+from .figure import FigureData, write_figure
 from .session import Session
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -81,10 +82,10 @@ class FileActions(QObject):
             "open": make_action(self, "&Open…", self.open_dialog, std.Open, "Open a JSON config", report),
             "save": make_action(self, "&Save", self.save, std.Save, "Save the config as JSON", report),
             "save_as": make_action(self, "Save &As…", self.save_as, std.SaveAs, report=report),
-            "export_png": make_action(self, "Figure as &PNG…", lambda: self.export_figure_dialog("png"), "Ctrl+E",
-                                      report=report),
-            "export_svg": make_action(self, "Figure as &SVG…", lambda: self.export_figure_dialog("svg"),
-                                      "Ctrl+Shift+E", report=report),
+            "export_figure": make_action(self, "&Figure (PDF, SVG, PNG)…", self.export_figure_dialog, "Ctrl+E",
+                                         "A matplotlib figure of the shown layer: maps, tile, spectra", report),
+            "screenshot": make_action(self, "&Window as PNG…", self.screenshot_dialog, "Ctrl+Shift+E",
+                                      "A picture of the window as it is on screen", report),
             "export_latex": make_action(self, "&LaTeX report…", self.export_latex_dialog, "Ctrl+L",
                                         report=report),
             "image": make_action(self, "Use an &image as input…", self.choose_image, "Ctrl+I", report=report),
@@ -102,7 +103,7 @@ class FileActions(QObject):
         menu.addActions([a["save"], a["save_as"]])
         menu.addSeparator()
         export_menu = menu.addMenu("&Export")
-        export_menu.addActions([a["export_png"], a["export_svg"]])
+        export_menu.addActions([a["export_figure"], a["screenshot"]])
         data_menu = export_menu.addMenu("&Data (CSV/NPY)")
         for key, title in self.array_names().items():
             data_menu.addAction(make_action(self, title + "…", lambda k=key: self.export_data_dialog(k),
@@ -262,24 +263,60 @@ class FileActions(QObject):
     def export_data_dialog(self, name: str) -> None:
         path, chosen = QFileDialog.getSaveFileName(
             self.window, f"Export {self.array_names()[name]}", os.path.join(self.session.last_dir(), name + ".csv"),
-            "CSV (*.csv);;NumPy array (*.npy)",
+            ARRAY_FILTERS,
         )
         if path:
             if Path(path).suffix.lower() not in (".csv", ".npy"):
                 path += ".npy" if "npy" in chosen else ".csv"
             self.export_data(name, path)
 
-    def export_figure(self, path: str, widget: QWidget | None = None) -> None:
-        """PNG or SVG (by extension) of the views area, or of `widget`."""
-        export_figure(widget or self.window.central, path)
+    def figure_data(self) -> FigureData:
+        """What the maps show now, for a figure (`figure.FigureData`)."""
+        from .maps import display_array
+
+        maps = self.window.maps
+        view = maps.current_view()
+        if view is None or maps.shown is None or maps.simulation is None:
+            raise CheckerlabError("the views have not finished computing yet")
+        simulated, _rgb = display_array(maps.shown, maps.channel.currentData() or "mean", maps.position == 0)
+        tile = texts = None
+        notes = []
+        if view.pattern is not None:
+            tile = np.asarray(view.pattern.tile)
+            texts = [[exact_str(v) for v in row] for row in tile]
+            notes.append("period {}×{}, contrast {}".format(*view.pattern.period, exact_str(view.pattern.contrast)
+                                                         if view.pattern.contrast != float("inf") else "∞"))
+        config = maps.simulation.config
+        notes.append(f"input {config.input_size[0]}×{config.input_size[1]}, {config.simulation.input}, "
+                     f"init {config.simulation.init}, seed {config.simulation.seed}")
+        where = maps.layer.currentText().split("  (")[0]
+        return FigureData(
+            title=f"{where} of {config.stack}" if len(str(config.stack)) < 90 else where,
+            exact=view.map, simulated=simulated, exact_spectrum=view.spectrum,
+            simulated_spectrum=maps.simulation.spectrum(maps.position), frequencies=maps.marked_frequencies(),
+            tile=None if tile is None else to_float(tile), tile_texts=texts, notes="\n".join(notes))
+
+    def export_figure(self, path: str) -> None:
+        """The figure of the shown layer as PDF, SVG or PNG (by extension)."""
+        write_figure(self.figure_data(), path)
         self.notify(f"Wrote {path}")
 
-    def export_figure_dialog(self, fmt: str, widget: QWidget | None = None) -> None:
-        filt = "PNG image (*.png)" if fmt == "png" else "SVG drawing (*.svg)"
-        path, _ = QFileDialog.getSaveFileName(self.window, f"Export {fmt.upper()}",
-                                              os.path.join(self.session.last_dir(), f"checkerlab.{fmt}"), filt)
+    def export_figure_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Export figure",
+                                                   os.path.join(self.session.last_dir(), "checkerlab.pdf"),
+                                                   FIGURE_FILTERS)
         if path:
-            self.export_figure(path if path.lower().endswith("." + fmt) else path + "." + fmt, widget)
+            ext = "." + chosen.split("(*.")[1][:3] if "(*." in chosen else ".pdf"
+            self.export_figure(path if Path(path).suffix.lower() in (".pdf", ".svg", ".png") else path + ext)
+
+    def screenshot_dialog(self, widget: QWidget | None = None) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save a picture of the window",
+                                              os.path.join(self.session.last_dir(), "checkerlab-window.png"),
+                                              "PNG image (*.png)")
+        if path:
+            path = path if path.lower().endswith(".png") else path + ".png"
+            export_png(widget or self.window, path)
+            self.notify(f"Wrote {path}")
 
     def export_latex(self, path: str) -> None:
         analytic = self.window.controller.analytic
@@ -298,10 +335,9 @@ class FileActions(QObject):
 
     def plot_menu(self, plot, data_name: str) -> list[QAction]:
         """The context menu of a plot: checkerlab's exports instead of pyqtgraph's (its SVG exporter is broken
-        here, DESIGN.md §6)."""
+        here, DESIGN.md §6, and a grab is not a figure)."""
         report = self.window.show_error
-        actions = [make_action(plot, text, lambda f=fmt: self.export_figure_dialog(f, plot), report=report)
-                   for text, fmt in (("Save plot as PNG…", "png"), ("Save plot as SVG…", "svg"))]
-        actions.append(make_action(plot, "Save plot data as CSV/NPY…", lambda: self.export_data_dialog(data_name),
-                                   report=report))
-        return actions
+        return [make_action(plot, "Export figure (PDF, SVG, PNG)…", self.export_figure_dialog, report=report),
+                make_action(plot, "Save this plot as PNG…", lambda: self.screenshot_dialog(plot), report=report),
+                make_action(plot, "Save plot data as CSV/NPY…", lambda: self.export_data_dialog(data_name),
+                            report=report)]

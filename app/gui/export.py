@@ -1,7 +1,7 @@
-"""File exports, all atomic (analytics.atomic_write): PNG/SVG of widgets, CSV/NPY of arrays, LaTeX reports.
+"""File exports, all atomic (analytics.atomic_write): screenshots (PNG of a widget), CSV/NPY of arrays,
+LaTeX reports. Figures are real matplotlib figures (`figure.py`), never window grabs.
 
-SVG is rendered with QtSvg.QSvgGenerator directly: pyqtgraph 0.14's SVGExporter fails on PySide6 >= 6.11
-(DESIGN.md §6). pyqtgraph's CSVExporter ignores ImageItem data, so arrays are written by `write_array`.
+pyqtgraph's CSVExporter ignores ImageItem data, so arrays are written by `write_array`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
 from ...analytics import atomic_write, write_array
 
-IMAGE_FILTERS = "PNG image (*.png);;SVG drawing (*.svg)"
 ARRAY_FILTERS = "CSV (*.csv);;NumPy array (*.npy)"
+FIGURE_FILTERS = "PDF (*.pdf);;SVG drawing (*.svg);;PNG image (*.png)"
 
 
 def image_bytes(image: QImage, fmt: str = "PNG") -> bytes:
@@ -51,45 +50,6 @@ def grab_image(widget: QWidget, scale: float = 1.0) -> QImage:
 def export_png(widget: QWidget, path: str | os.PathLike, scale: float = 1.0) -> None:
     """Write the widget as a PNG, atomically."""
     atomic_write(path, image_bytes(grab_image(widget, scale)))
-
-
-def svg_bytes(widget: QWidget, title: str = "checkerlab") -> bytes:
-    """The widget painted into an SVG document (vector where Qt paints vectors: plots, text, lines)."""
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    generator = QSvgGenerator()
-    generator.setOutputDevice(buffer)
-    size = widget.size()
-    generator.setSize(QSize(size.width(), size.height()))
-    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
-    generator.setTitle(title)
-    generator.setDescription("Exported by checkerlab")
-    painter = QPainter()
-    if not painter.begin(generator):
-        raise OSError("could not start the SVG painter")
-    try:
-        QWidget.render(widget, painter, QPoint())  # the base method: QGraphicsView overrides render()
-    finally:
-        painter.end()
-    buffer.close()
-    return bytes(data.data())
-
-
-def export_svg(widget: QWidget, path: str | os.PathLike, title: str = "checkerlab") -> None:
-    """Write the widget as an SVG, atomically."""
-    atomic_write(path, svg_bytes(widget, title))
-
-
-def export_figure(widget: QWidget, path: str | os.PathLike) -> None:
-    """PNG or SVG, chosen by the extension (.png, .svg)."""
-    ext = Path(path).suffix.lower()
-    if ext == ".svg":
-        export_svg(widget, path)
-    elif ext == ".png":
-        export_png(widget, path)
-    else:
-        raise ValueError(f"{path}: unknown image extension; use .png or .svg")
 
 
 def export_array(array: np.ndarray, path: str | os.PathLike) -> None:

@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
             signal.connect(act.setEnabled)
             toolbar.addAction(act)
         toolbar.addSeparator()
-        toolbar.addActions([a["export_png"], a["export_svg"], a["export_latex"]])
+        toolbar.addActions([a["export_figure"], a["export_latex"]])
         for act in self.actions.values():
             self.addAction(act)
 
