@@ -467,3 +467,34 @@ def test_fix8_groups_and_bias_are_editable_in_the_table(window, qtbot):
     settle(qtbot, window)
     assert window.controller.simulation.monte_carlo.first.params[2][1] is None  # no bias in the network
     assert window.controller.simulation.monte_carlo.first.params[2][0].shape == (16, 2, 3, 3)  # torch layout
+
+
+# ---------------------------------------------------------------------------------------------- Add 3
+def test_add3_simulated_phase_mean_tile_beside_the_exact_tile_and_zoom_to_one_period(window, qtbot):
+    from checkerlab.analytics import make_input, simulate
+    from checkerlab.analytics.metrics import interiors, phase_mean_tile
+
+    show_at(window, qtbot)
+    window.load_preset("distill-k4s2")  # even overlap (period 1), yet random weights paint period 2
+    settle(qtbot, window)
+    panel, maps = window.tile_panel, window.maps
+    config = window.document.config
+    assert panel.exact.shape == (1, 1) and panel.simulated.shape == (2, 2)
+    interior = interiors(config.stack, config.input_size)[-1]
+    settings = config.simulation  # the reference: every draw run again, its phase means, then the average
+    x = make_input(settings.input, config.input_size, settings.in_channels, settings.brightness, settings.seed)
+    draws = [simulate(config.stack, x, init=settings.init, bias=settings.bias, bias_value=settings.bias_value,
+                      seed=settings.seed + d).output for d in range(settings.draws)]
+    mean = np.mean([phase_mean_tile(out, interior.period, interior.edge).mean(axis=0) for out in draws], axis=0)
+    np.testing.assert_allclose(panel.simulated_tile, mean, rtol=1e-5, atol=1e-9)
+    texts = [[panel.simulated.table.item(i, j).text() for j in range(2)] for i in range(2)]
+    assert texts == [[f"{v:.3g}" for v in row] for row in mean]
+    panel.zoom_button.click()
+    (top, _), (left, _) = interior.edge
+    top, left = -(-top // 2) * 2, -(-left // 2) * 2
+    for plot in (maps.exact_plot, maps.simulated_plot):
+        x, y, w, h = view_rect(plot)
+        assert (x, y) == pytest.approx((left, top), abs=1e-6)  # anchored at a whole period of the interior
+        assert min(w, h) == pytest.approx(2, abs=1e-6)  # one 2 x 2 period (the other side follows the aspect)
+    window.hover.show((top + 1, left))
+    assert panel.simulated.table.item(1, 0).font().bold() and panel.exact.table.item(0, 0).font().bold()

@@ -103,8 +103,22 @@ class AnalyticResult:
     shapes: list[tuple[int, int, int]]  # (C, H, W) of the input and after each layer
     layer_patterns: list[OverlapPattern | None]  # per layer: pattern of the stack up to it
     layer_exact: list[LayerExact | None]  # per layer, computed here so the GUI thread only formats
-    generic_periods: list[tuple[int, int]]  # per layer: the period of the output under random weights (theory)
+    interiors: list  # per layer: analytics.metrics.Interior, the generic period (random weights) and borders
     views: dict[int, LayerView] = field(default_factory=dict)
+
+    @property
+    def generic_periods(self) -> list[tuple[int, int]]:
+        """Per layer: the period of the output under random weights (theory; a multiple of the exact one)."""
+        return [interior.period for interior in self.interiors]
+
+    def period_rect(self, position: int) -> tuple[int, int, int, int]:
+        """(top, left, ph, pw): one generic period of the interior after layer position - 1, starting at a
+        multiple of the period (so tile[i % ph, j % pw] reads it in order); (0, 0, 1, 1) for the input."""
+        if position == 0:
+            return (0, 0, 1, 1)
+        interior = self.interiors[position - 1]
+        (ph, pw), ((top, _), (left, _)) = interior.period, interior.edge
+        return (-(-top // ph) * ph, -(-left // pw) * pw, ph, pw)
 
     @property
     def positions(self) -> int:
@@ -162,9 +176,8 @@ def analyze(config: Config, focus: int | None = None) -> AnalyticResult:
         per_layer = list(layer_patterns(stack))
     except Exception:  # a prefix without an interior: the table shows what it can
         per_layer = [None] * len(stack)
-    generic = [interior.period for interior in interiors(stack, config.input_size)]
     result = AnalyticResult(config, overlap_pattern(stack), shapes, per_layer, [_layer_exact(p) for p in per_layer],
-                            generic)
+                            interiors(stack, config.input_size))
     last = result.positions - 1
     result.view(last if focus is None else max(0, min(focus, last)))
     return result

@@ -98,7 +98,7 @@ class HoverLink(QObject):
         if view.pattern is not None:
             ph, pw = view.pattern.period
             text += f" · phase ({i % ph}, {j % pw})"
-            w.tile_panel.highlight((i % ph, j % pw))
+        w.tile_panel.highlight((i, j))
         if shown is not None:
             sh, sw = shown.shape[1:]
             si, sj = int((i + 0.5) * sh / h), int((j + 0.5) * sw / wd)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
         self.maps.positionChanged.connect(lambda _: self._show_layer())
+        self.tile_panel.zoomRequested.connect(self.zoom_to_period)
         c.focus = self.maps.position_for
 
     # ================================================================================ document
@@ -396,10 +397,22 @@ class MainWindow(QMainWindow):
         self.profiles.set_axis(axis)
         if view is not None:
             self.tile_panel.set_view(view)
+        sim, position = self.controller.simulation, self.maps.position
+        if sim is not None and self.maps.simulation is sim and 0 < position <= len(sim.monte_carlo.layers):
+            self.tile_panel.set_simulated(sim.monte_carlo.layers[position - 1].tile_mean, sim.monte_carlo.draws)
+        else:
+            self.tile_panel.set_simulated(None)
             self.profiles.set_analytic(compute.to_float(view.profiles[axis]))
         shown = self.maps.shown
         if shown is not None:
             self.profiles.set_simulated(shown.mean(axis=(0, 2 - axis), dtype=np.float64))
+
+    def zoom_to_period(self) -> None:
+        """Show one (generic) period of the interior of the shown layer in both maps."""
+        a = self.controller.analytic
+        if a is not None and self.maps.current_view() is not None:
+            top, left, ph, pw = a.period_rect(self.maps.position)
+            self.maps.show_rect(QRectF(left, top, pw, ph))
 
     # ================================================================================ misc
     def show_error(self, message: str) -> None:

@@ -11,12 +11,15 @@ from fractions import Fraction
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -116,7 +119,11 @@ class TileTable(QStackedWidget):
 
 
 class TilePanel(Staleness, QWidget):
-    """The summary of the shown layer's exact pattern and its tile."""
+    """The summary of the shown layer's exact pattern, its exact tile, and beside it the simulated
+    phase-averaged tile (over the generic period, averaged over the draws and the channels), with a button
+    that zooms the maps to one period. `zoomRequested` asks the window to do so."""
+
+    zoomRequested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -124,24 +131,42 @@ class TilePanel(Staleness, QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.zoom_button = QPushButton("Zoom to one period", self)
+        self.zoom_button.setToolTip("Show one period of the interior in both maps (the generic period of random "
+                                    "weights, a multiple of the exact one)")
+        self.zoom_button.clicked.connect(self.zoomRequested)
         self.exact = TileTable("Exact tile", "One period of the interior: count at (i mod ph, j mod pw)", self)
+        self.simulated = TileTable("Simulated phase mean", "Mean of the simulated output over the interior pixels "
+                                   "of each phase (i mod ph, j mod pw), averaged over the draws and channels", self)
+        self.exact_title, self.simulated_title = QLabel(self), QLabel(self)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
         self.note.setFont(small_font(self, 0.85))
         self.note.setStyleSheet("color: #555;")
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.zoom_button, 0, Qt.AlignmentFlag.AlignTop)
+        tiles = QGridLayout()
+        tiles.addWidget(self.exact_title, 0, 0)
+        tiles.addWidget(self.simulated_title, 0, 1)
+        tiles.addWidget(self.exact, 1, 0)
+        tiles.addWidget(self.simulated, 1, 1)
+        tiles.setRowStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(3)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.exact, 1)
+        layout.addLayout(head)
+        layout.addLayout(tiles, 1)
         layout.addWidget(self.note)
         self.result: LayerView | None = None
+        self.simulated_tile: np.ndarray | None = None
 
     def set_view(self, view: LayerView) -> None:
         """Show the pattern of one layer's exact map (`LayerView`)."""
         self.result = view
         p = view.pattern
         self.exact.setVisible(p is not None)
+        self.exact_title.setText("<b>Exact tile</b> (all-ones kernels)")
         if p is None:
             self.summary.setText("This layer's output has no periodic interior: every pixel is border.")
             self.note.setText("")
@@ -153,8 +178,27 @@ class TilePanel(Staleness, QWidget):
         cols_text = " ".join(exact_str(v) for v in p.axes[1].tile)
         self.note.setText(f"tile = rows [{rows_text}] ⊗ columns [{cols_text}]")
 
-    def highlight(self, phase: tuple[int, int] | None) -> None:
-        self.exact.highlight(phase)
+    def set_simulated(self, tile: np.ndarray | None, draws: int = 1) -> None:
+        """The simulated phase-mean tile of the shown layer, (C, ph, pw) averaged over draws, or None."""
+        self.simulated.setVisible(tile is not None)
+        if tile is None:
+            self.simulated_tile = None
+            self.simulated_title.setText("<b>Simulated phase mean</b>: none for the input")
+            return
+        mean = np.asarray(tile, dtype=float).reshape(-1, *np.shape(tile)[-2:]).mean(axis=0)
+        self.simulated_tile = mean
+        ph, pw = mean.shape
+        self.simulated_title.setText(f"<b>Simulated phase mean</b> ({ph}×{pw}, {draws} draw{'s' * (draws > 1)}, "
+                                     "channel mean)")
+        self.simulated.set_tile(mean, [[f"{v:.3g}" for v in row] for row in mean])
+
+    def highlight(self, pixel: tuple[int, int] | None) -> None:
+        """Mark output pixel (i, j)'s phase in both tiles, each by its own period (None: unmark)."""
+        p = self.result.pattern if self.result is not None else None
+        tiles = ((self.exact, p.period if p is not None else None),
+                 (self.simulated, self.simulated_tile.shape if self.simulated_tile is not None else None))
+        for table, period in tiles:
+            table.highlight(None if pixel is None or period is None else (pixel[0] % period[0], pixel[1] % period[1]))
 
 
 def summary_html(view: LayerView) -> str:
