@@ -178,6 +178,12 @@ def test_rows_add_remove_duplicate_move_and_undo_redo(window, qtbot):
     assert_views_show(window, default_config())
 
 
+def test_the_add_layer_button_adds_a_layer(window):
+    window.editor.select_row(5)
+    window.editor.actions_by_name["add"].trigger()  # triggered(checked) must not become the layer type
+    assert window.document.state.rows[6].type == "ConvTranspose2d" and window.document.validation.ok
+
+
 def test_brightness_slider_drag_is_one_undo_step(window):
     before = window.document.undo_stack.count()
     for v in (10, 20, 30, 40):

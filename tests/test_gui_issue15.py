@@ -498,3 +498,60 @@ def test_add3_simulated_phase_mean_tile_beside_the_exact_tile_and_zoom_to_one_pe
         assert min(w, h) == pytest.approx(2, abs=1e-6)  # one 2 x 2 period (the other side follows the aspect)
     window.hover.show((top + 1, left))
     assert panel.simulated.table.item(1, 0).font().bold() and panel.exact.table.item(0, 0).font().bold()
+
+
+# ---------------------------------------------------------------------------------------------- Add 6
+MODEL_CODE = """import torch.nn as nn
+
+decoder = nn.Sequential(
+    nn.ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1),  # 8 -> 16
+    nn.ReLU(True),
+    nn.ConvTranspose2d(32, 3, 4, 2, 1),
+    nn.Tanh(),
+)
+"""
+
+
+def test_add6_paste_pytorch_code_into_the_editor(window, qtbot):
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtTest import QTest
+
+    show_at(window, qtbot)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    doc, table = window.document, window.editor.table
+    before = doc.state
+    QGuiApplication.clipboard().setText(MODEL_CODE)
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus)
+    QTest.keyClick(table, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    expected = Stack("ConvTranspose2d(4, stride=2, padding=1, out_channels=32), ReLU(), "
+                     "ConvTranspose2d(4, stride=2, padding=1, out_channels=3), Tanh()")
+    assert doc.config.stack == expected
+    assert doc.config.simulation.in_channels == 64  # torch's in_channels of the first layer
+    assert doc.undo_stack.undoText().startswith("Paste nn.Sequential")
+    settle(qtbot, window)
+    assert window.controller.simulation.monte_carlo.first.output.shape[0] == 3
+    window.editor.select_row(1)
+    QGuiApplication.clipboard().setText("nn.Conv2d(32, 32, 3, padding=1), nn.LeakyReLU(0.2)")
+    window.editor.paste()
+    assert [layer.type for layer in doc.config.stack] == ["ConvTranspose2d", "ReLU", "Conv2d", "LeakyReLU",
+                                                          "ConvTranspose2d", "Tanh"]
+    QGuiApplication.clipboard().setText("this is not a layer")
+    state = doc.state
+    window.editor.paste()
+    assert doc.state == state and "cannot paste" in window.statusBar().currentMessage()
+    while doc.undo_stack.canUndo() and doc.state != before:
+        doc.undo_stack.undo()
+    assert doc.state == before
+
+
+def test_add6_layers_from_code_reads_snippets():
+    from checkerlab.app.gui.state import layers_from_code
+
+    stack, in_channels, whole = layers_from_code(MODEL_CODE)
+    assert whole and in_channels == 64 and len(stack) == 4
+    stack, in_channels, whole = layers_from_code("[nn.Upsample(scale_factor=2), nn.Conv2d(8, 4, 3, padding=1)]")
+    assert not whole and in_channels == 8 and str(stack) == "Upsample(2), Conv2d(3, padding=1, out_channels=4)"
+    with pytest.raises(Exception, match="no layers"):
+        layers_from_code("x = 1")

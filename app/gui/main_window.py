@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([undo, redo])
         edit_menu.addSeparator()
-        for name in ("add", "duplicate", "remove", "up", "down"):
+        for name in ("add", "duplicate", "remove", "up", "down", "paste"):
             edit_menu.addAction(self.editor.actions_by_name[name])
         edit_menu.addSeparator()
         edit_menu.addAction(a["copy_latex"])
@@ -273,6 +273,7 @@ class MainWindow(QMainWindow):
             lambda: run_guarded(self.file_actions.choose_image, self.show_error))
         self.preset_combo.activated.connect(self._preset_chosen)
         self.fixes_panel.applyRequested.connect(self.apply_fix)
+        self.editor.problem.connect(self.show_error)
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
         self.maps.positionChanged.connect(lambda _: self._show_layer())

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...analytics import CheckerlabError
 from .document import Document
-from .state import COLUMNS, HEADERS, ROW_TYPES, located_message, new_row
+from .state import COLUMNS, HEADERS, ROW_TYPES, layers_from_code, located_message, new_row, rows_from_stack
 
 _ERROR_BG = QColor(255, 215, 215)
 _ERROR_MARK = QColor(200, 0, 32)
@@ -179,9 +180,11 @@ class _Delegate(QStyledItemDelegate):
 
 
 class StackEditor(QWidget):
-    """Table + row buttons + the inline validation message."""
+    """Table + row buttons + the inline validation message. Ctrl+V pastes PyTorch code (`paste`);
+    `problem(message)` reports what could not be done."""
 
     currentRowChanged = Signal(int)
+    problem = Signal(str)
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -229,12 +232,19 @@ class StackEditor(QWidget):
             action.setToolTip(
                 f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
             )
-            action.triggered.connect(slot)
+            action.triggered.connect(lambda *_, s=slot: s())  # not slot(checked): add_row(False)
             self.addAction(action)
             self.actions_by_name[name] = action
             button = QToolButton(self)
             button.setDefaultAction(action)
             buttons.addWidget(button)
+        paste = QAction("Paste PyTorch layers", self)
+        paste.setShortcut(QKeySequence(QKeySequence.StandardKey.Paste))
+        paste.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        paste.setToolTip("Paste nn.Sequential(...) code (replaces the stack) or layer calls (inserted below)")
+        paste.triggered.connect(lambda *_: self.paste())
+        self.addAction(paste)
+        self.actions_by_name["paste"] = paste
         add_menu = QMenu(self)
         for t in ROW_TYPES:
             add_menu.addAction(t, lambda t=t: self.add_row(t))
@@ -330,13 +340,38 @@ class StackEditor(QWidget):
             self._edit_rows(rows, f"Move layer {at} {'up' if delta < 0 else 'down'}", to)
             self.select_row(to, column)
 
+    def paste(self, text: str | None = None) -> None:
+        """Paste PyTorch code (the clipboard's by default): a whole nn.Sequential replaces the stack (and sets
+        the input channels to its first conv's in_channels), layer calls are inserted below the current row.
+        One undoable step; nothing changes when no layer can be read."""
+        from dataclasses import replace
+
+        from PySide6.QtGui import QGuiApplication
+
+        text = QGuiApplication.clipboard().text() if text is None else text
+        try:
+            stack, in_channels, whole = layers_from_code(text)
+        except CheckerlabError as exc:
+            self.problem.emit(f"cannot paste: {exc}")
+            return
+        state, rows = self.document.state, list(rows_from_stack(stack))
+        if whole:
+            settings = state.settings if in_channels is None else replace(state.settings, in_channels=in_channels)
+            self._want_row = 0
+            self.document.apply(replace(state, rows=tuple(rows), settings=settings),
+                                f"Paste nn.Sequential ({len(rows)} layers)")
+            self.select_row(0)
+            return
+        at = self.current_row() + 1 if state.rows else 0
+        self._edit_rows(list(state.rows[:at]) + rows + list(state.rows[at:]), f"Paste {len(rows)} layers", at)
+
     def set_cell(self, row: int, column: str, text: str) -> None:
         """Programmatic edit of one cell, exactly as typing it would do (used by tests and scripts)."""
         self.model.setData(self.model.index(row, COLUMNS.index(column)), text)
 
     def _context_menu(self, pos) -> None:
         menu = QMenu(self)
-        for name in ("add", "duplicate", "remove", "up", "down"):
+        for name in ("add", "duplicate", "remove", "up", "down", "paste"):
             menu.addAction(self.actions_by_name[name])
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
