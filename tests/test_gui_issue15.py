@@ -555,3 +555,34 @@ def test_add6_layers_from_code_reads_snippets():
     assert not whole and in_channels == 8 and str(stack) == "Upsample(2), Conv2d(3, padding=1, out_channels=4)"
     with pytest.raises(Exception, match="no layers"):
         layers_from_code("x = 1")
+
+
+# ---------------------------------------------------------------------------------------------- Add 8
+def test_add8_first_run_tour(qtbot, tmp_path):
+    from gui_harness import settings_in
+
+    from checkerlab.analytics.presets import get_preset
+    from checkerlab.app.gui.app import make_app
+    from checkerlab.app.gui.main_window import MainWindow
+
+    make_app()
+    settings = settings_in(tmp_path)
+    first = MainWindow(settings=settings, restore=True)  # no config, nothing saved: a first start
+    qtbot.addWidget(first)
+    show_at(first, qtbot)
+    assert first.document.config == get_preset("distill-k3s2").config
+    assert first.tour.isVisible() and "What am I looking at?" in first.tour.text.text()
+    assert first.tour.height() < 0.2 * first.height()  # one paragraph, not a wall of text
+    assert (first.width(), first.height()) == (1280, 800)  # it still fits the screen
+    settle(qtbot, first)
+    first.tour.button.click()
+    assert not first.tour.isVisible()
+    first.actions["tour"].trigger()  # Help shows it again
+    assert first.tour.isVisible()
+    first.tour.button.click()
+    first.close()
+    again = MainWindow(settings=settings, restore=True)
+    qtbot.addWidget(again)
+    show_at(again, qtbot)
+    assert not again.tour.isVisible() and again.document.config == get_preset("distill-k3s2").config
+    again.close()

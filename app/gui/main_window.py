@@ -46,6 +46,7 @@ from .session import Session, default_settings
 from .stack_editor import StackEditor
 from .state import state_from_config
 from .tiles import TilePanel
+from .tour import TOUR_PRESET, TourPanel
 from .views import ProfilePlot, small_font
 
 
@@ -75,6 +76,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = Session(settings if settings is not None else default_settings())
         restored = self.session.last_config() if (restore and config is None) else None
+        first_run = restore and self.session.first_run()
+        if config is None and restored is None and first_run:  # the tour's example
+            config = get_preset(TOUR_PRESET).config
         self.document = Document(config or restored or default_config(), self)
         self.controller = ComputeController(self.document, self, debounce_ms=debounce_ms, threads=threads)
         self._warmed = False
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
                            (m.exact_spectrum, "analytic_spectrum"), (m.simulated_spectrum, "simulated_spectrum")):
             plot.scene().contextMenu = self.file_actions.plot_menu(plot, name)
         self.hover = HoverLink(self)
+        self.tour.setVisible(first_run)
         self.resize(default_size(self))
         if restore:
             self._restore_layout()
@@ -128,8 +133,16 @@ class MainWindow(QMainWindow):
                               (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles")):
             self.tabs.addTab(widget, title)
 
+        self.tour = TourPanel(self)
+        self.tour.hide()
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(2)
+        top_layout.addWidget(self.tour)
+        top_layout.addWidget(self.maps, 1)
         self.central = QSplitter(Qt.Orientation.Vertical, self)
-        self.central.addWidget(self.maps)
+        self.central.addWidget(top)
         self.central.addWidget(self.tabs)
         self.central.setStretchFactor(0, 3)
         self.central.setStretchFactor(1, 2)
@@ -192,6 +205,7 @@ class MainWindow(QMainWindow):
             "recompute": make_action(self, "&Recompute", self.controller.recompute,
                                      QKeySequence.StandardKey.Refresh, report=report),
             "about": make_action(self, "&About checkerlab", self.about, report=report),
+            "tour": make_action(self, "&What am I looking at?", self.tour.show, "F1", report=report),
         }
         self.actions = {**self.file_actions.actions, **own}
         a = self.actions
@@ -216,7 +230,7 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.stack_dock.toggleViewAction())
         view_menu.addAction(self.input_dock.toggleViewAction())
-        bar.addMenu("&Help").addAction(a["about"])
+        bar.addMenu("&Help").addActions([a["tour"], a["about"]])
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
@@ -274,6 +288,7 @@ class MainWindow(QMainWindow):
         self.preset_combo.activated.connect(self._preset_chosen)
         self.fixes_panel.applyRequested.connect(self.apply_fix)
         self.editor.problem.connect(self.show_error)
+        self.tour.dismissed.connect(lambda: self.session.set("tour_done", True))
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
         self.maps.positionChanged.connect(lambda _: self._show_layer())

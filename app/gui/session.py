@@ -40,6 +40,11 @@ class Session:
         except (ValueError, CheckerlabError):  # an outdated or damaged entry: start from the default
             return None
 
+    def first_run(self) -> bool:
+        """No session was ever saved and the tour was never dismissed."""
+        return not self.settings.value("last_config", "", type=str) and not self.settings.value(
+            "tour_done", False, type=bool)
+
     def remember_config(self, config: Config) -> None:
         self.settings.setValue("last_config", config.to_json())
 

@@ -86,7 +86,7 @@ class ImagePlot(pg.PlotWidget):
         colorbar_label: str | None = None,
     ):
         super().__init__(parent)
-        self.setMinimumSize(220, 180)
+        self.setMinimumSize(200, 130)
         item = self.getPlotItem()
         self.stale, self.stale_reason = False, ""
         self.set_title(title)
