@@ -432,6 +432,16 @@ def test_errors_in_a_stage_reach_the_status_bar(window, qtbot, monkeypatch):
     assert window.controller.simulation.config.simulation.seed == 0  # the last valid result stays
 
 
+def test_garbage_is_collected_on_the_gui_thread_only_while_a_window_is_open(qtbot, tmp_path):
+    import gc
+
+    assert gc.isenabled()
+    for w in open_window(qtbot, tmp_path):
+        assert not gc.isenabled()  # the compute thread never runs a collection that frees Qt objects
+        w.close()
+    assert gc.isenabled()
+
+
 def test_last_resort_excepthook_reports_in_the_status_bar(window):
     previous = sys.excepthook
     try:

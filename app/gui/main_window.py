@@ -33,6 +33,7 @@ from ...analytics import Config
 from ...analytics.presets import PRESETS, default_config, get_preset
 from . import compute
 from .actions import FileActions, make_action, run_guarded
+from .app import collect_on_gui_thread
 from .compute import describe_error
 from .controller import DEBOUNCE_MS, ComputeController
 from .document import Document
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         threads: int | None = None,
     ):
         super().__init__()
+        collect_on_gui_thread(True)
+        self._collecting = True
         self.session = Session(settings if settings is not None else default_settings())
         restored = self.session.last_config() if (restore and config is None) else None
         first_run = restore and self.session.first_run()
@@ -495,4 +498,7 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # never block closing
             self.show_error(describe_error(exc))
         self.controller.shutdown()
+        if self._collecting:
+            self._collecting = False
+            collect_on_gui_thread(False)
         super().closeEvent(event)
