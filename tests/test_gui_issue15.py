@@ -354,7 +354,7 @@ def test_fix6_formulas_are_typeset_line_by_line_and_copied_as_latex(window, qtbo
     assert (shown.width(), shown.height()) == (expected.width(), expected.height())
     assert panel.copy_latex() == closed_form(window.document.config.stack, axis=0).latex()
     assert QGuiApplication.clipboard().text() == panel.copy_latex()
-    pid = c.symbolic.pid  # computed and typeset in the symbolic process, not in this one
+    pid = c.background.pid  # computed and typeset in the symbolic process, not in this one
     assert pid is not None and pid != os.getpid()
 
 
@@ -586,3 +586,34 @@ def test_add8_first_run_tour(qtbot, tmp_path):
     show_at(again, qtbot)
     assert not again.tour.isVisible() and again.document.config == get_preset("distill-k3s2").config
     again.close()
+
+
+# ---------------------------------------------------------------------------------------------- Add 4
+def test_add4_atlas_of_kernels_and_strides_click_applies(window, qtbot):
+    from checkerlab.analytics import ConvTranspose2d
+
+    show_at(window, qtbot)
+    panel = window.atlas_panel
+    window.editor.select_row(3)  # a ReLU: the atlas varies the convolution above it, layer 2
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.index == 2 and len(panel.grid.cells) == 32, timeout=30000)
+    stack = window.document.config.stack
+    for cell in panel.grid.cells:  # every cell is the exact tile of layers 0-1 + the varied layer 2
+        k, s = cell.kernel, cell.stride
+        op = min(1, s - 1)
+        reference = Stack(list(stack[:2]) + [ConvTranspose2d(k, stride=s, padding=1, output_padding=op,
+                                                             out_channels=8)])
+        pattern = overlap_pattern(reference)
+        np.testing.assert_array_equal(cell.tile, np.asarray(pattern.tile, dtype=float))
+        assert cell.period == pattern.period
+    assert panel.grid.current == (3, 2)
+    cell = panel.grid.cell_rect(4, 2).center()  # click k=4, s=2
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(panel.grid, Qt.MouseButton.LeftButton, pos=cell)
+    layer = window.document.config.stack[2]
+    assert (layer.kernel_size, layer.stride, layer.output_padding) == ((4, 4), (2, 2), (1, 1))
+    assert window.document.undo_stack.undoText() == "Atlas: layer 2 kernel 4, stride 2"
+    qtbot.waitUntil(lambda: panel.grid.current == (4, 2), timeout=30000)
+    window.document.undo_stack.undo()
+    assert window.document.config.stack[2].kernel_size == (3, 3)

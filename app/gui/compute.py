@@ -273,7 +273,7 @@ WARM_UP_SPECS = (
 
 def warm_up(should_yield: Callable[[], bool]) -> None:
     """Compile (or load from cache) every kernel, yielding to real work between steps. (SymPy and matplotlib
-warm up in the symbolic process.)"""
+warm up in the background process.)"""
     from ...analytics import Stack
     from ...analytics.simulation import simulate as run
 

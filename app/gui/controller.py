@@ -5,7 +5,7 @@ Edits restart a short debounce timer; its timeout submits one request (newest wi
 pending request and stops the running one at its next check). A request holds the exact analysis (only
 when the geometry changed) and the simulation. Results are accepted only from the newest request, so a
 stale result never reaches the screen. The closed form and the fixes (SymPy) are requested once the views
-are current, in the low-priority symbolic process (they never hold the GIL the maps need), and cached per
+are current, in the low-priority background process (they never hold the GIL the maps need), and cached per
 stack.
 """
 
@@ -17,14 +17,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...analytics import CheckerlabError
 from . import compute
+from .background_process import BackgroundProcess
 from .document import Document
-from .symbolic_process import SymbolicProcess
 from .worker import ComputeWorker, Request
 
 DEBOUNCE_MS = 20
 HOLD_MS = 60  # longest wait for the simulation before the new analysis is drawn alone
 FORMULA_DELAY_MS = 100  # after the maps are current
-SYMBOLIC_CACHE = 64  # stacks whose closed form and fixes are kept (least recently used dropped)
+RESULT_CACHE = 64  # stacks whose closed form, fixes and atlas are kept (least recently used dropped)
 
 
 class ComputeController(QObject):
@@ -48,16 +48,17 @@ class ComputeController(QObject):
         self.simulation: compute.SimulationResult | None = None
         self.formula: compute.FormulaResult | None = None
         self.fixes: compute.FixesResult | None = None
+        self.atlas: list | None = None  # atlas.AtlasCell per (k, s), of `atlas_key`
         self.failed_stages: set[str] = set()
         self.timings: dict[str, float] = {}
-        self._symbolic_cache: OrderedDict = OrderedDict()  # stack -> {"formula": ..., "fixes": ...}
+        self._cache: OrderedDict = OrderedDict()  # stack -> {"formula": ..., "fixes": ..., "atlas": ...}
         self._latest = 0
-        self._symbolic_requests: dict[int, tuple[str, object]] = {}  # request id -> (job, stack)
+        self._background_requests: dict[int, tuple[str, object]] = {}  # request id -> (job, stack)
         self.formula_dpi = 100.0
         self._held: compute.AnalyticResult | None = None
         self._expect_simulation = False
         self.focus = None  # focus(stack_length) -> the selector position whose exact view to prepare
-        self._symbolic_stack: dict[str, object] = {}  # stage -> the stack its accepted result is about
+        self._result_key: dict[str, object] = {}  # stage -> the stack its accepted result is about
 
         self._debounce = _timer(self, debounce_ms, self.recompute)
         self._symbolic_timer = _timer(self, FORMULA_DELAY_MS, self.request_symbolic)
@@ -68,8 +69,8 @@ class ComputeController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.progress.connect(self._on_progress)
         self.worker.started.connect(self._on_started)
-        self.symbolic = SymbolicProcess.shared()
-        self.symbolic.answered.connect(self._on_symbolic)
+        self.background = BackgroundProcess.shared()
+        self.background.answered.connect(self._on_background)
 
     # ---- requests ---------------------------------------------------------------------------------
     def recompute(self) -> None:
@@ -109,31 +110,53 @@ class ComputeController(QObject):
         self._latest = self.worker.submit(Request(stages, label="compute"))
 
     def request_symbolic(self) -> None:
-        """Closed form and fixes (SymPy) of the current stack, from the cache or the symbolic process."""
+        """Closed form and fixes (SymPy) of the current stack, from the cache or the background process."""
         config = self.document.config
         if config is None:
             return
-        cached = self._symbolic_cache.get(config.stack, {})
+        cached = self._cache.get(config.stack, {})
         if cached:
-            self._symbolic_cache.move_to_end(config.stack)
-        for name, result in cached.items():
-            self._accept(name, (config.stack, result))
+            self._cache.move_to_end(config.stack)
+        for name in ("formula", "fixes"):
+            if name in cached:
+                self._accept(name, (config.stack, cached[name]))
         for job in ("formula", "fixes"):
             if job not in cached:
-                rid = self.symbolic.submit(self, job, config.to_json(), self.formula_dpi)
-                self._symbolic_requests = {r: v for r, v in self._symbolic_requests.items() if v[0] != job}
-                self._symbolic_requests[rid] = (job, config.stack)
+                self._submit_background(job, config.stack, config.to_json(), self.formula_dpi)
 
-    def _on_symbolic(self, rid: int, ok: bool, result) -> None:
-        """An answer of the symbolic process: accepted only if it answers this controller's newest request."""
-        if rid not in self._symbolic_requests:
+    def request_atlas(self, index: int) -> None:
+        """The k x s atlas of layer `index` (a convolution) and the layers before it, from the cache or the
+        background process; `updated("atlas")` when it is accepted (`self.atlas`: the list of cells)."""
+        config = self.document.config
+        if config is None or not 0 <= index < len(config.stack):
             return
-        job, stack = self._symbolic_requests.pop(rid)
+        key = config.stack[: index + 1]  # the atlas depends on this prefix only
+        cached = self._cache.get(key, {}).get("atlas")
+        if cached is not None:
+            self._accept("atlas", (key, cached))
+        else:
+            self._submit_background("atlas", key, config.to_json(), index)
+
+    def _submit_background(self, job: str, key, config_json: str, option: float) -> None:
+        rid = self.background.submit(self, job, config_json, option)
+        self._background_requests = {r: v for r, v in self._background_requests.items() if v[0] != job}
+        self._background_requests[rid] = (job, key)
+
+    def _on_background(self, rid: int, ok: bool, result) -> None:
+        """An answer of the background process: accepted only if it answers this controller's newest request."""
+        if rid not in self._background_requests:
+            return
+        job, stack = self._background_requests.pop(rid)
         if ok:
             self._accept(job, (stack, result))
         else:
             self.failed_stages.add(job)
             self.failed.emit(job, result)
+
+    @property
+    def atlas_key(self):
+        """The stack prefix (up to the varied layer) of the accepted atlas, or None."""
+        return self._result_key.get("atlas")
 
     def is_current(self, stage: str) -> bool:
         """Whether the accepted result of `stage` belongs to the document's current (valid) config; views
@@ -145,7 +168,8 @@ class ComputeController(QObject):
             return self.analytic is not None and _geometry(self.analytic.config) == _geometry(config)
         if stage == "simulation":
             return self.simulation is not None and self.simulation.config == config
-        return self._symbolic_stack.get(stage) == config.stack
+        key = self._result_key.get(stage)
+        return key is not None and key == config.stack[: len(key)] if stage == "atlas" else key == config.stack
 
     def cancel(self) -> None:
         """Stop the running computation; the views keep what they show."""
@@ -197,15 +221,15 @@ class ComputeController(QObject):
         else:
             stack, value = result
             self._remember(stack, name, value)
-            self._symbolic_stack[name] = stack
+            self._result_key[name] = stack
             setattr(self, name, value)
         self.updated.emit(name)
 
     def _remember(self, stack, name: str, value) -> None:
-        self._symbolic_cache.setdefault(stack, {})[name] = value
-        self._symbolic_cache.move_to_end(stack)
-        while len(self._symbolic_cache) > SYMBOLIC_CACHE:
-            self._symbolic_cache.popitem(last=False)
+        self._cache.setdefault(stack, {})[name] = value
+        self._cache.move_to_end(stack)
+        while len(self._cache) > RESULT_CACHE:
+            self._cache.popitem(last=False)
 
     def _on_failed(self, rid: int, stage: str, message: str) -> None:
         if rid != self._latest:

@@ -34,6 +34,8 @@ from ...analytics.presets import PRESETS, default_config, get_preset
 from . import compute
 from .actions import FileActions, make_action, run_guarded
 from .app import collect_on_gui_thread
+from .atlas import variant
+from .atlas_panel import AtlasPanel
 from .compute import describe_error
 from .controller import DEBOUNCE_MS, ComputeController
 from .document import Document
@@ -45,7 +47,7 @@ from .maps import MapsPanel
 from .metrics_panel import MetricsPanel
 from .session import Session, default_settings
 from .stack_editor import StackEditor
-from .state import state_from_config
+from .state import row_from_layer, state_from_config
 from .tiles import TilePanel
 from .tour import TOUR_PRESET, TourPanel
 from .views import ProfilePlot, small_font
@@ -132,7 +134,8 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"),
+        self.atlas_panel = AtlasPanel(self)
+        for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"), (self.atlas_panel, "Atlas"),
                               (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles")):
             self.tabs.addTab(widget, title)
 
@@ -291,6 +294,10 @@ class MainWindow(QMainWindow):
         self.preset_combo.activated.connect(self._preset_chosen)
         self.fixes_panel.applyRequested.connect(self.apply_fix)
         self.editor.problem.connect(self.show_error)
+        self.atlas_panel.applyRequested.connect(self.apply_atlas)
+        self.tabs.currentChanged.connect(lambda _: self._request_atlas())
+        self.editor.currentRowChanged.connect(lambda _: self._request_atlas())
+        c.settled.connect(self._request_atlas)
         self.tour.dismissed.connect(lambda: self.session.set("tour_done", True))
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
@@ -384,7 +391,8 @@ class MainWindow(QMainWindow):
         for view, current in ((m.exact_plot, exact), (m.exact_spectrum, exact), (self.tile_panel, exact),
                               (m.simulated_plot, simulated), (m.simulated_spectrum, simulated),
                               (self.metrics_panel, exact and simulated), (self.profiles, exact and simulated),
-                              (self.formula_panel, c.is_current("formula")), (self.fixes_panel, c.is_current("fixes"))):
+                              (self.formula_panel, c.is_current("formula")), (self.fixes_panel, c.is_current("fixes")),
+                              (self.atlas_panel, c.is_current("atlas"))):
             view.set_stale(not current, reason)
 
     def _on_updated(self, stage: str) -> None:
@@ -395,7 +403,7 @@ class MainWindow(QMainWindow):
         label.setToolTip(f"Worker time of the last result of each stage: {timings}")
         show = {"analytic": self._show_analytic, "simulation": self._show_simulation,
                 "formula": lambda: self.formula_panel.set_result(c.formula),
-                "fixes": lambda: self.fixes_panel.set_result(c.fixes)}
+                "fixes": lambda: self.fixes_panel.set_result(c.fixes), "atlas": self._show_atlas}
         run_guarded(show[stage], self.show_error)
         self._mark_stale()
         self.updated.emit(stage)
@@ -425,6 +433,42 @@ class MainWindow(QMainWindow):
         shown = self.maps.shown
         if shown is not None:
             self.profiles.set_simulated(shown.mean(axis=(0, 2 - axis), dtype=np.float64))
+
+    # ================================================================================ atlas
+    def atlas_target(self) -> int | None:
+        """The convolution the atlas varies: the editor's row if it is one, else the nearest one above it,
+        else the first one; None when the stack has none."""
+        rows = self.document.state.rows
+        convs = [i for i, row in enumerate(rows) if row.type in ("ConvTranspose2d", "Conv2d")]
+        if not convs:
+            return None
+        current = self.editor.current_row()
+        return max((i for i in convs if i <= current), default=convs[0])
+
+    def _request_atlas(self) -> None:
+        if self.tabs.currentWidget() is not self.atlas_panel or self.document.config is None:
+            return
+        index = self.atlas_target()
+        if index is None:
+            self.atlas_panel.set_message("The atlas varies a ConvTranspose2d or Conv2d: the stack has none.")
+        else:
+            self.controller.request_atlas(index)
+
+    def _show_atlas(self) -> None:
+        c, index, config = self.controller, self.atlas_target(), self.document.config
+        if index is not None and config is not None and c.atlas_key == config.stack[: index + 1]:
+            self.atlas_panel.set_atlas(index, config.stack[index], c.atlas)
+
+    def apply_atlas(self, index: int, kernel: int, stride: int) -> None:
+        """Give layer `index` the atlas cell's kernel and stride (one undoable step)."""
+        from dataclasses import replace
+
+        config = self.document.config
+        if config is None or not 0 <= index < len(config.stack):
+            return
+        state = self.document.state
+        row = replace(row_from_layer(variant(config.stack[index], kernel, stride)), uid=state.rows[index].uid)
+        self.document.apply(state.with_row(index, row), f"Atlas: layer {index} kernel {kernel}, stride {stride}")
 
     def zoom_to_period(self) -> None:
         """Show one (generic) period of the interior of the shown layer in both maps."""
@@ -489,7 +533,7 @@ class MainWindow(QMainWindow):
         if not self._warmed:
             self._warmed = True
             QTimer.singleShot(0, lambda: self.controller.worker.add_idle_job(compute.warm_up))
-            QTimer.singleShot(0, self.controller.symbolic.start)
+            QTimer.singleShot(0, self.controller.background.start)
             self.controller.formula_dpi = 100.0 * self.devicePixelRatioF()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -1,5 +1,5 @@
 """Typeset formulas without a TeX installation: SymPy's LaTeX, as checkerlab prints it, rendered by
-matplotlib's mathtext (Agg) into PNG images, one per displayed line. Qt-free: runs in the symbolic process.
+matplotlib's mathtext (Agg) into PNG images, one per displayed line. Qt-free: runs in the background process.
 
 mathtext reads a subset of LaTeX, so the few constructs it lacks are rewritten first: ``\\bmod`` and
 ``\\iff`` become ``\\mathrm{mod}`` and ``\\Leftrightarrow``, ``\\operatorname*`` loses its star, and a

@@ -1,7 +1,7 @@
-"""The symbolic process: one low-priority child process (`python -m checkerlab.app.gui.symbolic`, driven by
-a QProcess) that runs the symbolic jobs for every window of the application.
+"""The background process: one low-priority child process (`python -m checkerlab.app.gui.background`, driven
+by a QProcess) that runs the background jobs (`background.JOBS`) for every window of the application.
 
-Requests and answers are length-prefixed pickles on the child's stdin and stdout (`symbolic.frame`);
+Requests and answers are length-prefixed pickles on the child's stdin and stdout (`background.frame`);
 answers arrive on the GUI thread through QProcess's readyRead signal, so no thread is involved. A fresh
 interpreter, not multiprocessing's spawn, so that the parent's main script is never run again in the child.
 
@@ -22,20 +22,20 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QCoreApplication, QObject, QProcess, QTimer, Signal
 
-from .symbolic import frame
+from .background import frame
 
 STALE_BUDGET_S = 5.0
 
 
-class SymbolicProcess(QObject):
-    """`submit(client, job, config_json, dpi)` returns a request id; `answered(id, ok, result)` follows."""
+class BackgroundProcess(QObject):
+    """`submit(client, job, config_json, option)` returns a request id; `answered(id, ok, result)` follows."""
 
     answered = Signal(int, bool, object)  # request id, ok, result (or a one-line message)
-    _shared: SymbolicProcess | None = None
+    _shared: BackgroundProcess | None = None
 
     @classmethod
-    def shared(cls) -> SymbolicProcess:
-        """The application's symbolic process (created on first use, stopped when the application quits)."""
+    def shared(cls) -> BackgroundProcess:
+        """The application's background process (created on first use, stopped when the application quits)."""
         if cls._shared is None:
             app = QCoreApplication.instance()
             cls._shared = cls(app)
@@ -63,12 +63,12 @@ class SymbolicProcess(QObject):
         return int(self.process.processId())
 
     # ---- requests ---------------------------------------------------------------------------------
-    def submit(self, client: object, kind: str, config_json: str, dpi: float = 100.0) -> int:
+    def submit(self, client: object, kind: str, config_json: str, option: float = 100.0) -> int:
         """Queue job `kind` for a config (JSON); replaces the client's queued request of the same job."""
         self._next_id += 1
         key = (id(client), kind)
         self._queue.pop(key, None)
-        self._queue[key] = (self._next_id, config_json, dpi)
+        self._queue[key] = (self._next_id, config_json, option)
         self._pump()
         return self._next_id
 
@@ -81,7 +81,7 @@ class SymbolicProcess(QObject):
         process.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         process.readyReadStandardOutput.connect(self._readable)
         process.finished.connect(self._ended)
-        process.start(sys.executable, ["-m", "checkerlab.app.gui.symbolic"])
+        process.start(sys.executable, ["-m", "checkerlab.app.gui.background"])
         self.process, self._buffer = process, b""
         self._watchdog.start()
 
@@ -89,8 +89,8 @@ class SymbolicProcess(QObject):
         if self._running is not None or not self._queue:
             return
         self.start()
-        key, (rid, config_json, dpi) = self._queue.popitem(last=False)
-        self.process.write(frame((rid, key[1], config_json, dpi)))
+        key, (rid, config_json, option) = self._queue.popitem(last=False)
+        self.process.write(frame((rid, key[1], config_json, option)))
         self._running = (rid, key, time.monotonic())
 
     def _readable(self) -> None:
@@ -112,7 +112,7 @@ class SymbolicProcess(QObject):
         running, self._running = self._running, None
         self.process = None
         if running is not None:
-            self.answered.emit(running[0], False, "the symbolic process stopped; it restarts with the next edit")
+            self.answered.emit(running[0], False, "the background process stopped; it restarts with the next edit")
         if self._queue:
             QTimer.singleShot(0, self._pump)
 
