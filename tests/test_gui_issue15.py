@@ -617,3 +617,42 @@ def test_add4_atlas_of_kernels_and_strides_click_applies(window, qtbot):
     qtbot.waitUntil(lambda: panel.grid.current == (4, 2), timeout=30000)
     window.document.undo_stack.undo()
     assert window.document.config.stack[2].kernel_size == (3, 3)
+
+
+# ---------------------------------------------------------------------------------------------- Add 5
+def test_add5_compare_two_stacks_on_the_same_input(window, qtbot):
+    from checkerlab.analytics.presets import PRESETS
+    from checkerlab.analytics.simulation import simulate_settings
+
+    show_at(window, qtbot)
+    panel, c = window.compare_panel, window.controller
+    window.tabs.setCurrentWidget(panel)
+    panel.choice.setCurrentIndex(panel.choice.findData("resize-conv"))
+    panel.choice.activated.emit(panel.choice.currentIndex())
+    b_stack = PRESETS["resize-conv"].config.stack
+    qtbot.waitUntil(lambda: c.compare is not None and c.compare.config.stack == b_stack, timeout=30000)
+    a_config = window.document.config
+    assert c.compare.config.input_size == a_config.input_size and c.compare.config.simulation == a_config.simulation
+    np.testing.assert_array_equal(panel.plots["B", "exact"].image.image,
+                                  overlap_map(b_stack, a_config.input_size).astype(float))
+    b_run = simulate_settings(b_stack, a_config.input_size, a_config.simulation)
+    np.testing.assert_allclose(c.compare.simulation.arrays[-1], b_run.first.output, rtol=1e-5, atol=1e-7)
+    rows = {panel.table.item(r, 0).text(): [panel.table.item(r, k).text() for k in (1, 2, 3)]
+            for r in range(panel.table.rowCount())}
+    assert rows["exact period"] == ["8×8", "1×1", "differ"]
+    assert rows["exact contrast"] == ["25", "1", "× 1/25 ≈ 0.04"]
+    assert rows["pattern"] == ["uneven", "even", "differ"]
+    energy_b = b_run.artifact_energy[:, -1]
+    assert rows["sim. energy"][1].startswith(f"{energy_b.mean():.3g}")
+    exact_a, exact_b = overlap_map(a_config.stack, (32, 32)), overlap_map(b_stack, (32, 32))
+    gap = np.max(np.abs(exact_a / exact_a.mean() - exact_b / exact_b.mean()))
+    assert rows["map difference"][2] == f"{gap:.3g}"
+    panel.use_current()  # B = A; then editing A compares the edit with the original
+    window.editor.set_cell(0, "kernel", "4")
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: c.is_current("compare"), timeout=30000)
+    assert c.compare.config.stack == a_config.stack and window.document.config.stack != a_config.stack
+    window.tabs.setCurrentWidget(window.tile_panel)  # not shown: B is not computed on edits
+    window.input_panel.seed.setValue(5)  # B runs with A's settings, so this makes B stale
+    settle(qtbot, window)
+    assert not c.is_current("compare") and c.compare.config.simulation.seed == 0

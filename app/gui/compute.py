@@ -6,6 +6,7 @@ computed here (including their spectra) so that the UI thread only hands them to
 
 from __future__ import annotations
 
+import math
 import os
 import traceback
 from collections.abc import Callable
@@ -48,6 +49,15 @@ def log_spectrum(image: np.ndarray) -> np.ndarray:
     f = np.abs(np.fft.fft2(x * window))
     norm = float(np.sqrt(np.sum(f * f)))
     return np.fft.fftshift(np.log10(np.maximum(f / (norm or 1.0), 10.0 ** SPECTRUM_FLOOR)))
+
+
+def mean_se(values: np.ndarray) -> tuple[float, float | None, int]:
+    """(mean, standard error std/sqrt(n) with ddof=1 or None for n < 2, n) of the finite values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, None, 0
+    return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else None), int(v.size)
 
 
 def layer_label(index: int, layer) -> str:

@@ -15,9 +15,10 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...analytics import CheckerlabError
+from ...analytics import CheckerlabError, Stack
 from . import compute
 from .background_process import BackgroundProcess
+from .compare import CompareResult, b_config, run_b
 from .document import Document
 from .worker import ComputeWorker, Request
 
@@ -49,6 +50,9 @@ class ComputeController(QObject):
         self.formula: compute.FormulaResult | None = None
         self.fixes: compute.FixesResult | None = None
         self.atlas: list | None = None  # atlas.AtlasCell per (k, s), of `atlas_key`
+        self.compare_stack: Stack | None = None  # B of the compare tab
+        self.compare: CompareResult | None = None
+        self.compare_wanted = False  # B is computed only while the compare tab is shown
         self.failed_stages: set[str] = set()
         self.timings: dict[str, float] = {}
         self._cache: OrderedDict = OrderedDict()  # stack -> {"formula": ..., "fixes": ..., "atlas": ...}
@@ -73,15 +77,15 @@ class ComputeController(QObject):
         self.background.answered.connect(self._on_background)
 
     # ---- requests ---------------------------------------------------------------------------------
-    def recompute(self) -> None:
-        """Submit the current config (the analysis if the geometry changed, then the simulation)."""
+    def recompute(self, force: bool = False) -> None:
+        """Submit what is not current for the current config: the analysis (if the geometry changed), the
+        simulation (also when `force`), then B of the compare tab (when wanted)."""
         self._debounce.stop()
         config = self.document.config
         if config is None:
             return
         stages = []
-        a = self.analytic
-        if a is None or _geometry(a.config) != _geometry(config):
+        if not self.is_current("analytic"):
             focus = self.focus(len(config.stack)) if self.focus is not None else None
             stages.append(("analytic", lambda ctx: compute.analyze(config, focus)))
         try:
@@ -91,7 +95,7 @@ class ComputeController(QObject):
             image, sim_ok = None, False
         else:
             sim_ok = True
-        if sim_ok:
+        if sim_ok and (force or not self.is_current("simulation")):
 
             def run_simulation(ctx):
                 return compute.simulate(
@@ -99,6 +103,14 @@ class ComputeController(QObject):
                 )
 
             stages.append(("simulation", run_simulation))
+        if sim_ok and self.compare_wanted and self.compare_stack is not None and not self.is_current("compare"):
+            try:
+                b = b_config(self.compare_stack, config)
+            except CheckerlabError as exc:
+                self.failed_stages.add("compare")
+                self.failed.emit("compare", f"B cannot take this input: {exc}")
+            else:
+                stages.append(("compare", lambda ctx: run_b(b, image, cancel=ctx.should_stop)))
         if not stages:
             self.settled.emit()
             return
@@ -106,8 +118,13 @@ class ComputeController(QObject):
         self.failed_stages.clear()
         self._hold_timer.stop()
         self._held = None
-        self._expect_simulation = sim_ok
+        self._expect_simulation = any(name == "simulation" for name, _ in stages)
         self._latest = self.worker.submit(Request(stages, label="compute"))
+
+    def set_compare(self, stack: Stack | None) -> None:
+        """Compare the document's stack with `stack` (B), run on the same input; None stops comparing."""
+        self.compare_stack, self.compare = stack, None
+        self.recompute()
 
     def request_symbolic(self) -> None:
         """Closed form and fixes (SymPy) of the current stack, from the cache or the background process."""
@@ -168,6 +185,10 @@ class ComputeController(QObject):
             return self.analytic is not None and _geometry(self.analytic.config) == _geometry(config)
         if stage == "simulation":
             return self.simulation is not None and self.simulation.config == config
+        if stage == "compare":
+            b = self.compare.config if self.compare is not None else None
+            return b is not None and (b.stack, b.input_size, b.simulation) == (
+                self.compare_stack, config.input_size, config.simulation)
         key = self._result_key.get(stage)
         return key is not None and key == config.stack[: len(key)] if stage == "atlas" else key == config.stack
 
@@ -214,10 +235,8 @@ class ComputeController(QObject):
             self._accept("analytic", held)
 
     def _accept(self, name: str, result) -> None:
-        if name == "analytic":
-            self.analytic = result
-        elif name == "simulation":
-            self.simulation = result
+        if name in ("analytic", "simulation", "compare"):
+            setattr(self, name, result)
         else:
             stack, value = result
             self._remember(stack, name, value)

@@ -36,6 +36,7 @@ from .actions import FileActions, make_action, run_guarded
 from .app import collect_on_gui_thread
 from .atlas import variant
 from .atlas_panel import AtlasPanel
+from .compare_panel import ComparePanel
 from .compute import describe_error
 from .controller import DEBOUNCE_MS, ComputeController
 from .document import Document
@@ -135,7 +136,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.atlas_panel = AtlasPanel(self)
+        self.compare_panel = ComparePanel(self.controller, self)
         for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"), (self.atlas_panel, "Atlas"),
+                              (self.compare_panel, "Compare"),
                               (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles")):
             self.tabs.addTab(widget, title)
 
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
                                       "Ctrl+Shift+C", report=report),
             "cancel": make_action(self, "&Cancel computation", self.cancel, "Esc", "Stop the running computation",
                                   report),
-            "recompute": make_action(self, "&Recompute", self.controller.recompute,
+            "recompute": make_action(self, "&Recompute", lambda: self.controller.recompute(force=True),
                                      QKeySequence.StandardKey.Refresh, report=report),
             "about": make_action(self, "&About checkerlab", self.about, report=report),
             "tour": make_action(self, "&What am I looking at?", self.tour.show, "F1", report=report),
@@ -296,6 +299,9 @@ class MainWindow(QMainWindow):
         self.editor.problem.connect(self.show_error)
         self.atlas_panel.applyRequested.connect(self.apply_atlas)
         self.tabs.currentChanged.connect(lambda _: self._request_atlas())
+        self.tabs.currentChanged.connect(lambda _: self.compare_panel.set_shown(
+            self.tabs.currentWidget() is self.compare_panel))
+        self.compare_panel.problem.connect(self.show_error)
         self.editor.currentRowChanged.connect(lambda _: self._request_atlas())
         c.settled.connect(self._request_atlas)
         self.tour.dismissed.connect(lambda: self.session.set("tour_done", True))
@@ -392,7 +398,8 @@ class MainWindow(QMainWindow):
                               (m.simulated_plot, simulated), (m.simulated_spectrum, simulated),
                               (self.metrics_panel, exact and simulated), (self.profiles, exact and simulated),
                               (self.formula_panel, c.is_current("formula")), (self.fixes_panel, c.is_current("fixes")),
-                              (self.atlas_panel, c.is_current("atlas"))):
+                              (self.atlas_panel, c.is_current("atlas")),
+                              (self.compare_panel, exact and simulated and c.is_current("compare"))):
             view.set_stale(not current, reason)
 
     def _on_updated(self, stage: str) -> None:
@@ -404,7 +411,8 @@ class MainWindow(QMainWindow):
         show = {"analytic": self._show_analytic, "simulation": self._show_simulation,
                 "formula": lambda: self.formula_panel.set_result(c.formula),
                 "fixes": lambda: self.fixes_panel.set_result(c.fixes), "atlas": self._show_atlas}
-        run_guarded(show[stage], self.show_error)
+        if stage in show:  # "compare": the compare panel listens itself
+            run_guarded(show[stage], self.show_error)
         self._mark_stale()
         self.updated.emit(stage)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from .compute import AnalyticResult, SimulationResult, exact_str
+from .compute import AnalyticResult, SimulationResult, exact_str, mean_se
 from .views import Staleness, small_font
 
 _SHORT = {
@@ -43,15 +41,6 @@ _TIPS = (
     "Simulated: (max − min) / mean |tile| of the channel-mean phase tile, mean ± standard error over draws",
     "Simulated: fraction of the interior's energy at the artifact frequencies, mean ± standard error over draws",
 )
-
-
-def mean_se(values: np.ndarray) -> tuple[float, float | None, int]:
-    """(mean, standard error std/sqrt(n) with ddof=1 or None for n < 2, n) of the finite values."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return math.nan, None, 0
-    return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else None), int(v.size)
 
 
 def _mean_se_text(values: np.ndarray) -> str:
