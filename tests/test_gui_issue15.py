@@ -656,3 +656,43 @@ def test_add5_compare_two_stacks_on_the_same_input(window, qtbot):
     window.input_panel.seed.setValue(5)  # B runs with A's settings, so this makes B stale
     settle(qtbot, window)
     assert not c.is_current("compare") and c.compare.config.simulation.seed == 0
+
+
+# ---------------------------------------------------------------------------------------------- Add 2
+def test_add2_explanation_feeds_taps_footprints_and_scatter(window, qtbot):
+    from checkerlab.app.gui.footprint import explain, footprints
+
+    show_at(window, qtbot)
+    panel, maps = window.explain_panel, window.maps
+    config = window.document.config
+    window.tabs.setCurrentWidget(panel)
+    maps.select(3)  # after layer 2: the stack ConvT, ReLU, ConvT
+    stack, pixel = config.stack[:3], (61, 38)
+    window.hover.show(pixel)
+    levels, taps = explain(stack, config.input_size, pixel)
+    np.testing.assert_array_equal(panel.feeds.image.image, levels[0].weights().astype(float))
+    count = overlap_map(stack, config.input_size)[pixel]
+    assert panel.feeds.title.endswith(f"{count} paths")  # the paths add up to the overlap count
+    assert [(t.index, t.rows, t.cols) for t in panel.taps.taps] == [(t.index, t.rows, t.cols) for t in taps]
+    assert [t.index for t in taps] == [0, 2]
+    maps.footprints.setChecked(True)
+    window.hover.show(pixel)
+    expected = footprints(stack, config.input_size, panel.sources())
+    shown = [item.rect() for item in maps.exact_plot.outlines if item.isVisible()]
+    assert [(r.top(), r.bottom() - 1, r.left(), r.right() - 1) for r in shown] == expected
+    assert all(r.contains(pixel[1] + 0.5, pixel[0] + 0.5) for r in shown)  # every footprint covers the pixel
+    window.hover.show(None)
+    assert not any(item.isVisible() for item in maps.exact_plot.outlines)
+
+    scatter = panel.scatter  # layer 2 is a ConvTranspose2d: its input is the exact map after layer 1
+    assert scatter.source is not None and scatter.source.shape == (64, 64)
+    scatter.speed.setValue(100)
+    assert scatter.per_second == pytest.approx(1000)
+    scatter.play.setChecked(True)
+    assert scatter.timer.isActive()
+    qtbot.waitUntil(lambda: scatter.done >= 100, timeout=10000)
+    scatter.play.setChecked(False)
+    scatter.step(scatter.source.size)  # the last frame is the layer's exact map
+    np.testing.assert_array_equal(scatter.frame, overlap_map(stack, config.input_size))
+    maps.select(2)  # a ReLU: nothing to scatter
+    assert scatter.source is None and "ConvTranspose2d" in scatter.note.text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QRectF
 
 from .compute import exact_str
+from .footprint import footprints
 from .views import ImagePlot, SpectrumPlot
 
 
@@ -86,6 +87,7 @@ class HoverLink(QObject):
         if pixel is None or view is None:
             for plot in (maps.exact_plot, maps.simulated_plot):
                 plot.set_crosshair(None, None)
+            maps.exact_plot.set_outlines([])
             w.profiles.set_cursor(None)
             w.tile_panel.highlight(None)
             return
@@ -107,6 +109,24 @@ class HoverLink(QObject):
             text += f" · value{where} {maps.value_text(si, sj)}"
         w.profiles.set_cursor(i if w.profile_axis.currentIndex() == 0 else j)
         maps.readout.setText(text)
+        self._explain(view, (i, j))
+
+    def _explain(self, view, pixel: tuple[int, int]) -> None:
+        """The explanation tab and the footprint overlay, when either is on screen."""
+        w, maps = self.w, self.w.maps
+        a = w.controller.analytic
+        explaining = w.tabs.currentWidget() is w.explain_panel
+        if a is None or view.position == 0 or not (explaining or maps.footprints.isChecked()):
+            maps.exact_plot.set_outlines([])
+            return
+        stack, size = a.config.stack[: view.position], a.config.input_size
+        w.explain_panel.show_pixel(stack, size, pixel)
+        if maps.footprints.isChecked():
+            rects = footprints(stack, size, w.explain_panel.sources())
+            maps.exact_plot.set_outlines([QRectF(left, top, right - left + 1, bottom - top + 1)
+                                          for top, bottom, left, right in rects], "#ffffff")
+        else:
+            maps.exact_plot.set_outlines([])
 
     def _hover_spectrum(self, plot: SpectrumPlot, x: float, y: float) -> None:
         found = plot.value_at(x, y)

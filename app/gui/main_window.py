@@ -40,6 +40,7 @@ from .compare_panel import ComparePanel
 from .compute import describe_error
 from .controller import DEBOUNCE_MS, ComputeController
 from .document import Document
+from .explain_panel import ExplainPanel
 from .fixes_panel import FixesPanel
 from .formula_panel import FormulaPanel
 from .input_panel import InputPanel
@@ -137,8 +138,9 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.atlas_panel = AtlasPanel(self)
         self.compare_panel = ComparePanel(self.controller, self)
+        self.explain_panel = ExplainPanel(self)
         for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"), (self.atlas_panel, "Atlas"),
-                              (self.compare_panel, "Compare"),
+                              (self.compare_panel, "Compare"), (self.explain_panel, "Explain"),
                               (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles")):
             self.tabs.addTab(widget, title)
 
@@ -432,6 +434,7 @@ class MainWindow(QMainWindow):
         self.profiles.set_axis(axis)
         if view is not None:
             self.tile_panel.set_view(view)
+            self._scatter(view.position)
         sim, position = self.controller.simulation, self.maps.position
         if sim is not None and self.maps.simulation is sim and 0 < position <= len(sim.monte_carlo.layers):
             self.tile_panel.set_simulated(sim.monte_carlo.layers[position - 1].tile_mean, sim.monte_carlo.draws)
@@ -477,6 +480,15 @@ class MainWindow(QMainWindow):
         state = self.document.state
         row = replace(row_from_layer(variant(config.stack[index], kernel, stride)), uid=state.rows[index].uid)
         self.document.apply(state.with_row(index, row), f"Atlas: layer {index} kernel {kernel}, stride {stride}")
+
+    def _scatter(self, position: int) -> None:
+        """Give the scatter animation the shown layer (a transposed convolution) and its exact input."""
+        a = self.controller.analytic
+        layer = a.config.stack[position - 1] if a is not None and position > 0 else None
+        if layer is not None and layer.type != "ConvTranspose2d":
+            layer = None
+        source = a.view(position - 1).exact_map if layer is not None else None
+        self.explain_panel.scatter.set_layer(layer, source, f"layer {position - 1} (ConvTranspose2d)")
 
     def zoom_to_period(self) -> None:
         """Show one (generic) period of the interior of the shown layer in both maps."""

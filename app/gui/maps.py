@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .compute import AnalyticResult, LayerView, SimulationResult
 from .linking import ViewSync
@@ -61,6 +61,10 @@ class MapsPanel(QWidget):
         self.bar.addWidget(self.layer, 1)
         self.bar.addWidget(QLabel("Channel", self))
         self.bar.addWidget(self.channel)
+        self.footprints = QCheckBox("Footprints", self)
+        self.footprints.setToolTip("While hovering the exact map, outline where the kernel of every input pixel "
+                                   "that feeds the hovered pixel lands: their overlap is the count")
+        self.bar.addWidget(self.footprints)
 
         self.exact_plot = ImagePlot("Exact overlap count", "j (column)", "i (row)", COUNT_CMAP, self,
                                     colorbar_label="count")

@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsOpacityEffect
+from PySide6.QtWidgets import QGraphicsOpacityEffect, QGraphicsRectItem
 
 COUNT_CMAP = "viridis"  # overlap counts (>= 0)
 SIGNED_CMAP = "CET-D1A"  # signed activations: diverging, white at 0
@@ -119,6 +119,8 @@ class ImagePlot(pg.PlotWidget):
             line.setZValue(10)
             item.addItem(line, ignoreBounds=True)
         self.stale, self.stale_reason = False, ""
+        self.outlines: list[QGraphicsRectItem] = []  # a pool, shown as needed (set_outlines)
+        self.labels: list[pg.TextItem] = []  # a pool (set_labels)
         self.data: np.ndarray | None = None
         self.rect = QRectF()
         self._fitted_shape = None
@@ -192,6 +194,39 @@ class ImagePlot(pg.PlotWidget):
         if show:
             self.vline.setPos(x)
             self.hline.setPos(y)
+
+    def set_outlines(self, rects: list[QRectF], color: str = "#ff3b30") -> None:
+        """Outline data rectangles (e.g. footprints, the current stamp) over the image; [] hides them."""
+        pen = pg.mkPen(color, width=1.2)
+        pen.setCosmetic(True)
+        while len(self.outlines) < len(rects):
+            item = QGraphicsRectItem()
+            item.setZValue(8)
+            self.getPlotItem().getViewBox().addItem(item, ignoreBounds=True)
+            self.outlines.append(item)
+        for k, item in enumerate(self.outlines):
+            item.setVisible(k < len(rects))
+            if k < len(rects):
+                item.setRect(rects[k])
+                item.setPen(pen)
+
+    def set_labels(self, labels: list[tuple[int, int, str]]) -> None:
+        """Write text on pixels: (row, column, text) each; [] removes them."""
+        while len(self.labels) < len(labels):
+            item = pg.TextItem(anchor=(0.5, 0.5), color="w")
+            item.setZValue(9)
+            self.getPlotItem().addItem(item, ignoreBounds=True)
+            self.labels.append(item)
+        for k, item in enumerate(self.labels):
+            item.setVisible(k < len(labels))
+            if k < len(labels):
+                i, j, text = labels[k]
+                item.setText(text)
+                item.setPos(j + 0.5, i + 0.5)
+
+    def set_highlight(self, rect: QRectF | None) -> None:
+        """Outline one data rectangle, or none."""
+        self.set_outlines([] if rect is None else [rect], "#ff3b30")
 
     def _mouse_moved(self, pos: QPointF) -> None:
         vb = self.getPlotItem().getViewBox()
