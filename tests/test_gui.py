@@ -207,7 +207,7 @@ def test_every_preset_loads_into_the_editor_and_both_views(window, qtbot):
                 -1
             ]
         )
-        assert preset.title in window.preset_note.text()
+        assert preset.title in window.presets.note.text()
 
 
 def test_layer_selector_shows_each_layer_output(window, qtbot):
@@ -417,7 +417,7 @@ def test_progress_and_cancel_of_a_long_monte_carlo(window, qtbot):
     window.cancel()
     qtbot.waitUntil(lambda: not window.controller.worker.is_busy(), timeout=10000)
     assert window.controller.simulation.monte_carlo.draws == 4  # the cancelled run never replaced the shown one
-    assert not window.progress.isVisible()
+    assert not window.status.progress.isVisible()
 
 
 def test_errors_in_a_stage_reach_the_status_bar(window, qtbot, monkeypatch):

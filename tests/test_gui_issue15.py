@@ -547,7 +547,7 @@ def test_add6_paste_pytorch_code_into_the_editor(window, qtbot):
 
 
 def test_add6_layers_from_code_reads_snippets():
-    from checkerlab.app.gui.state import layers_from_code
+    from checkerlab.app.gui.torch_code import layers_from_code
 
     stack, in_channels, whole = layers_from_code(MODEL_CODE)
     assert whole and in_channels == 64 and len(stack) == 4

@@ -6,13 +6,16 @@ The grid is painted directly (32 QImages), which is lighter than 32 plot widgets
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .atlas import KERNELS, STRIDES, AtlasCell
+from .atlas import KERNELS, STRIDES, AtlasCell, variant
+from .state import row_from_layer
 from .views import COUNT_CMAP, Staleness, small_font
 
 _HEAD = 18  # pixels for the k and s labels
@@ -107,22 +110,63 @@ class AtlasGrid(QWidget):
 
 
 class AtlasPanel(Staleness, QWidget):
-    """A caption and the grid. `applyRequested(layer index, k, s)` when a cell is clicked."""
+    """A caption and the grid for the editor's convolution. The atlas is requested from the controller only
+    while the tab is shown (`set_shown`); a click applies the cell's kernel and stride (one undo step)."""
 
-    applyRequested = Signal(int, int, int)
-
-    def __init__(self, parent=None):
+    def __init__(self, document, controller, editor, parent=None):
         super().__init__(parent)
+        self.document, self.controller, self.editor = document, controller, editor
         self.caption = QLabel("Select a ConvTranspose2d or Conv2d row of the stack to see its atlas.", self)
         self.caption.setWordWrap(True)
         self.caption.setFont(small_font(self, 0.9))
         self.grid = AtlasGrid(self)
-        self.grid.clicked.connect(lambda k, s: self.applyRequested.emit(self.index, k, s))
+        self.grid.clicked.connect(lambda k, s: self.apply(self.index, k, s))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.caption)
         layout.addWidget(self.grid, 1)
         self.index = -1
+        self.shown = False
+        controller.updated.connect(lambda stage: self._show() if stage == "atlas" else None)
+        controller.settled.connect(self.request)
+        editor.currentRowChanged.connect(lambda _row: self.request())
+
+    def target(self) -> int | None:
+        """The convolution the atlas varies: the editor's row if it is one, else the nearest one above it,
+        else the first one; None when the stack has none."""
+        rows = self.document.state.rows
+        convs = [i for i, row in enumerate(rows) if row.type in ("ConvTranspose2d", "Conv2d")]
+        if not convs:
+            return None
+        current = self.editor.current_row()
+        return max((i for i in convs if i <= current), default=convs[0])
+
+    def set_shown(self, shown: bool) -> None:
+        self.shown = shown
+        self.request()
+
+    def request(self) -> None:
+        if not self.shown or self.document.config is None:
+            return
+        index = self.target()
+        if index is None:
+            self.set_message("The atlas varies a ConvTranspose2d or Conv2d: the stack has none.")
+        else:
+            self.controller.request_atlas(index)
+
+    def _show(self) -> None:
+        index, config = self.target(), self.document.config
+        if index is not None and config is not None and self.controller.atlas_key == config.stack[: index + 1]:
+            self.set_atlas(index, config.stack[index], self.controller.atlas)
+
+    def apply(self, index: int, kernel: int, stride: int) -> None:
+        """Give layer `index` the kernel and stride of an atlas cell (one undoable step)."""
+        config = self.document.config
+        if config is None or not 0 <= index < len(config.stack):
+            return
+        state = self.document.state
+        row = replace(row_from_layer(variant(config.stack[index], kernel, stride)), uid=state.rows[index].uid)
+        self.document.apply(state.with_row(index, row), f"Atlas: layer {index} kernel {kernel}, stride {stride}")
 
     def set_atlas(self, index: int, layer, cells: list[AtlasCell]) -> None:
         """Show the atlas of layer `index` (its current kernel and stride framed)."""

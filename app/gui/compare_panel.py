@@ -111,7 +111,7 @@ class ComparePanel(Staleness, QWidget):
             self.set_b(PRESETS[key].config.stack)
 
     def _typed(self) -> None:
-        from .state import layers_from_code
+        from .torch_code import layers_from_code
 
         try:
             stack, _in_channels, _whole = layers_from_code(self.choice.currentText())

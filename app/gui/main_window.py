@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -21,20 +20,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ...analytics import Config
-from ...analytics.presets import PRESETS, default_config, get_preset
+from ...analytics.presets import default_config, get_preset
 from . import compute
-from .actions import FileActions, make_action, run_guarded
+from .actions import FileActions, run_guarded
 from .app import collect_on_gui_thread
-from .atlas import variant
 from .atlas_panel import AtlasPanel
 from .compare_panel import ComparePanel
 from .compute import describe_error
@@ -46,13 +42,16 @@ from .formula_panel import FormulaPanel
 from .input_panel import InputPanel
 from .linking import HoverLink
 from .maps import MapsPanel
+from .menus import build_menus, undo_actions
 from .metrics_panel import MetricsPanel
+from .presets_box import PresetsBox
 from .session import Session, default_settings
 from .stack_editor import StackEditor
-from .state import row_from_layer, state_from_config
+from .state import state_from_config
+from .status import ComputeStatus
 from .tiles import TilePanel
 from .tour import TOUR_PRESET, TourPanel
-from .views import ProfilePlot, small_font
+from .views import ProfilePlot
 
 
 def default_size(widget: QWidget) -> QSize:
@@ -96,8 +95,9 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_docks()
         self.file_actions = FileActions(self, self.document, self.session)
-        self._build_menus()
-        self._build_status()
+        self.undo_action, self.redo_action = undo_actions(self)
+        self.actions = build_menus(self)
+        self.status = ComputeStatus(self.statusBar(), self.controller, self.cancel)
         m = self.maps
         for plot, name in ((m.exact_plot, "overlap_map"), (m.simulated_plot, "simulated"),
                            (m.exact_spectrum, "analytic_spectrum"), (m.simulated_spectrum, "simulated_spectrum")):
@@ -106,14 +106,14 @@ class MainWindow(QMainWindow):
         self.tour.setVisible(first_run)
         self.resize(default_size(self))
         if restore:
-            self._restore_layout()
+            self.session.restore_window(self)
         self._connect()
         self._update_title()
-        self._update_preset_note()
         QTimer.singleShot(0, self.controller.recompute)  # first compute once the event loop runs
 
     # ================================================================================ construction
     def _build_views(self) -> None:
+        self.editor = StackEditor(self.document, self)  # docked later; the atlas follows its current row
         self.maps = MapsPanel(self.document, self)
         self.tile_panel = TilePanel(self)
         self.profiles = ProfilePlot(self)
@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        self.atlas_panel = AtlasPanel(self)
+        self.atlas_panel = AtlasPanel(self.document, self.controller, self.editor, self)
         self.compare_panel = ComparePanel(self.controller, self)
         self.explain_panel = ExplainPanel(self)
         for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"), (self.atlas_panel, "Atlas"),
@@ -163,25 +163,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.central)
 
     def _build_docks(self) -> None:
-        self.editor = StackEditor(self.document, self)
         self.input_panel = InputPanel(self.document, self)
-        self.preset_combo = QComboBox(self)
-        self.preset_combo.addItem("Load a preset…")
-        for preset in PRESETS.values():
-            self.preset_combo.addItem(preset.title, preset.key)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, preset.description,
-                                          Qt.ItemDataRole.ToolTipRole)
+        self.presets = PresetsBox(self.document, self)
         stack_box = QWidget(self)
-        sl = QVBoxLayout(stack_box)
-        sl.setContentsMargins(0, 0, 0, 0)
-        sl.setSpacing(2)
-        self.preset_note = QLabel(self)
-        self.preset_note.setWordWrap(True)
-        self.preset_note.setFont(small_font(self, 0.9))
-        self.preset_note.setStyleSheet("color: #444;")
-        sl.addWidget(self.preset_combo)
-        sl.addWidget(self.preset_note)
-        sl.addWidget(self.editor, 1)
+        layout = QVBoxLayout(stack_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.presets)
+        layout.addWidget(self.editor, 1)
         self.stack_dock = QDockWidget("Stack", self)
         self.stack_dock.setObjectName("stack_dock")
         self.stack_dock.setWidget(stack_box)
@@ -197,90 +186,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.stack_dock], [self.editor.natural_width()], Qt.Orientation.Horizontal)
         self.resizeDocks([self.stack_dock, self.input_dock], [440, 300], Qt.Orientation.Vertical)
 
-    def _build_menus(self) -> None:
-        stack = self.document.undo_stack
-        undo = stack.createUndoAction(self, "&Undo")
-        undo.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Undo) or [QKeySequence("Ctrl+Z")])
-        redo = stack.createRedoAction(self, "&Redo")
-        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
-        redo_keys += [QKeySequence(k) for k in ("Ctrl+Shift+Z", "Ctrl+Y") if QKeySequence(k) not in redo_keys]
-        redo.setShortcuts(redo_keys)
-        self.undo_action, self.redo_action = undo, redo
-        report = self.show_error
-        own = {
-            "quit": make_action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit, report=report),
-            "copy_latex": make_action(self, "Copy formula as La&TeX", self.formula_panel.copy_latex,
-                                      "Ctrl+Shift+C", report=report),
-            "cancel": make_action(self, "&Cancel computation", self.cancel, "Esc", "Stop the running computation",
-                                  report),
-            "recompute": make_action(self, "&Recompute", lambda: self.controller.recompute(force=True),
-                                     QKeySequence.StandardKey.Refresh, report=report),
-            "about": make_action(self, "&About checkerlab", self.about, report=report),
-            "tour": make_action(self, "&What am I looking at?", self.tour.show, "F1", report=report),
-        }
-        self.actions = {**self.file_actions.actions, **own}
-        a = self.actions
-        bar = self.menuBar()
-        self.file_actions.fill_file_menu(bar.addMenu("&File"), a["quit"])
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([undo, redo])
-        edit_menu.addSeparator()
-        for name in ("add", "duplicate", "remove", "up", "down", "paste"):
-            edit_menu.addAction(self.editor.actions_by_name[name])
-        edit_menu.addSeparator()
-        edit_menu.addAction(a["copy_latex"])
-        preset_menu = bar.addMenu("&Presets")
-        group = QActionGroup(self)
-        for preset in PRESETS.values():
-            act = make_action(self, preset.title, lambda k=preset.key: self.load_preset(k), tip=preset.description,
-                              report=report)
-            group.addAction(act)
-            preset_menu.addAction(act)
-        run_menu = bar.addMenu("&Compute")
-        run_menu.addActions([a["recompute"], a["cancel"]])
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.stack_dock.toggleViewAction())
-        view_menu.addAction(self.input_dock.toggleViewAction())
-        bar.addMenu("&Help").addActions([a["tour"], a["about"]])
-
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main_toolbar")
-        toolbar.setMovable(False)
-        toolbar.addActions([a["open"], a["save"]])
-        toolbar.addSeparator()
-        for text, slot, signal, enabled in (("Undo", stack.undo, stack.canUndoChanged, stack.canUndo()),
-                                            ("Redo", stack.redo, stack.canRedoChanged, stack.canRedo())):
-            act = QAction(text, self)  # fixed labels: the menu entries say what will be undone
-            act.triggered.connect(slot)
-            act.setEnabled(enabled)
-            signal.connect(act.setEnabled)
-            toolbar.addAction(act)
-        toolbar.addSeparator()
-        toolbar.addActions([a["export_figure"], a["export_latex"]])
-        for act in self.actions.values():
-            self.addAction(act)
-
-    def _build_status(self) -> None:
-        status = self.statusBar()
-        self.timing_label = QLabel(" ", self)
-        self.timing_label.setStyleSheet("color: #666;")
-        self.timing_label.setFixedWidth(320)  # its text is elided to this width: it never widens the window
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(180)
-        self.progress.setVisible(False)
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setText("✕")
-        self.cancel_button.setToolTip("Cancel the computation (Esc)")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.setVisible(False)
-        for widget in (self.timing_label, self.progress, self.cancel_button):
-            status.addPermanentWidget(widget)
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setSingleShot(True)
-        self._progress_timer.setInterval(150)  # only show the bar for runs that take a while
-        self._progress_timer.timeout.connect(self._show_progress)
-
     def _connect(self) -> None:
         c, doc = self.controller, self.document
         doc.changed.connect(self._on_document_changed)
@@ -290,22 +195,14 @@ class MainWindow(QMainWindow):
         doc.changed.connect(self._mark_stale)
         c.settled.connect(self.settled)
         c.failed.connect(self._on_failed)
-        c.started.connect(self._on_started)
-        c.progress.connect(self._on_progress)
-        c.finished.connect(self._hide_progress)
         c.message.connect(self.statusBar().showMessage)
         self.input_panel.chooseImageRequested.connect(
             lambda: run_guarded(self.file_actions.choose_image, self.show_error))
-        self.preset_combo.activated.connect(self._preset_chosen)
+        self.presets.problem.connect(self.show_error)
         self.fixes_panel.applyRequested.connect(self.apply_fix)
         self.editor.problem.connect(self.show_error)
-        self.atlas_panel.applyRequested.connect(self.apply_atlas)
-        self.tabs.currentChanged.connect(lambda _: self._request_atlas())
-        self.tabs.currentChanged.connect(lambda _: self.compare_panel.set_shown(
-            self.tabs.currentWidget() is self.compare_panel))
+        self.tabs.currentChanged.connect(self._tab_shown)
         self.compare_panel.problem.connect(self.show_error)
-        self.editor.currentRowChanged.connect(lambda _: self._request_atlas())
-        c.settled.connect(self._request_atlas)
         self.tour.dismissed.connect(lambda: self.session.set("tour_done", True))
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
@@ -315,7 +212,6 @@ class MainWindow(QMainWindow):
 
     # ================================================================================ document
     def _on_document_changed(self) -> None:
-        self._update_preset_note()
         v = self.document.validation
         if v.ok:
             self.statusBar().clearMessage()
@@ -337,52 +233,19 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Applied: {fix.title}", 5000)
 
     def load_preset(self, key: str) -> None:
-        preset = get_preset(key)
-        self.document.load(preset.config, f"Load preset {preset.title}")
-        self._show_preset_note(preset)
+        self.presets.load(key)
 
-    def _preset_chosen(self, index: int) -> None:
-        key = self.preset_combo.itemData(index)
-        self.preset_combo.setCurrentIndex(0)
-        if key:
-            run_guarded(lambda: self.load_preset(key), self.show_error)
-
-    def _show_preset_note(self, preset) -> None:
-        self.preset_note.setText(f"<b>{preset.title}</b>: {preset.description} <i>({preset.reference})</i>")
-
-    def _update_preset_note(self) -> None:
-        """Describe the preset the stack comes from (if it is one); otherwise a hint."""
-        config = self.document.config
-        match = next((p for p in PRESETS.values() if config is not None and p.config.stack == config.stack), None)
-        if match is not None:
-            self._show_preset_note(match)
-        elif config is not None:
-            self.preset_note.setText("Custom stack. Edit a cell (double-click or type), or load a preset above.")
+    def _tab_shown(self, _index: int) -> None:
+        """The atlas and B of the compare tab are computed only while their tab is shown."""
+        self.atlas_panel.set_shown(self.tabs.currentWidget() is self.atlas_panel)
+        self.compare_panel.set_shown(self.tabs.currentWidget() is self.compare_panel)
 
     # ================================================================================ compute
     def cancel(self) -> None:
         """Stop the running computation; the views keep what they show."""
         self.controller.cancel()
+        self.status.hide()
         self.statusBar().showMessage("Computation cancelled", 3000)
-
-    def _on_started(self, label: str) -> None:
-        self.progress.setValue(0)
-        self.progress.setFormat("computing…")
-        self._progress_timer.start()
-
-    def _show_progress(self) -> None:
-        if self.controller.worker.is_busy():
-            self.progress.setVisible(True)
-            self.cancel_button.setVisible(True)
-
-    def _on_progress(self, fraction: float, text: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(f"Monte Carlo {text}")
-
-    def _hide_progress(self) -> None:
-        self._progress_timer.stop()
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
 
     def _on_failed(self, stage: str, message: str) -> None:
         if stage == "formula":
@@ -406,14 +269,10 @@ class MainWindow(QMainWindow):
 
     def _on_updated(self, stage: str) -> None:
         c = self.controller
-        timings = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in c.timings.items())
-        label = self.timing_label
-        label.setText(label.fontMetrics().elidedText(timings, Qt.TextElideMode.ElideRight, label.width()))
-        label.setToolTip(f"Worker time of the last result of each stage: {timings}")
         show = {"analytic": self._show_analytic, "simulation": self._show_simulation,
                 "formula": lambda: self.formula_panel.set_result(c.formula),
-                "fixes": lambda: self.fixes_panel.set_result(c.fixes), "atlas": self._show_atlas}
-        if stage in show:  # "compare": the compare panel listens itself
+                "fixes": lambda: self.fixes_panel.set_result(c.fixes)}
+        if stage in show:  # the atlas and compare panels listen themselves
             run_guarded(show[stage], self.show_error)
         self._mark_stale()
         self.updated.emit(stage)
@@ -444,42 +303,6 @@ class MainWindow(QMainWindow):
         shown = self.maps.shown
         if shown is not None:
             self.profiles.set_simulated(shown.mean(axis=(0, 2 - axis), dtype=np.float64))
-
-    # ================================================================================ atlas
-    def atlas_target(self) -> int | None:
-        """The convolution the atlas varies: the editor's row if it is one, else the nearest one above it,
-        else the first one; None when the stack has none."""
-        rows = self.document.state.rows
-        convs = [i for i, row in enumerate(rows) if row.type in ("ConvTranspose2d", "Conv2d")]
-        if not convs:
-            return None
-        current = self.editor.current_row()
-        return max((i for i in convs if i <= current), default=convs[0])
-
-    def _request_atlas(self) -> None:
-        if self.tabs.currentWidget() is not self.atlas_panel or self.document.config is None:
-            return
-        index = self.atlas_target()
-        if index is None:
-            self.atlas_panel.set_message("The atlas varies a ConvTranspose2d or Conv2d: the stack has none.")
-        else:
-            self.controller.request_atlas(index)
-
-    def _show_atlas(self) -> None:
-        c, index, config = self.controller, self.atlas_target(), self.document.config
-        if index is not None and config is not None and c.atlas_key == config.stack[: index + 1]:
-            self.atlas_panel.set_atlas(index, config.stack[index], c.atlas)
-
-    def apply_atlas(self, index: int, kernel: int, stride: int) -> None:
-        """Give layer `index` the atlas cell's kernel and stride (one undoable step)."""
-        from dataclasses import replace
-
-        config = self.document.config
-        if config is None or not 0 <= index < len(config.stack):
-            return
-        state = self.document.state
-        row = replace(row_from_layer(variant(config.stack[index], kernel, stride)), uid=state.rows[index].uid)
-        self.document.apply(state.with_row(index, row), f"Atlas: layer {index} kernel {kernel}, stride {stride}")
 
     def _scatter(self, position: int) -> None:
         """Give the scatter animation the shown layer (a transposed convolution) and its exact input."""
@@ -525,28 +348,10 @@ class MainWindow(QMainWindow):
         self.file_actions.open_dropped(path)
 
     # ================================================================================ session
-    def _restore_layout(self) -> None:
-        s = self.session
-        if (geometry := s.bytes("geometry")) is not None:
-            self.restoreGeometry(geometry)
-        if (state := s.bytes("window_state")) is not None:
-            self.restoreState(state)
-        if (value := s.bytes("central_split")) is not None:
-            self.central.restoreState(value)
-        self.tabs.setCurrentIndex(s.integer("tab"))
-
     def save_session(self) -> None:
         """Remember the layout and the last valid config."""
-        s = self.session
-        s.set("geometry", self.saveGeometry())
-        s.set("window_state", self.saveState())
-        s.set("central_split", self.central.saveState())
-        s.set("tab", self.tabs.currentIndex())
         analytic = self.controller.analytic
-        config = self.document.config or (analytic.config if analytic else None)
-        if config is not None:
-            s.remember_config(config)
-        s.sync()
+        self.session.save_window(self, self.document.config or (analytic.config if analytic else None))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)

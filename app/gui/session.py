@@ -65,7 +65,28 @@ class Session:
         recent = self.recent_files()
         return os.path.dirname(recent[0]) if recent else os.getcwd()
 
-    # ---- layout -----------------------------------------------------------------------------------
+    # ---- the window -------------------------------------------------------------------------------
+    def restore_window(self, window) -> None:
+        """The window's geometry, docks, central splitter and tab as they were."""
+        if (geometry := self.bytes("geometry")) is not None:
+            window.restoreGeometry(geometry)
+        if (state := self.bytes("window_state")) is not None:
+            window.restoreState(state)
+        if (value := self.bytes("central_split")) is not None:
+            window.central.restoreState(value)
+        window.tabs.setCurrentIndex(self.integer("tab"))
+
+    def save_window(self, window, config: Config | None) -> None:
+        """Remember the window's layout and `config` (the last valid one)."""
+        self.set("geometry", window.saveGeometry())
+        self.set("window_state", window.saveState())
+        self.set("central_split", window.central.saveState())
+        self.set("tab", window.tabs.currentIndex())
+        if config is not None:
+            self.remember_config(config)
+        self.sync()
+
+    # ---- values -----------------------------------------------------------------------------------
     def bytes(self, name: str) -> QByteArray | None:
         value = self.settings.value(name, QByteArray(), type=QByteArray)
         return value if value and not value.isEmpty() else None

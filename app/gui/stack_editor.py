@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from ...analytics import CheckerlabError
 from .document import Document
-from .state import COLUMNS, HEADERS, ROW_TYPES, layers_from_code, located_message, new_row, rows_from_stack
+from .state import COLUMNS, HEADERS, ROW_TYPES, located_message, new_row, rows_from_stack
+from .torch_code import layers_from_code
 
 _ERROR_BG = QColor(255, 215, 215)
 _ERROR_MARK = QColor(200, 0, 32)
