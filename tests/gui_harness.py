@@ -33,7 +33,7 @@ def settle(qtbot, w, timeout=30000):
         a, sim = w.controller.analytic, w.controller.simulation
         assert cfg is not None
         assert a is not None and a.config.stack == cfg.stack and a.config.input_size == cfg.input_size
-        assert sim is not None and sim.config == cfg
+        assert sim is not None and sim.config == cfg and sim.complete  # every Monte Carlo draw is in
         assert w.maps.simulation is sim
 
     qtbot.waitUntil(done, timeout=timeout)

@@ -242,6 +242,9 @@ def test_hover_shows_count_phase_and_value_in_every_view(window):
     assert window.maps.simulated_plot.vline.isVisible() and window.maps.simulated_plot.vline.value() == x
     item = window.tile_panel.exact.table.item(i % 8, j % 8)
     assert item.font().bold()
+    assert window.profiles.cursor_at == i
+    window.show()
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window.profiles.parentWidget()))  # built when first shown
     assert window.profiles.cursor[0].isVisible() and window.profiles.cursor[0].value() == i
     window.maps.simulated_plot.hovered.emit(10.5, 3.5)  # hovering the other view moves the first
     assert window.maps.exact_plot.hline.value() == 3.5
@@ -416,7 +419,9 @@ def test_progress_and_cancel_of_a_long_monte_carlo(window, qtbot):
         window.input_panel.draws.setValue(400)
     window.cancel()
     qtbot.waitUntil(lambda: not window.controller.worker.is_busy(), timeout=10000)
-    assert window.controller.simulation.monte_carlo.draws == 4  # the cancelled run never replaced the shown one
+    sim = window.controller.simulation  # the maps show draw 0 at once; the cancelled draws never complete
+    assert sim.config.simulation.draws == 400 and sim.monte_carlo.draws < 400 and not sim.complete
+    assert window.metrics_panel.stale  # its statistics are marked as not those of the 400 draws
     assert not window.status.progress.isVisible()
 
 

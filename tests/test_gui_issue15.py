@@ -268,7 +268,7 @@ def drawn_texts(fig) -> list:
 
 
 @pytest.mark.xfail(strict=True, reason="the report's stack table lives in analytics/latex.py (the architecture "
-                   "helper's file, being moved to analytics/presentation/latex.py): the fix is in the gui report")
+                   "helper's file, being moved to analytics/presentation/latex.py); the fix belongs there")
 def test_fix10_the_latex_report_compiles_without_warnings(window, tmp_path):
     import re
     import shutil

@@ -32,9 +32,9 @@ def b_config(b_stack: Stack, a_config: Config) -> Config:
     return config
 
 
-def run_b(config: Config, image, progress=None, cancel=None) -> CompareResult:
+def run_b(config: Config, image, progress=None, cancel=None, threads: int | None = None) -> CompareResult:
     """B's exact analysis and simulation (what the compute worker runs for the compare tab)."""
-    return CompareResult(config, analyze(config), simulate(config, image, progress, cancel))
+    return CompareResult(config, analyze(config), simulate(config, image, progress, cancel, threads))
 
 
 def _pattern_text(a: AnalyticResult) -> tuple[str, str, str]:

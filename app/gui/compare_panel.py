@@ -56,15 +56,9 @@ class ComparePanel(Staleness, QWidget):
         bar.addWidget(QLabel("Compare with", self))
         bar.addWidget(self.choice, 1)
         bar.addWidget(self.snapshot)
-        self.plots = {}
-        grid = QGridLayout()
+        self.plots: dict[tuple[str, str], ImagePlot] = {}  # built when the tab is first shown
+        self.grid = grid = QGridLayout()
         grid.setSpacing(2)
-        for col, side in enumerate("AB"):
-            for row, kind in enumerate(("exact", "simulated")):
-                plot = ImagePlot(f"{side}, {kind}", "", "", COUNT_CMAP, self)
-                plot.setMinimumSize(150, 110)
-                grid.addWidget(plot, row, col)
-                self.plots[side, kind] = plot
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels(["", "A", "B", "B vs A"])
         self.table.verticalHeader().setVisible(False)
@@ -131,10 +125,21 @@ class ComparePanel(Staleness, QWidget):
             self.note.setText(message)
 
     # ---- display ----------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self.plots:  # four plot widgets cost ~0.1 s: not at start-up
+            for col, side in enumerate("AB"):
+                for row, kind in enumerate(("exact", "simulated")):
+                    plot = ImagePlot(f"{side}, {kind}", "", "", COUNT_CMAP, self)
+                    plot.setMinimumSize(150, 110)
+                    self.grid.addWidget(plot, row, col)
+                    self.plots[side, kind] = plot
+            self.refresh()
+
     def refresh(self) -> None:
         c = self.controller
         a, a_sim, b = c.analytic, c.simulation, c.compare
-        if a is None or a_sim is None or b is None or a_sim.config.stack != a.config.stack:
+        if not self.plots or a is None or a_sim is None or b is None or a_sim.config.stack != a.config.stack:
             return
         for side, analytic, sim in (("A", a, a_sim), ("B", b.analytic, b.simulation)):
             self.plots[side, "exact"].set_data(analytic.map)

@@ -10,7 +10,7 @@ import math
 import os
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -195,7 +195,8 @@ def analyze(config: Config, focus: int | None = None) -> AnalyticResult:
 
 @dataclass(eq=False)
 class SimulationResult:
-    """The network run: every layer's output of the first draw, and Monte Carlo metric statistics."""
+    """The network run: every layer's output of the first draw, and Monte Carlo metric statistics over the
+    draws run so far (`complete` once all `config.simulation.draws` are in)."""
 
     config: Config
     monte_carlo: Any  # analytics.simulation.MonteCarlo
@@ -204,6 +205,10 @@ class SimulationResult:
     output_spectrum: np.ndarray
     spectra: dict[int, np.ndarray] = field(default_factory=dict)
 
+    @property
+    def complete(self) -> bool:
+        return self.monte_carlo.draws == self.config.simulation.draws
+
     def spectrum(self, index: int) -> np.ndarray:
         """log_spectrum of arrays[index], cached."""
         if index not in self.spectra:
@@ -211,23 +216,67 @@ class SimulationResult:
         return self.spectra[index]
 
 
+#: Simulations with fewer activation values than this run the kernels on one Numba thread: a parallel
+#: kernel waits for its slowest thread, and with another process on a core that made the default example
+#: 5x slower at the 90th percentile here (benchmarks/bench_gui.py), while one thread stays steady.
+PARALLEL_FROM = 1 << 22
+
+
+def kernel_threads(config: Config, available: int) -> int:
+    """Numba threads for simulating `config`: 1 for small networks, else `available`."""
+    shapes = config.stack.shapes((config.simulation.in_channels, *config.input_size))
+    values = sum(c * h * w for c, h, w in shapes) * config.simulation.draws
+    return 1 if values < PARALLEL_FROM else available
+
+
+def _use_threads(threads: int | None) -> None:
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
 def simulate(
     config: Config,
     image: np.ndarray | None,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    threads: int | None = None,
+    first_only: bool = False,
 ) -> SimulationResult:
-    """Run `config` with its simulation settings (Monte Carlo over `draws`)."""
+    """Run `config` with its simulation settings (Monte Carlo over `draws`), on `threads` Numba threads of the
+    calling thread when given. `first_only`: only draw 0, what the maps show (`complete_draws` adds the
+    others)."""
     from ...analytics.simulation import simulate_settings
 
-    mc = simulate_settings(
-        config.stack, config.input_size, config.simulation, image=image, progress=progress, cancel=cancel
-    )
+    _use_threads(threads)
+    settings = replace(config.simulation, draws=1) if first_only else config.simulation
+    mc = simulate_settings(config.stack, config.input_size, settings, image=image, progress=progress, cancel=cancel)
     first = mc.first
     labels = output_labels(config.stack)
     arrays = [first.input] + list(first.activations)
     out_spec = log_spectrum(arrays[-1])
     return SimulationResult(config, mc, labels, arrays, out_spec, {len(arrays) - 1: out_spec})
+
+
+def complete_draws(result: SimulationResult, progress: Callable[[int, int], None] | None = None,
+                   cancel: Callable[[], bool] | None = None, threads: int | None = None) -> SimulationResult:
+    """`result` with the remaining draws 1..n-1 run and merged: the same first draw and arrays, and the
+    statistics of all n draws, identical to running the n draws at once (draw d uses seed + d on the same
+    input)."""
+    from ...analytics.simulation import MonteCarlo, monte_carlo
+
+    if result.complete:
+        return result
+    s, done = result.config.simulation, result.monte_carlo
+    _use_threads(threads)
+    rest = monte_carlo(result.config.stack, done.first.input, draws=s.draws - done.draws, init=s.init, bias=s.bias,
+                       bias_value=s.bias_value, seed=s.seed + done.draws, progress=progress, cancel=cancel)
+    tiles = [a if b is None else b if a is None else a + b for a, b in zip(done.tile_sum, rest.tile_sum, strict=True)]
+    merged = MonteCarlo(done.stack, done.first, done.seed, np.vstack([done.contrast, rest.contrast]),
+                        np.vstack([done.modulation, rest.modulation]),
+                        np.vstack([done.artifact_energy, rest.artifact_energy]), tiles)
+    return replace(result, monte_carlo=merged)
 
 
 @dataclass(eq=False)

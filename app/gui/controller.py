@@ -95,14 +95,24 @@ class ComputeController(QObject):
             image, sim_ok = None, False
         else:
             sim_ok = True
-        if sim_ok and (force or not self.is_current("simulation")):
+        if sim_ok and (force or not self.is_current("draws")):
 
-            def run_simulation(ctx):
-                return compute.simulate(
-                    config, image, progress=lambda d, n: ctx.report(d / n, f"draw {d}/{n}"), cancel=ctx.should_stop
-                )
+            threads = compute.kernel_threads(config, self.worker.threads)
+            draws = config.simulation.draws
+
+            def run_simulation(ctx):  # the first draw: what the maps show
+                return compute.simulate(config, image, cancel=ctx.should_stop, threads=threads, first_only=True)
+
+            def run_draws(ctx):  # the other draws, for the metrics: off the maps' critical path
+                if "simulation" not in ctx.results:  # the first draw failed (and said so)
+                    return None
+                return compute.complete_draws(ctx.results["simulation"], cancel=ctx.should_stop, threads=threads,
+                                              progress=lambda d, n: ctx.report((d + 1) / draws,
+                                                                               f"draw {d + 1}/{draws}"))
 
             stages.append(("simulation", run_simulation))
+            if draws > 1:
+                stages.append(("draws", run_draws))
         if sim_ok and self.compare_wanted and self.compare_stack is not None and not self.is_current("compare"):
             try:
                 b = b_config(self.compare_stack, config)
@@ -110,7 +120,8 @@ class ComputeController(QObject):
                 self.failed_stages.add("compare")
                 self.failed.emit("compare", f"B cannot take this input: {exc}")
             else:
-                stages.append(("compare", lambda ctx: run_b(b, image, cancel=ctx.should_stop)))
+                b_threads = compute.kernel_threads(b, self.worker.threads)
+                stages.append(("compare", lambda ctx: run_b(b, image, cancel=ctx.should_stop, threads=b_threads)))
         if not stages:
             self.settled.emit()
             return
@@ -185,6 +196,8 @@ class ComputeController(QObject):
             return self.analytic is not None and _geometry(self.analytic.config) == _geometry(config)
         if stage == "simulation":
             return self.simulation is not None and self.simulation.config == config
+        if stage == "draws":
+            return self.simulation is not None and self.simulation.config == config and self.simulation.complete
         if stage == "compare":
             b = self.compare.config if self.compare is not None else None
             return b is not None and (b.stack, b.input_size, b.simulation) == (
@@ -215,7 +228,7 @@ class ComputeController(QObject):
             self.progress.emit(fraction, text)
 
     def _on_stage(self, rid: int, name: str, result, seconds: float) -> None:
-        if rid != self._latest:
+        if rid != self._latest or result is None:
             return
         self.timings[name] = seconds
         if name == "analytic" and self._expect_simulation:
@@ -237,6 +250,8 @@ class ComputeController(QObject):
     def _accept(self, name: str, result) -> None:
         if name in ("analytic", "simulation", "compare"):
             setattr(self, name, result)
+        elif name == "draws":  # the same first draw, with the statistics of every draw
+            self.simulation = result
         else:
             stack, value = result
             self._remember(stack, name, value)

@@ -208,26 +208,44 @@ class ExplainPanel(Staleness, QWidget):
         self.level = QComboBox(self)
         self.level.setToolTip("Which level of the stack to show the feeding pixels at")
         self.level.currentIndexChanged.connect(lambda _: self._show_level())
-        self.feeds = ImagePlot("Input pixels feeding the hovered pixel", "", "", COUNT_CMAP, self,
-                               colorbar_label="paths")
-        self.feeds.setMinimumSize(160, 120)
         self.taps = TapsView(self)
-        self.scatter = ScatterView(self)
-        left = QGridLayout()
-        left.setContentsMargins(0, 0, 0, 0)
-        left.addWidget(self.level, 0, 0)
-        left.addWidget(self.feeds, 1, 0)
-        left.setRowStretch(1, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.addLayout(left, 3)
-        layout.addWidget(self.taps, 2)
-        layout.addWidget(self.scatter, 3)
+        self.left = QGridLayout()
+        self.left.setContentsMargins(0, 0, 0, 0)
+        self.left.addWidget(self.level, 0, 0)
+        self.left.setRowStretch(1, 1)
+        self.body = QHBoxLayout(self)
+        self.body.setContentsMargins(4, 2, 4, 2)
+        self.body.addLayout(self.left, 3)
+        self.body.addWidget(self.taps, 2)
+        self.feeds: ImagePlot | None = None  # the plots are built when first needed (not at start-up)
+        self.scatter: ScatterView | None = None
+        self._scatter_layer: tuple = (None, None, "")
         self.levels: list[Level] = []
         self.pixel: tuple[int, int] | None = None
 
+    def _ensure(self) -> None:
+        if self.feeds is None:
+            self.feeds = ImagePlot("Input pixels feeding the hovered pixel", "", "", COUNT_CMAP, self,
+                                   colorbar_label="paths")
+            self.feeds.setMinimumSize(160, 120)
+            self.left.addWidget(self.feeds, 1, 0)
+            self.scatter = ScatterView(self)
+            self.body.addWidget(self.scatter, 3)
+            self.scatter.set_layer(*self._scatter_layer)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self._ensure()
+
+    def set_scatter_layer(self, layer, source, label: str) -> None:
+        """The layer the scatter animation stamps (see `ScatterView.set_layer`)."""
+        self._scatter_layer = (layer, source, label)
+        if self.scatter is not None:
+            self.scatter.set_layer(layer, source, label)
+
     def show_pixel(self, stack, input_size, pixel: tuple[int, int]) -> list[Level]:
         """Explain output pixel (i, j) of `stack` (the layers up to the shown one); returns the levels."""
+        self._ensure()
         self.levels, taps = explain(stack, input_size, pixel)
         self.pixel = pixel
         wanted = self.level.currentIndex()

@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
             self.session.restore_window(self)
         self._connect()
         self._update_title()
-        QTimer.singleShot(0, self.controller.recompute)  # first compute once the event loop runs
+        QTimer.singleShot(0, self._start)  # once the event loop runs
 
     # ================================================================================ construction
     def _build_views(self) -> None:
@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
         self.maps.positionChanged.connect(lambda _: self._show_layer())
+        self.maps.sideShown.connect(self._show_layer)
         self.tile_panel.zoomRequested.connect(self.zoom_to_period)
         c.focus = self.maps.position_for
 
@@ -261,7 +262,8 @@ class MainWindow(QMainWindow):
         exact, simulated = c.is_current("analytic"), c.is_current("simulation")
         for view, current in ((m.exact_plot, exact), (m.exact_spectrum, exact), (self.tile_panel, exact),
                               (m.simulated_plot, simulated), (m.simulated_spectrum, simulated),
-                              (self.metrics_panel, exact and simulated), (self.profiles, exact and simulated),
+                              (self.metrics_panel, exact and c.is_current("draws")),
+                              (self.profiles, exact and simulated),
                               (self.formula_panel, c.is_current("formula")), (self.fixes_panel, c.is_current("fixes")),
                               (self.atlas_panel, c.is_current("atlas")),
                               (self.compare_panel, exact and simulated and c.is_current("compare"))):
@@ -269,7 +271,7 @@ class MainWindow(QMainWindow):
 
     def _on_updated(self, stage: str) -> None:
         c = self.controller
-        show = {"analytic": self._show_analytic, "simulation": self._show_simulation,
+        show = {"analytic": self._show_analytic, "simulation": self._show_simulation, "draws": self._show_draws,
                 "formula": lambda: self.formula_panel.set_result(c.formula),
                 "fixes": lambda: self.fixes_panel.set_result(c.fixes)}
         if stage in show:  # the atlas and compare panels listen themselves
@@ -286,23 +288,29 @@ class MainWindow(QMainWindow):
         self.maps.set_simulation(self.controller.simulation)
         self.metrics_panel.set_simulation(self.controller.simulation)
 
-    def _show_layer(self) -> None:
-        """The tile and the profiles of the layer shown in the maps."""
-        view = self.maps.current_view()
-        axis = self.profile_axis.currentIndex()
+    def _show_draws(self) -> None:
+        """All the Monte Carlo draws are in: the metrics and the simulated tile (the maps show draw 0 already)."""
+        self.maps.simulation = self.controller.simulation
+        self.metrics_panel.set_simulation(self.controller.simulation)
+        self._show_layer("simulated")
+
+    def _show_layer(self, side: str = "both") -> None:
+        """The tiles, the profiles and the scatter animation of the layer shown in the maps (`side`: which
+        of its exact and simulated halves changed)."""
+        view, position, axis = self.maps.current_view(), self.maps.position, self.profile_axis.currentIndex()
         self.profiles.set_axis(axis)
-        if view is not None:
+        if side in ("both", "exact") and view is not None:
             self.tile_panel.set_view(view)
-            self._scatter(view.position)
-        sim, position = self.controller.simulation, self.maps.position
-        if sim is not None and self.maps.simulation is sim and 0 < position <= len(sim.monte_carlo.layers):
-            self.tile_panel.set_simulated(sim.monte_carlo.layers[position - 1].tile_mean, sim.monte_carlo.draws)
-        else:
-            self.tile_panel.set_simulated(None)
             self.profiles.set_analytic(compute.to_float(view.profiles[axis]))
-        shown = self.maps.shown
-        if shown is not None:
-            self.profiles.set_simulated(shown.mean(axis=(0, 2 - axis), dtype=np.float64))
+            self._scatter(view.position)
+        if side in ("both", "simulated"):
+            sim = self.controller.simulation
+            if sim is None or self.maps.simulation is not sim or not 0 < position <= len(sim.monte_carlo.layers):
+                self.tile_panel.set_simulated(None)
+            elif sim.complete:  # the draw average: once every draw is in
+                self.tile_panel.set_simulated(sim.monte_carlo.layers[position - 1].tile_mean, sim.monte_carlo.draws)
+            if self.maps.shown is not None:
+                self.profiles.set_simulated(self.maps.shown.mean(axis=(0, 2 - axis), dtype=np.float64))
 
     def _scatter(self, position: int) -> None:
         """Give the scatter animation the shown layer (a transposed convolution) and its exact input."""
@@ -311,7 +319,7 @@ class MainWindow(QMainWindow):
         if layer is not None and layer.type != "ConvTranspose2d":
             layer = None
         source = a.view(position - 1).exact_map if layer is not None else None
-        self.explain_panel.scatter.set_layer(layer, source, f"layer {position - 1} (ConvTranspose2d)")
+        self.explain_panel.set_scatter_layer(layer, source, f"layer {position - 1} (ConvTranspose2d)")
 
     def zoom_to_period(self) -> None:
         """Show one (generic) period of the interior of the shown layer in both maps."""
@@ -353,13 +361,24 @@ class MainWindow(QMainWindow):
         analytic = self.controller.analytic
         self.session.save_window(self, self.document.config or (analytic.config if analytic else None))
 
+    def _start(self) -> None:
+        """Paint the window first (when shown), then start the first compute: the worker thread would
+        otherwise compete with the first paint for the GIL."""
+        if self.isVisible():
+            self.repaint()
+        self.controller.recompute()
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
         if not self._warmed:
             self._warmed = True
-            QTimer.singleShot(0, lambda: self.controller.worker.add_idle_job(compute.warm_up))
-            QTimer.singleShot(0, self.controller.background.start)
             self.controller.formula_dpi = 100.0 * self.devicePixelRatioF()
+            QTimer.singleShot(0, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """After the first paint: Numba's kernels on the worker when idle, and the background process."""
+        self.controller.worker.add_idle_job(compute.warm_up)
+        self.controller.background.start()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         try:

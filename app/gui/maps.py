@@ -43,6 +43,7 @@ class MapsPanel(QWidget):
     `positionChanged(position)`: the shown layer changed (0 = input, k = after layer k - 1)."""
 
     positionChanged = Signal(int)
+    sideShown = Signal(str)  # "exact" or "simulated": that side now shows a new result or another layer
 
     def __init__(self, document, parent=None):
         super().__init__(parent)
@@ -135,31 +136,45 @@ class MapsPanel(QWidget):
         self.refresh()
         self.positionChanged.emit(self.position)
 
-    def _sync_selector(self, labels: list[str], shapes: list[tuple[int, int, int]]) -> None:
-        """Relist the layers (labels with their output shapes) and put the selection on its layer."""
+    def _sync_selector(self, labels: list[str], shapes: list[tuple[int, int, int]]) -> bool:
+        """Relist the layers (labels with their output shapes) and put the selection on its layer; True when
+        the shown position or the list changed (both sides must then be redrawn)."""
         position = self.position_for(len(labels) - 1)
         texts = [f"{label}  ({h}×{w}×{c})" for label, (c, h, w) in zip(labels, shapes, strict=True)]
+        changed = False
         if texts != [self.layer.itemText(i) for i in range(self.layer.count())]:
             self.layer.blockSignals(True)
             self.layer.clear()
             self.layer.addItems(texts)
             self.layer.blockSignals(False)
+            changed = True
         if position != self.layer.currentIndex():
             self.layer.setCurrentIndex(position)
+            changed = True
+        return changed
 
     # ---- results ----------------------------------------------------------------------------------
     def set_analytic(self, result: AnalyticResult) -> None:
+        """Show a new exact analysis: only the exact side is redrawn (the simulated side gets its own result,
+        which follows at once; until then it is marked stale)."""
         self.analytic = result
         if self.simulation is None or self.simulation.config.stack != result.config.stack:
             from .compute import output_labels
 
             self._sync_selector(output_labels(result.config.stack), result.shapes)
-        self._changed()
+        self._show_exact()
+        self.sideShown.emit("exact")
 
     def set_simulation(self, result: SimulationResult) -> None:
+        """Show a new simulation: only the simulated side is redrawn, unless the shown layer moved."""
         self.simulation = result
-        self._sync_selector(result.labels, [a.shape for a in result.arrays])
-        self._changed()
+        moved = self._sync_selector(result.labels, [a.shape for a in result.arrays])
+        self._fill_channels()
+        if moved and self.current_view() is not None:
+            self._show_exact()
+            self.sideShown.emit("exact")
+        self._show_simulated()
+        self.sideShown.emit("simulated")
 
     def current_view(self) -> LayerView | None:
         """The exact picture of the shown layer, when the analysis matches the shown stack."""

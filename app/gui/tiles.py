@@ -48,9 +48,9 @@ class TileTable(QStackedWidget):
             header.setFont(small_font(self, 0.75))
             header.setMinimumSectionSize(12)
         self.table.setToolTip(tip)
-        self.plot = ImagePlot(title, "j mod pw", "i mod ph", COUNT_CMAP, self, colorbar_label="value")
+        self.title = title
+        self.plot: ImagePlot | None = None  # the heatmap for large tiles, built when first needed
         self.addWidget(self.table)
-        self.addWidget(self.plot)
         self.cmap = pg.colormap.get(COUNT_CMAP)
         self.shape: tuple[int, int] | None = None
         self._highlight: tuple[int, int] | None = None
@@ -61,6 +61,9 @@ class TileTable(QStackedWidget):
         self.shape = values.shape
         self._highlight = None
         if max(values.shape) > MAX_TABLE:
+            if self.plot is None:
+                self.plot = ImagePlot(self.title, "j mod pw", "i mod ph", COUNT_CMAP, self, colorbar_label="value")
+                self.addWidget(self.plot)
             self.plot.set_data(values)
             self.setCurrentWidget(self.plot)
             return
@@ -89,7 +92,8 @@ class TileTable(QStackedWidget):
                     item.setForeground(QBrush(QColor("black") if bg.lightnessF() > 0.55 else QColor("white")))
                     table.setItem(i, j, item)
             # Every column at least as wide as its widest number: the table scrolls instead of eliding.
-            widest = max(table.fontMetrics().horizontalAdvance(text) for row in texts for text in row)
+            longest = sorted((text for row in texts for text in row), key=len)[-3:]  # the widest is among them
+            widest = max(table.fontMetrics().horizontalAdvance(text) for text in longest)
             horizontal, vertical = table.horizontalHeader(), table.verticalHeader()
             horizontal.setMinimumSectionSize(widest + 8)
             horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

@@ -346,11 +346,20 @@ class Staleness:
 
 
 class ProfilePlot(Staleness, pg.GraphicsLayoutWidget):
-    """Two x-linked line plots: the exact overlap profile and the simulated mean profile along one axis."""
+    """Two x-linked line plots: the exact overlap profile and the simulated mean profile along one axis.
+
+    The plots are built when the widget is first shown (they cost ~0.1 s, not worth it at start-up); until
+    then the data and the cursor are only kept (`axis`, `analytic_data`, `simulated_data`, `cursor_at`)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMinimumHeight(160)
+        self.axis, self.cursor_at = 0, None
+        self.analytic_data: np.ndarray | None = None
+        self.simulated_data: np.ndarray | None = None
+        self.top = None
+
+    def _build(self) -> None:
         self.top = self.addPlot(row=0, col=0)
         self.bottom = self.addPlot(row=1, col=0)
         self.bottom.setXLink(self.top)
@@ -365,37 +374,52 @@ class ProfilePlot(Staleness, pg.GraphicsLayoutWidget):
         pen = pg.mkPen("#888", style=Qt.PenStyle.DashLine)
         self.cursor = [pg.InfiniteLine(angle=90, movable=False, pen=pen) for _ in range(2)]
         for plot, line in zip((self.top, self.bottom), self.cursor, strict=True):
-            line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
-        self.analytic_data: np.ndarray | None = None
-        self.simulated_data: np.ndarray | None = None
-        self.set_axis(0)
+        self._draw()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self.top is None:
+            self._build()
+
+    def _draw(self) -> None:
+        if self.top is None:
+            return
+        name = "i (row)" if self.axis == 0 else "j (column)"
+        self.top.setTitle(f"Exact overlap count along {name}", size="9pt")
+        self.bottom.setTitle(f"Simulated output, mean over {'columns' if self.axis == 0 else 'rows'} and channels",
+                             size="9pt")
+        self.bottom.setLabel("bottom", name)
+        if self.analytic_data is not None:
+            self.analytic.setData(np.arange(len(self.analytic_data) + 1) - 0.5, self.analytic_data)
+        if self.simulated_data is None:
+            self.simulated.setData([], [])
+        else:
+            self.simulated.setData(np.arange(len(self.simulated_data)), self.simulated_data)
+        for line in self.cursor:
+            line.setVisible(self.cursor_at is not None)
+            if self.cursor_at is not None:
+                line.setPos(self.cursor_at)
 
     def set_axis(self, axis: int) -> None:
-        name = "i (row)" if axis == 0 else "j (column)"
-        self.top.setTitle(f"Exact overlap count along {name}", size="9pt")
-        self.bottom.setTitle(
-            f"Simulated output, mean over {'columns' if axis == 0 else 'rows'} and channels", size="9pt"
-        )
-        self.bottom.setLabel("bottom", name)
+        self.axis = axis
+        self._draw()
 
     def set_analytic(self, profile: np.ndarray) -> None:
         self.analytic_data = np.asarray(profile, dtype=float)
-        n = len(self.analytic_data)
-        self.analytic.setData(np.arange(n + 1) - 0.5, self.analytic_data)
+        self._draw()
 
     def set_simulated(self, profile: np.ndarray | None) -> None:
         self.simulated_data = None if profile is None else np.asarray(profile, dtype=float)
-        if profile is None:
-            self.simulated.setData([], [])
-        else:
-            self.simulated.setData(np.arange(len(profile)), self.simulated_data)
+        self._draw()
 
     def set_cursor(self, x: float | None) -> None:
-        for line in self.cursor:
-            line.setVisible(x is not None)
-            if x is not None:
-                line.setPos(x)
+        self.cursor_at = x
+        if self.top is not None:
+            for line in self.cursor:
+                line.setVisible(x is not None)
+                if x is not None:
+                    line.setPos(x)
 
 
 def small_font(widget, scale: float = 0.92) -> QFont:
