@@ -11,7 +11,7 @@ import numbers
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, NamedTuple
 
-from .errors import LayerError
+from ..errors import LayerError
 
 Pair = tuple[Any, Any]
 
