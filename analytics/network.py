@@ -1,0 +1,331 @@
+"""`Network`: a small, torch-free DAG of layers and tensor ops with their weights; a Stack is the chain case.
+
+A `Node` holds an op - a checkerlab layer (`analytics.layers`) or a tensor op (`analytics.ops`) -, its
+parameters and buffers by PyTorch's names, the names of its input nodes, the module path and type it came
+from, its output shape for a batch of one, and whether its weights are fixed (buffers: a fixed FIR enters
+the exact pattern with its real taps). Nodes are kept in topological order; every consumer comes after its
+inputs. The exact engine (`overlap_pattern`) and the simulation (`Network.forward`) walk the same list.
+
+A network is built for one input shape (C, H, W): imported graphs bake shapes into reshapes, as the traced
+model did. `forward` runs each sample of a batch through the graph (the analysed models are in eval mode, so
+samples are independent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import CheckerlabError, LayerError
+from .layers import Conv2d, ConvTranspose2d, Layer
+from .layers.kind import Kind
+from .stack import MAX_ELEMENTS, Stack, as_stack
+
+#: Most nodes a network may have.
+MAX_NODES = 100_000
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """One operation of a network (see the module docstring)."""
+
+    name: str
+    op: Any
+    inputs: tuple[str, ...] = ()
+    params: Mapping[str, np.ndarray] = field(default_factory=dict)
+    module: str = ""
+    module_type: str = ""
+    shape: tuple[int, ...] = ()
+    fixed: bool = False
+
+    @property
+    def label(self) -> str:
+        """What a layer list shows: the op's spec and where it came from."""
+        spec = self.op.spec() if hasattr(self.op, "spec") else repr(self.op)
+        return f"{spec}  [{self.module}]" if self.module else spec
+
+
+def is_layer(op: Any) -> bool:
+    return isinstance(op, Layer)
+
+
+def conv_weight_shape(layer: Layer, c_in: int) -> tuple[int, int, int, int]:
+    """PyTorch's weight shape of a (transposed) convolution for c_in input channels."""
+    c_out, g = layer.out_channels_for(c_in), layer.groups
+    kh, kw = layer.kernel_size
+    return (c_in, c_out // g, kh, kw) if isinstance(layer, ConvTranspose2d) else (c_out, c_in // g, kh, kw)
+
+
+def layer_param_shapes(layer: Layer, c_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """name -> (shape, required) of a layer's parameters."""
+    if isinstance(layer, (Conv2d, ConvTranspose2d)):
+        if c_in % layer.groups or layer.out_channels_for(c_in) % layer.groups:
+            raise LayerError(layer.type, "groups", f"groups={layer.groups} must divide in_channels ({c_in}) and "
+                             f"out_channels ({layer.out_channels_for(c_in)})")
+        shapes = {"weight": (conv_weight_shape(layer, c_in), True)}
+        if layer.bias:
+            shapes["bias"] = ((layer.out_channels_for(c_in),), False)
+        return shapes
+    if isinstance(layer, Kind):
+        return layer.param_shapes(c_in)
+    return {}
+
+
+def layer_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Output shape of a layer for an input shape; pointwise layers accept any shape, others (1, C, H, W)."""
+    if isinstance(layer, Kind) and layer.pointwise or layer.is_activation:
+        return shape
+    if len(shape) != 4:
+        raise LayerError(layer.type, None, f"needs an (N, C, H, W) input, got shape {shape}")
+    n, c, h, w = shape
+    size = []
+    for axis, length in enumerate((h, w)):
+        for m in axis_maps(layer, axis, length):
+            length = m.output_length(length)
+        if length < 1:
+            raise LayerError(layer.type, None, f"output would be empty along {'HW'[axis]} for an input of "
+                             f"{h}x{w}")
+        size.append(length)
+    return (n, layer.out_channels_for(c), *size)
+
+
+def axis_maps(layer: Layer, axis: int, n: int, taps=None) -> tuple:
+    """The exact rule of `layer` along `axis` for input length n; `taps` (exact, per axis) replace the
+    all-ones kernel of a fixed-filter convolution."""
+    from .axis import Convolution, Resample, Transposed
+
+    if isinstance(layer, Kind):
+        return layer.axis_maps(axis, n)
+    op = layer.axis_op(axis)
+    if op.kind == "identity":
+        return ()
+    if op.kind == "transposed":
+        return (Transposed.make(op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation, taps),)
+    if op.kind == "conv":
+        return (Convolution.make(op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation, taps),)
+    from fractions import Fraction
+
+    return (Resample.make("nearest" if op.kind == "repeat" else "linear", Fraction(1, op.stride)),)
+
+
+def layer_forward(layer: Layer, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The layer on an (N, C, H, W) array (pointwise layers: any shape) with the kernels."""
+    if isinstance(layer, Kind):
+        return layer.forward(x, params)
+    from .simulation import _apply
+
+    if isinstance(layer, (Conv2d, ConvTranspose2d)):
+        b = params.get("bias")
+        return _apply(layer, x, (params["weight"].astype(x.dtype, copy=False),
+                                 None if b is None else b.astype(x.dtype, copy=False)))
+    return _apply(layer, x, None)
+
+
+class Network:
+    """A DAG of nodes in topological order with one input and one output (see the module docstring)."""
+
+    def __init__(self, nodes: Iterable[Node], output: str | None = None):
+        nodes = tuple(nodes)
+        if not nodes:
+            raise CheckerlabError("a network needs at least its input node")
+        if len(nodes) > MAX_NODES:
+            raise CheckerlabError(f"{len(nodes):,} nodes exceed the budget of {MAX_NODES:,}")
+        self.nodes = nodes
+        self._index: dict[str, Node] = {}
+        for node in nodes:
+            if node.name in self._index:
+                raise CheckerlabError(f"node name {node.name!r} is used twice")
+            for i in node.inputs:
+                if i not in self._index:
+                    raise CheckerlabError(f"node {node.name!r} reads {i!r}, which is not an earlier node")
+            self._index[node.name] = node
+        from .ops import Input
+
+        inputs = [n for n in nodes if isinstance(n.op, Input)]
+        if len(inputs) != 1:
+            raise CheckerlabError(f"a network needs exactly one input node, got {len(inputs)}")
+        self.input = inputs[0].name
+        self.output = output if output is not None else nodes[-1].name
+        if self.output not in self._index:
+            raise CheckerlabError(f"output {self.output!r} is not a node")
+        self._check_shapes()
+
+    # ------------------------------------------------------------------------------------------ structure
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+    def __getitem__(self, name: str) -> Node:
+        return self._index[name]
+
+    def __repr__(self) -> str:
+        return f"Network({len(self.nodes)} nodes, input {self.input_shape}, output {self.output_shape})"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self[self.input].shape
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self[self.output].shape
+
+    def consumers(self) -> dict[str, list[str]]:
+        """node -> the nodes that read it, in order."""
+        out: dict[str, list[str]] = {n.name: [] for n in self.nodes}
+        for node in self.nodes:
+            for i in node.inputs:
+                out[i].append(node.name)
+        return out
+
+    def is_chain(self) -> bool:
+        """Every node reads the previous one only (a Stack)."""
+        return all(n.inputs == (p.name,) for p, n in zip(self.nodes, self.nodes[1:], strict=False))
+
+    def to_stack(self) -> Stack:
+        """The layers of a chain network as a Stack."""
+        if not self.is_chain() or not all(is_layer(n.op) for n in self.nodes[1:]):
+            raise CheckerlabError("only a chain of layers is a Stack; this network branches or has tensor ops")
+        return Stack([n.op for n in self.nodes[1:]])
+
+    @classmethod
+    def from_stack(cls, stack, input_shape, params: list | None = None) -> Network:
+        """The chain network of a stack for an input (C, H, W) or (N, C, H, W); params as `simulate` takes
+        them (per layer None or (weight, bias)), default: random as `init_params(seed=0)`."""
+        from .ops import Input
+        from .weights import init_params
+
+        stack = as_stack(stack)
+        shape = tuple(int(v) for v in input_shape)
+        shape = (1, *shape[-3:])
+        if params is None:
+            params = init_params(stack, shape[1])
+        nodes = [Node("input", Input(), shape=shape)]
+        prev = nodes[0]
+        for i, (layer, p) in enumerate(zip(stack, params, strict=True)):
+            named = {} if p is None else {"weight": p[0], **({} if p[1] is None else {"bias": p[1]})}
+            node = Node(f"{i}", layer, (prev.name,), named, shape=layer_shape(layer, prev.shape))
+            nodes.append(node)
+            prev = node
+        return cls(nodes)
+
+    def _check_shapes(self) -> None:
+        """Every node's shape equals its op's rule applied to its inputs' shapes; parameters fit."""
+        for node in self.nodes:
+            if node.name == self.input:
+                if len(node.shape) < 2 or any(not isinstance(v, int) or v < 1 for v in node.shape):
+                    raise CheckerlabError(f"the input shape {node.shape} must be (N, C, ...) of positive ints")
+                continue
+            shapes = [self[i].shape for i in node.inputs]
+            try:
+                if is_layer(node.op):
+                    if len(shapes) != 1:
+                        raise CheckerlabError(f"a layer takes one input, got {len(shapes)}")
+                    c_in = shapes[0][1] if len(shapes[0]) > 1 else 1
+                    _check_params(node.op, c_in, node.params)
+                    want = layer_shape(node.op, shapes[0])
+                else:
+                    want = node.op.infer_shape(shapes, node.params)
+            except CheckerlabError as exc:
+                raise CheckerlabError(f"node {node.name!r}{_where(node)}: {exc}") from None
+            if node.shape and tuple(node.shape) != tuple(want):
+                raise CheckerlabError(f"node {node.name!r}{_where(node)}: recorded shape {node.shape} differs "
+                                      f"from the computed {want}")
+            if int(np.prod(want, dtype=object)) > MAX_ELEMENTS:
+                raise CheckerlabError(f"node {node.name!r}{_where(node)}: output {want} exceeds the memory "
+                                      f"budget of {MAX_ELEMENTS:,} values")
+            if not node.shape:
+                object.__setattr__(node, "shape", tuple(want))
+
+    # --------------------------------------------------------------------------------------------- run
+    def forward(self, x: np.ndarray, keep: bool = False) -> np.ndarray | dict[str, np.ndarray]:
+        """The network on x (N, C, H, W) with the kernels: the output (N, ...), or with keep=True every
+        node's output (name -> (N, ...)). float32 or float64, as x."""
+        x = np.asarray(x)
+        want = self.input_shape[1:]
+        if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != tuple(want):
+            raise CheckerlabError(f"the input must have shape (N, {', '.join(map(str, want))}), got {x.shape}")
+        if x.dtype not in (np.float32, np.float64):
+            raise CheckerlabError(f"the input must be float32 or float64, got {x.dtype}")
+        runs = [self._run(x[i:i + 1], keep) for i in range(x.shape[0])]
+        if keep:
+            return {name: np.concatenate([r[name] for r in runs]) for name in runs[0]}
+        return np.concatenate(runs)
+
+    def _run(self, x: np.ndarray, keep: bool):
+        left = {name: len(users) for name, users in self.consumers().items()}
+        values: dict[str, np.ndarray] = {}
+        for node in self.nodes:
+            if node.name == self.input:
+                y = x
+            else:
+                xs = [values[i] for i in node.inputs]
+                y = layer_forward(node.op, xs[0], node.params) if is_layer(node.op) \
+                    else node.op.forward(xs, node.params)
+            values[node.name] = np.asarray(y, dtype=x.dtype) if np.ndim(y) else np.asarray(y, x.dtype)
+            if not keep:
+                for i in node.inputs:
+                    left[i] -= 1
+                    if left[i] == 0 and i != self.output:
+                        del values[i]
+        return values if keep else values[self.output]
+
+
+def _where(node: Node) -> str:
+    return f" ({node.module_type} at {node.module})" if node.module else ""
+
+
+def _check_params(layer: Layer, c_in: int, params: Mapping[str, Any]) -> None:
+    shapes = layer_param_shapes(layer, c_in)
+    if isinstance(layer, Kind):
+        layer.check_params(c_in, dict(params))
+        return
+    for name, value in params.items():
+        if name not in shapes:
+            raise LayerError(layer.type, name, f"unexpected parameter {name!r}; expected {', '.join(shapes) or 'none'}")
+        if tuple(np.shape(value)) != tuple(shapes[name][0]):
+            raise LayerError(layer.type, name, f"{name} has shape {tuple(np.shape(value))}, expected "
+                             f"{tuple(shapes[name][0])} for {c_in} input channels")
+    for name, (_, required) in shapes.items():
+        if required and name not in params:
+            raise LayerError(layer.type, name, f"missing parameter {name!r}")
+
+
+def fixed_taps(node: Node) -> tuple | None:
+    """(row taps, col taps) of a fixed-filter convolution whose every nonzero (out, in) kernel is the same
+    separable 2D filter; None otherwise (a learned convolution counts all-ones taps)."""
+    from .layers.fir import separable_taps
+
+    if not node.fixed or not isinstance(node.op, (Conv2d, ConvTranspose2d)) or "weight" not in node.params:
+        return None
+    w = np.asarray(node.params["weight"], dtype=np.float64)
+    kernels = w.reshape(-1, *w.shape[2:])
+    nonzero = kernels[np.any(kernels != 0, axis=(1, 2))]
+    if not len(nonzero) or np.any(nonzero != nonzero[0]):
+        return None
+    try:
+        return separable_taps(node.op.type, nonzero[0])
+    except LayerError:
+        return None
+
+
+def diagonal(node: Node) -> bool:
+    """A fixed convolution that maps each channel to its own outputs only (depthwise or an identity-like
+    1x1): channel groups pass through it unmixed."""
+    op, w = node.op, node.params.get("weight")
+    if w is None or not node.fixed or not isinstance(op, (Conv2d, ConvTranspose2d)):
+        return False
+    c_in = w.shape[1] * op.groups if isinstance(op, Conv2d) else w.shape[0]
+    if op.groups > 1 and op.groups == c_in:
+        return True
+    c_out, c_in = (w.shape[0], w.shape[1]) if isinstance(op, Conv2d) else (w.shape[1], w.shape[0])
+    if c_out != c_in or op.groups != 1:
+        return False
+    mask = np.any(np.asarray(w) != 0, axis=(2, 3))
+    return bool(np.array_equal(mask, np.eye(c_in, dtype=bool)))
+
+
