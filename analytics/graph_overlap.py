@@ -80,12 +80,19 @@ def add_exact(a: Exact, b: Exact, wa: int = 1, wb: int = 1, periodic: bool = Tru
 
 
 def apply_axis(maps, value: Exact, axis: int, periodic: bool) -> Exact:
-    """Axis maps applied along `axis` of a 2D exact array (tile or finite map)."""
+    """Axis maps applied along `axis` of a 2D exact array (tile or finite map); a tile is cut to its
+    minimal period along that axis, so periods never grow beyond what the pattern needs."""
     num, den = value
+    if not maps:
+        return value
     if axis == 0:
         num = num.T
     for m in maps:
         num, den = m.tile((num, den)) if periodic else m.profile((num, den))
+    if periodic:
+        p = num.shape[-1]
+        q = next(q for q in range(1, p + 1) if p % q == 0 and np.array_equal(num, np.tile(num[..., :q], p // q)))
+        num = num[..., :q]
     return (num.T if axis == 0 else num), den
 
 
@@ -275,16 +282,20 @@ def split_at(groups, cuts) -> list[Group]:
     return out
 
 
+def sum_channelwise(groups, periodic: bool) -> tuple[Group, ...]:
+    """Groups that may overlap in their channel ranges, summed channel by channel (each counted once)."""
+    cuts = {g.start for g in groups} | {g.stop for g in groups}
+    parts = split_at(groups, cuts)
+    out = []
+    for start in sorted({g.start for g in parts}):
+        same = [g for g in parts if g.start == start]
+        out.append(superpose(same, start, same[0].stop, periodic, weights=[1] * len(same)))
+    return tuple(out)
+
+
 def add_groups(a: Spatial, b: Spatial, periodic: bool) -> tuple[Group, ...]:
     """Channel-wise superposition of two spatial values with the same channels."""
-    cuts = {g.start for g in a.groups + b.groups} | {g.stop for g in a.groups + b.groups}
-    pa, pb = split_at(a.groups, cuts), split_at(b.groups, cuts)
-    starts = sorted({g.start for g in pa} | {g.start for g in pb})
-    out = []
-    for s in starts:
-        parts = [g for g in pa + pb if g.start == s]
-        out.append(superpose(parts, s, parts[0].stop, periodic, weights=[1] * len(parts)))
-    return tuple(out)
+    return sum_channelwise(a.groups + b.groups, periodic)
 
 
 def merge_equal(groups) -> tuple[Group, ...]:

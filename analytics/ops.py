@@ -28,6 +28,7 @@ from .graph_overlap import (
     merge_equal,
     product_paths,
     split_at,
+    sum_channelwise,
     superpose,
 )
 
@@ -467,9 +468,10 @@ class Cat(TensorOp):
         return np.concatenate(xs, axis=self.dim)
 
     def pattern(self, values, ctx):
-        """Along channels: the inputs' groups side by side (a U-Net skip keeps its own pattern until a
-        convolution sums the channels); flat inputs add channels without a pattern. Along other dims only
-        flat inputs are modelled."""
+        """Along the outermost channel dim: the inputs' groups side by side (a U-Net skip keeps its own
+        pattern until a convolution sums the channels); flat inputs add channels without a pattern. Along a
+        new unit dim (torch.stack) the same, the stack index becoming the outermost channel dim. Along other
+        dims only flat inputs are modelled."""
         spatial = [v for v in values if isinstance(v, Spatial)]
         for v in values:
             if isinstance(v, Unknown):
@@ -478,14 +480,18 @@ class Cat(TensorOp):
             return Flat(values[0].why)
         d = self.dim % len(ctx.out_shape)
         ref = spatial[0]
-        if ref.dims[d] != "C" or any(v.dims != ref.dims or v.size != ref.size for v in spatial):
-            return Unknown(f"{ctx.node.name}: concatenation along a dim that is not the channels")
+        stacking = ref.dims[d] is None and all(s[d] == 1 for s in ctx.in_shapes)
+        dims = tuple("C" if i == d and stacking else label for i, label in enumerate(ref.dims))
+        cdims = [i for i, label in enumerate(dims) if label == "C"]
+        if any(v.dims != ref.dims or v.size != ref.size for v in spatial) or dims[d] != "C" or d != cdims[0]:
+            return Unknown(f"{ctx.node.name}: concatenation along a dim that is not the outermost channels")
+        inner = prod(ctx.out_shape[i] for i in cdims[1:])
         groups, offset = [], 0
         for v, shape in zip(values, ctx.in_shapes, strict=True):
             if isinstance(v, Spatial):
                 groups += [g.shifted(offset) for g in v.groups]
-            offset += shape[d]
-        return ref.with_groups(merge_equal(groups), channels=ctx.out_shape[d])
+            offset += shape[d] * inner
+        return replace(ref, dims=dims, channels=prod(ctx.out_shape[i] for i in cdims), groups=merge_equal(groups))
 
 
 @dataclass(frozen=True, repr=False)
@@ -572,8 +578,9 @@ class Reduce(TensorOp):
         return np.asarray(_REDUCE[self.fn](xs[0], axis=axis, keepdims=self.keepdim))
 
     def pattern(self, values, ctx):
-        """Over positions: global mixing, flat. Over channels: the groups superpose (weighted by their
-        channel counts, as the sum of all channels). Over other dims: unchanged."""
+        """Over positions: global mixing, flat. Over all channels, or over the outer channel dims (e.g. the
+        index of a torch.stack): the groups superpose channel by channel, exactly (a mean divides by the
+        count). Over other dims: unchanged."""
         v = values[0]
         if not isinstance(v, Spatial):
             return v
@@ -582,14 +589,27 @@ class Reduce(TensorOp):
         labels = {v.dims[d] for d in dims}
         if labels & set(SPATIAL_LABELS):
             return Flat(f"{self.fn} over positions at {ctx.node.name}")
-        keep = [v.dims[i] for i in range(nd) if i not in dims or self.keepdim]
-        if self.keepdim:
-            keep = [None if i in dims else v.dims[i] for i in range(nd)]
-        if "C" in labels:
-            c = prod(ctx.out_shape[i] for i, label in enumerate(keep) if label == "C") if "C" in keep else 1
-            g = superpose(v.groups, 0, c, ctx.periodic)
-            return replace(v, dims=tuple(keep), channels=c, groups=(g,) if g else ())
-        return replace(v, dims=tuple(keep))
+        keep = tuple(None if i in dims else v.dims[i] for i in range(nd) if i not in dims or self.keepdim)
+        if "C" not in labels:
+            return replace(v, dims=keep)
+        if self.fn not in ("sum", "mean"):
+            return Unknown(f"{ctx.node.name}: {self.fn} over channels is not modelled")
+        shape = ctx.in_shapes[0]
+        cdims = [i for i in range(nd) if v.dims[i] == "C"]
+        reduced = [i for i in cdims if i in dims]
+        if reduced != cdims[:len(reduced)]:
+            return Unknown(f"{ctx.node.name}: {self.fn} over inner channel dims is not modelled")
+        inner = prod(shape[i] for i in cdims[len(reduced):])
+        outer = prod(shape[i] for i in reduced)
+        parts = []
+        for k in range(outer):
+            lo, hi = k * inner, (k + 1) * inner
+            parts += [replace(g, start=max(g.start, lo) - lo, stop=min(g.stop, hi) - lo)
+                      for g in v.groups if g.start < hi and g.stop > lo]
+        groups = sum_channelwise(parts, ctx.periodic)
+        if self.fn == "mean":
+            groups = [replace(g, value=(g.value[0], g.value[1] * outer)) for g in groups]
+        return replace(v, dims=keep, channels=inner, groups=merge_equal(groups))
 
 
 # ------------------------------------------------------------------------------------------- mixing
