@@ -7,7 +7,10 @@ the GIL; run it from one worker thread at a time (DESIGN.md §6).
 
 from .activations import leaky_relu, relu, sigmoid, tanh
 from .conv import conv2d, conv_transpose2d
-from .resample import pixel_shuffle, upsample_bilinear2d, upsample_nearest2d
+from .norm import batch_norm, channel_layer_norm, group_norm, instance_norm, layer_norm
+from .pad import pad
+from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+from .resample import interpolate, pixel_shuffle, pixel_unshuffle, upfirdn2d, upsample_bilinear2d, upsample_nearest2d
 
 __all__ = [
     "conv2d",
@@ -19,4 +22,18 @@ __all__ = [
     "tanh",
     "upsample_bilinear2d",
     "upsample_nearest2d",
+    # padding, pooling, normalisation and resampling (issue 12)
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "channel_layer_norm",
+    "group_norm",
+    "instance_norm",
+    "interpolate",
+    "layer_norm",
+    "max_pool2d",
+    "pad",
+    "pixel_unshuffle",
+    "upfirdn2d",
 ]

@@ -1,0 +1,140 @@
+"""Separable operators: ``y = A_H · x · A_Wᵀ`` per image plane, with sparse per-axis matrices ``A``.
+
+Padding, nearest/linear/cubic/antialiased interpolation, average and adaptive pooling and StyleGAN2's
+separable upfirdn2d all act on each spatial axis independently: output index ``o`` of an axis reads the input
+indices ``idx[o, a]`` with weights ``w[o, a]`` for ``a < cnt[o]`` (a sparse matrix stored row by row, ELL
+format). Max pooling is the same with ``max`` in place of the weighted sum. An :class:`Axis` holds one such
+table; three kernels apply them to a stack of planes ``x[b, h, w]`` (``b`` runs over N*C):
+
+- :func:`gather2d`: one-hot tables (``cnt = 1``, weight 1), a pure copy ``y[b, i, j] = x[b, r[i], c[j]]``;
+- :func:`resample2d`: the W pass ``t[b, h, o] = Σ_a w[o, a] x[b, h, idx[o, a]]``, then the H pass over rows
+  of ``t``; W first, as PyTorch's interpolation kernels nest their sums (so the rounding matches);
+- the same with ``reduce='max'``: ``max_a`` with NaN propagating as in PyTorch's max pooling.
+
+Every tap of a table is applied, including zero weights: PyTorch multiplies them too, so ``0 * inf = NaN``
+appears exactly where it does in PyTorch. Cost O(B·H_in·W_out·T_w + B·H_out·W_out·T_h), T = taps per row.
+The kernels are compiled lazily per dtype on first use and cached on disk; they release the GIL and run
+parallel over rows of all planes.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from .gather import FASTMATH
+
+
+class Axis(NamedTuple):
+    """One axis of a separable operator: ``out[o] = Σ_{a < cnt[o]} w[o, a] * in[idx[o, a]]``.
+
+    ``idx`` (int64) and ``w`` (the data dtype) are ``(n_out, T)``, ``cnt`` is ``(n_out,)``; ``n_in`` is the
+    input length the indices refer to. ``identity`` marks the table ``idx[o, 0] = o``, ``w = 1``, ``cnt = 1``,
+    whose pass is skipped (a copy, exact for every value).
+    """
+
+    idx: np.ndarray
+    w: np.ndarray
+    cnt: np.ndarray
+    n_in: int
+
+    @property
+    def n_out(self):
+        return self.cnt.shape[0]
+
+    @property
+    def identity(self):
+        n = self.n_out
+        return (n == self.n_in and self.idx.shape[1] == 1 and bool(np.all(self.cnt == 1))
+                and bool(np.array_equal(self.idx[:, 0], np.arange(n))) and bool(np.all(self.w[:, 0] == 1)))
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _gather(x, rows, cols, y):
+    nb, nh, nw = y.shape
+    for r in prange(nb * nh):
+        b = r // nh
+        xr = x[b, rows[r - b * nh]]
+        yr = y[b, r - b * nh]
+        for j in range(nw):
+            yr[j] = xr[cols[j]]
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
+def _pass_w(x, idx, w, cnt, take_max, y):
+    nb, nh, _ = x.shape
+    no = y.shape[2]
+    for r in prange(nb * nh):
+        b = r // nh
+        xr = x[b, r - b * nh]
+        yr = y[b, r - b * nh]
+        for o in range(no):
+            if take_max:
+                m = -np.inf
+                for a in range(cnt[o]):
+                    v = xr[idx[o, a]]
+                    if v > m or np.isnan(v):
+                        m = v
+                yr[o] = m
+            else:
+                s = 0.0  # float64 accumulator: exact enough for any window length
+                for a in range(cnt[o]):
+                    s += w[o, a] * xr[idx[o, a]]
+                yr[o] = s
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
+def _pass_h(x, idx, w, cnt, take_max, y):
+    nb, _, nw = x.shape
+    no = y.shape[1]
+    for r in prange(nb * no):
+        b = r // no
+        o = r - b * no
+        yr = y[b, o]
+        if take_max:
+            for j in range(nw):
+                yr[j] = -np.inf
+            for a in range(cnt[o]):
+                xr = x[b, idx[o, a]]
+                for j in range(nw):
+                    v = xr[j]
+                    if v > yr[j] or np.isnan(v):
+                        yr[j] = v
+        else:
+            for j in range(nw):
+                yr[j] = 0
+            for a in range(cnt[o]):
+                wa = w[o, a]
+                xr = x[b, idx[o, a]]
+                for j in range(nw):
+                    yr[j] += wa * xr[j]
+
+
+def gather2d(x3, rows, cols):
+    """``y[b, i, j] = x3[b, rows[i], cols[j]]`` for C-contiguous ``x3`` (B, H, W); an exact copy.
+
+    ``rows``/``cols`` are int64 source indices (every one valid). O(B·H_out·W_out).
+    """
+    y = np.empty((x3.shape[0], rows.shape[0], cols.shape[0]), x3.dtype)
+    if y.size:
+        _gather(x3, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(cols, np.int64), y)
+    return y
+
+
+def resample2d(x3, ax_h, ax_w, reduce="sum"):
+    """``y = A_H · x · A_Wᵀ`` per plane of the C-contiguous ``x3`` (B, H, W) (``reduce='sum'``), or the
+    separable max ``y[b, i, j] = max_{a, c} x[b, idx_h[i, a], idx_w[j, c]]`` (``reduce='max'``, NaN wins,
+    ``-inf`` for an empty window). The W pass runs first; identity axes are skipped."""
+    take_max = reduce == "max"
+    dtype, x_in = x3.dtype, x3
+    if not ax_w.identity:
+        t = np.empty((x3.shape[0], x3.shape[1], ax_w.n_out), dtype)
+        if t.size:
+            _pass_w(x3, ax_w.idx, ax_w.w.astype(dtype, copy=False), ax_w.cnt, take_max, t)
+        x3 = t
+    if not ax_h.identity:
+        y = np.empty((x3.shape[0], ax_h.n_out, x3.shape[2]), dtype)
+        if y.size:
+            _pass_h(x3, ax_h.idx, ax_h.w.astype(dtype, copy=False), ax_h.cnt, take_max, y)
+        x3 = y
+    return x3.copy() if x3 is x_in else x3
