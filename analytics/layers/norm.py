@@ -85,7 +85,7 @@ class BatchNorm2d(_Norm):
         if self.track_running_stats:
             mean = np.zeros(c, x.dtype) if mean is None else mean
             var = np.ones(c, x.dtype) if var is None else var
-        y = _kernels().batch_norm(_as4(x), mean, var, params.get("weight"), params.get("bias"), self.eps)
+        y = _kernels().batch_norm(_as4(x), mean, var, params.get("weight"), params.get("bias"), eps=self.eps)
         return y.reshape(x.shape)
 
 
@@ -116,12 +116,10 @@ class InstanceNorm2d(_Norm):
         return shapes
 
     def forward(self, x, params):
-        k = _kernels()
-        if self.track_running_stats and "running_mean" in params:
-            y = k.batch_norm(_as4(x), params["running_mean"], params["running_var"], params.get("weight"),
-                             params.get("bias"), self.eps)
-        else:
-            y = k.instance_norm(_as4(x), params.get("weight"), params.get("bias"), self.eps)
+        use_running = self.track_running_stats and "running_mean" in params
+        y = _kernels().instance_norm(_as4(x), params.get("running_mean"), params.get("running_var"),
+                                     params.get("weight"), params.get("bias"), use_input_stats=not use_running,
+                                     eps=self.eps)
         return y.reshape(x.shape)
 
 
@@ -150,7 +148,7 @@ class GroupNorm(_Norm):
         return {"weight": ((c_in,), False), "bias": ((c_in,), False)} if self.affine else {}
 
     def forward(self, x, params):
-        y = _kernels().group_norm(_as4(x), self.num_groups, params.get("weight"), params.get("bias"), self.eps)
+        y = _kernels().group_norm(_as4(x), self.num_groups, params.get("weight"), params.get("bias"), eps=self.eps)
         return y.reshape(x.shape)
 
 
@@ -189,7 +187,7 @@ class LayerNorm(_Norm):
         if x.shape[x.ndim - k:] != self.normalized_shape:
             raise LayerError(self.type, "normalized_shape", f"normalized_shape={self.normalized_shape} does not "
                              f"match the trailing dimensions of the input {x.shape}")
-        return _kernels().layer_norm(x, self.normalized_shape, params.get("weight"), params.get("bias"), self.eps)
+        return _kernels().layer_norm(x, self.normalized_shape, params.get("weight"), params.get("bias"), eps=self.eps)
 
 
 KINDS = (BatchNorm2d, InstanceNorm2d, GroupNorm, LayerNorm)

@@ -127,10 +127,11 @@ class Upsample(Kind):
     def forward(self, x, params):
         from ... import kernels
 
-        size = tuple(self.output_length(a, x.shape[2 + a]) for a in range(2))
-        return kernels.interpolate(x, size=size, mode=self.mode, align_corners=self.align_corners,
-                                   scale_factor=None if self.size is not None or self.recompute_scale_factor
-                                   else tuple(float(s) for s in self.scale_factor))
+        if self.size is not None:
+            return kernels.interpolate(x, size=self.size, mode=self.mode, align_corners=self.align_corners)
+        return kernels.interpolate(x, scale_factor=tuple(float(s) for s in self.scale_factor), mode=self.mode,
+                                   align_corners=self.align_corners,
+                                   recompute_scale_factor=self.recompute_scale_factor)
 
 
 @dataclass(frozen=True, repr=False)
