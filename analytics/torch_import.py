@@ -205,7 +205,8 @@ class Recorder:
 
 
 def _record_fx(torch, module, x, recorder: Recorder) -> bool:
-    """Run the fx-traced module under the recorder; False when fx cannot trace it."""
+    """Run the fx-traced module under the recorder; False when fx cannot trace it or its traced graph does
+    not run (e.g. a Python check on a proxy baked in a wrong branch)."""
     import torch.fx
 
     try:
@@ -230,9 +231,13 @@ def _record_fx(torch, module, x, recorder: Recorder) -> bool:
             finally:
                 recorder.scope.pop()
 
-    with recorder.mode:
-        out = Interp(gm).run(x)
-    recorder.output = out
+    try:
+        with recorder.mode:
+            recorder.output = Interp(gm).run(x)
+    except CheckerlabError:
+        raise
+    except Exception:  # noqa: BLE001 - the traced graph differs from the module: use the hooks
+        return False
     return True
 
 
