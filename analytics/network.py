@@ -275,6 +275,20 @@ class Network:
         return values if keep else values[self.output]
 
 
+def prune(nodes: list[Node], output: str) -> list[Node]:
+    """The nodes `output` depends on (and the input), in their order: dead branches of a trace dropped."""
+    from .ops import Input
+
+    by = {n.name: n for n in nodes}
+    needed, stack = set(), [output]
+    while stack:
+        name = stack.pop()
+        if name not in needed:
+            needed.add(name)
+            stack += list(by[name].inputs)
+    return [n for n in nodes if n.name in needed or isinstance(n.op, Input)]
+
+
 def _where(node: Node) -> str:
     return f" ({node.module_type} at {node.module})" if node.module else ""
 

@@ -110,7 +110,15 @@ _UNARY = {
     "rsqrt": lambda x: 1 / np.sqrt(x), "abs": np.abs, "reciprocal": np.reciprocal, "square": np.square,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "sign": np.sign, "log1p": np.log1p,
     "expm1": np.expm1, "exp2": np.exp2, "log2": np.log2, "tan": np.tan, "atan": np.arctan,
+    "erf": lambda x: _erf(x).astype(x.dtype, copy=False),
 }
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function elementwise (math.erf, exact to double precision; NumPy has none)."""
+    from math import erf
+
+    return np.frompyfunc(erf, 1, 1)(x.astype(np.float64)).astype(np.float64)
 
 
 @dataclass(frozen=True, repr=False)
@@ -172,7 +180,10 @@ class Binary(TensorOp):
     def pattern(self, values, ctx):
         """add/sub: the branches superpose (a flat operand is a bias and counts 0, so an attention or
         pooled branch leaves the pattern to the residual); mul: a flat operand is a gain (x 1), two spatial
-        operands multiply; div, pow, maximum, minimum: with a flat operand pointwise, else not modelled."""
+        operands multiply; div, pow, maximum, minimum: with a flat operand pointwise, else not modelled. An
+        operation of a value with a pointwise function of itself (x * sigmoid(x)) is pointwise."""
+        if values[0] is values[1] and isinstance(values[0], Spatial):
+            return values[0]  # x * f(x) with f pointwise (ONNX's SiLU: x * Sigmoid(x)): pointwise
         a, b = (_broadcast_value(v, s, ctx.out_shape) for v, s in zip(values, ctx.in_shapes, strict=True))
         for v in (a, b):
             if isinstance(v, Unknown):

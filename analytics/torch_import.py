@@ -46,7 +46,7 @@ from .layers.norm import BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .layers.pad import CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.resample import PixelUnshuffle, Upsample
-from .network import Network, Node
+from .network import Network, Node, prune
 from .ops import (
     Attention,
     Baddbmm,
@@ -944,7 +944,7 @@ def from_torch(module, input_shape, *, seed: int = 0, trace: str = "auto", **for
     conv = _Converter(torch, recorder, shape)
     for call in recorder.calls:
         conv.convert(call)
-    return fuse(Network(_prune(conv.nodes, out_name), out_name))
+    return fuse(Network(prune(conv.nodes, out_name), out_name))
 
 
 def _first_tensor(torch, out):
@@ -958,16 +958,3 @@ def _first_tensor(torch, out):
             if t is not None:
                 return t
     return None
-
-
-def _prune(nodes: list[Node], output: str) -> list[Node]:
-    """Only the nodes the output depends on (dead branches of the trace dropped), in order."""
-    by = {n.name: n for n in nodes}
-    needed, stack = set(), [output]
-    while stack:
-        name = stack.pop()
-        if name in needed:
-            continue
-        needed.add(name)
-        stack += list(by[name].inputs)
-    return [n for n in nodes if n.name in needed or isinstance(n.op, Input)]
