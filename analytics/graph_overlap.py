@@ -214,12 +214,15 @@ class Group:
 @dataclass(frozen=True)
 class Spatial:
     """A position-dependent tensor: dims labels ('C', 'H', 'W', 'HW' or None per tensor dim), the spatial
-    size (H, W), the channel count and the channel groups (channels covered by no group are flat)."""
+    size (H, W), the channel count, the channel groups (channels covered by no group are flat), and the
+    generic period: the period of the interior for arbitrary weights (an axis map with steps (p, q) turns P
+    into q P / gcd(P, p); merges take the lcm), which the all-ones tile's period divides."""
 
     dims: tuple[str | None, ...]
     size: tuple[int, int]
     channels: int
     groups: tuple[Group, ...]
+    period: tuple[int, int] = (1, 1)
 
     def with_groups(self, groups, **changes) -> Spatial:
         return replace(self, groups=tuple(groups), **changes)
@@ -320,6 +323,10 @@ def map_groups(value: Spatial, node: str, maps_h, maps_w, periodic: bool) -> Spa
     """A per-axis layer applied to every group: value, border masks and paths; the size follows."""
     h, w = value.size
     new_size = (h, w)
+    period = list(value.period)
+    for a, maps in enumerate((maps_h, maps_w)):
+        for m in maps:
+            period[a] = m.step_out * period[a] // gcd(period[a], m.step_in)
     groups = []
     for g in value.groups:
         v = apply_axis(maps_h, g.value, 0, periodic)
@@ -337,7 +344,13 @@ def map_groups(value: Spatial, node: str, maps_h, maps_w, periodic: bool) -> Spa
             for m in maps:
                 n = m.output_length(n)
             new_size = (*new_size[:a], n, *new_size[a + 1:])
-    return value.with_groups(groups, size=new_size)
+    return value.with_groups(groups, size=new_size, period=tuple(period))
+
+
+def joint_period(*values) -> tuple[int, int]:
+    """The generic period of a merge: per axis the lcm of the spatial inputs' periods."""
+    periods = [v.period for v in values if isinstance(v, Spatial)]
+    return (lcm(*(p[0] for p in periods)), lcm(*(p[1] for p in periods))) if periods else (1, 1)
 
 
 def is_global(maps) -> bool:

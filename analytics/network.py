@@ -252,9 +252,16 @@ class Network:
         if x.dtype not in (np.float32, np.float64):
             raise CheckerlabError(f"the input must be float32 or float64, got {x.dtype}")
         runs = [self._run(x[i:i + 1], keep) for i in range(x.shape[0])]
-        if keep:
-            return {name: np.concatenate([r[name] for r in runs]) for name in runs[0]}
+        if keep:  # batch-dependent outputs are concatenated; constants are the same for every sample
+            return {name: np.concatenate([r[name] for r in runs]) if self._batched(name) else runs[0][name]
+                    for name in runs[0]}
         return np.concatenate(runs)
+
+    def _batched(self, name: str) -> bool:
+        from .ops import Constant
+
+        node = self[name]
+        return not isinstance(node.op, Constant) and len(node.shape) > 0 and node.shape[0] == 1
 
     def _run(self, x: np.ndarray, keep: bool):
         left = {name: len(users) for name, users in self.consumers().items()}

@@ -50,9 +50,9 @@ def _nchw(v: Spatial, shape) -> Spatial | None:
     if len(shape) != 4:
         return None
     if v.dims == NCHW or (v.dims[1:] == ("C", "H", "W") and shape[0] == 1):
-        return v if v.dims == NCHW else Spatial(NCHW, v.size, v.channels, v.groups)
+        return v if v.dims == NCHW else replace(v, dims=NCHW)
     if v.size == (1, 1) and shape[1] == v.channels and shape[2] == shape[3] == 1:
-        return Spatial(NCHW, v.size, v.channels, v.groups)
+        return replace(v, dims=NCHW)
     return None
 
 
@@ -104,12 +104,13 @@ def layer_rule(node, v, ctx: Context):
             groups = _blocks(v4, c_in, c_out, c_out, ctx.periodic)
     elif isinstance(layer, PixelUnshuffle):
         groups = [g.shifted(0, layer.downscale_factor ** 2) for g in groups]
-    out = map_groups(Spatial(NCHW, v4.size, c_out, tuple(groups)), node.name, maps_h, maps_w, ctx.periodic)
+    out = map_groups(replace(v4, channels=c_out, groups=tuple(groups)), node.name, maps_h, maps_w, ctx.periodic)
     return out.with_groups(merge_equal(out.groups))
 
 
-def propagate(net: Network, periodic: bool = True) -> tuple[dict[str, Any], list[str]]:
-    """The value of every node (tile mode or finite-map mode) and the notes of the rules that applied."""
+def propagate(net: Network, periodic: bool = True, keep: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The value of the output (every node's with keep=True; tile mode or finite-map mode) and the notes of
+    the rules that applied."""
     values: dict[str, Any] = {}
     notes: list[str] = []
     left = {name: len(users) for name, users in net.consumers().items()}
@@ -139,7 +140,7 @@ def propagate(net: Network, periodic: bool = True) -> tuple[dict[str, Any], list
         values[node.name] = value
         for i in node.inputs:
             left[i] -= 1
-            if left[i] == 0 and i != net.output:
+            if left[i] == 0 and i != net.output and not keep:
                 del values[i]
     return values, notes
 
@@ -322,6 +323,18 @@ def network_pattern(net: Network) -> NetworkPattern:
         paths = None if g.paths is None else tuple(sorted(g.paths.values(), key=_rank, reverse=True))
         groups.append(GroupPattern((g.start, g.stop), tile, edge, out.size, paths))
     return NetworkPattern(net, tuple(groups), "spatial", "", tuple(notes))
+
+
+def node_interiors(net: Network) -> dict[str, tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]]:
+    """node -> (generic period, ((top, bottom), (left, right)) border) of every position-dependent NCHW output:
+    where and with which period a simulated activation is periodic for any weights."""
+    values, _ = propagate(net, periodic=True, keep=True)
+    out = {}
+    for name, v in values.items():
+        if isinstance(v, Spatial) and v.groups and len(net[name].shape) == 4:
+            dirty = [np.logical_or.reduce([g.dirty[a] for g in v.groups]) for a in range(2)]
+            out[name] = (v.period, (_edge(dirty[0]), _edge(dirty[1])))
+    return out
 
 
 def network_map(net: Network) -> list[tuple[tuple[int, int], np.ndarray]]:

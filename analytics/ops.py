@@ -24,6 +24,7 @@ from .graph_overlap import (
     Spatial,
     Unknown,
     add_groups,
+    joint_period,
     map_groups,
     merge_equal,
     product_paths,
@@ -195,13 +196,13 @@ class Binary(TensorOp):
                 return b if isinstance(a, Flat) else a
             if a.channels != b.channels or a.size != b.size or a.dims != b.dims:
                 return Unknown(f"{ctx.node.name}: adding values of different layouts")
-            return a.with_groups(merge_equal(add_groups(a, b, ctx.periodic)))
+            return a.with_groups(merge_equal(add_groups(a, b, ctx.periodic)), period=joint_period(a, b))
         if self.fn == "mul":
             if isinstance(a, Flat) or isinstance(b, Flat):
                 return b if isinstance(a, Flat) else a
             if a.channels != b.channels or a.size != b.size or a.dims != b.dims:
                 return Unknown(f"{ctx.node.name}: multiplying values of different layouts")
-            return a.with_groups(_multiply(a, b, ctx))
+            return a.with_groups(_multiply(a, b, ctx), period=joint_period(a, b))
         spatial_first = isinstance(b, Flat)
         if self.fn in ("div", "pow", "floor_divide", "remainder") and spatial_first:
             return a
@@ -502,7 +503,8 @@ class Cat(TensorOp):
             if isinstance(v, Spatial):
                 groups += [g.shifted(offset) for g in v.groups]
             offset += shape[d] * inner
-        return replace(ref, dims=dims, channels=prod(ctx.out_shape[i] for i in cdims), groups=merge_equal(groups))
+        return replace(ref, dims=dims, channels=prod(ctx.out_shape[i] for i in cdims), groups=merge_equal(groups),
+                       period=joint_period(*spatial))
 
 
 @dataclass(frozen=True, repr=False)
