@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..analytics import CheckerlabError, Config, load_config, overlap_map, overlap_pattern, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
+from .model_analysis import add_model_options
 
 DEFAULT_SPEC = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=8) * 4, ReLU()"
 MAX_TILE_PRINT = 16
@@ -88,7 +89,13 @@ def format_report(report: dict) -> str:
 
 
 def cmd_analyze(args) -> int:
-    """Exact overlap analysis of a stack."""
+    """Exact overlap analysis of a stack, or of a model (ONNX file, --torch factory)."""
+    from .model_analysis import analyze_model, is_model
+
+    if is_model(args):
+        return analyze_model(args)
+    if args.spec is None:
+        raise CheckerlabError("analyze needs a layer list, a .json config, a .onnx model or --torch")
     config = load_target(args.spec, args.input_size)
     report = analysis_report(config)
     if args.csv:
@@ -225,13 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="exact overlap pattern, period, contrast and artifact frequencies")
-    p.add_argument("spec", help="layer list, e.g. \"ConvTranspose2d(3, stride=2) * 2, Conv2d(3, padding=1)\", "
-                                "or a .json config")
+    p.add_argument("spec", nargs="?", help="layer list, e.g. \"ConvTranspose2d(3, stride=2) * 2, "
+                                           "Conv2d(3, padding=1)\", a .json config, or a .onnx model")
     p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="input height and width (default 32 32)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--csv", metavar="FILE", help="write the exact overlap map as CSV (or .npy)")
     p.add_argument("--latex", metavar="FILE",
                    help="write a standalone LaTeX report (closed forms, condition, fixes)")
+    add_model_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("formula",
