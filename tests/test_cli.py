@@ -54,7 +54,7 @@ def test_analyze_csv_and_config(tmp_path, capsys):
     (["analyze", "Conv2d(9)", "--input-size", "4", "4"], "checkerlab: error: layer 0 (Conv2d): output would be empty"),
     (["analyze", "Foo()"], "checkerlab: error: layer 0: unknown layer 'Foo'"),
     (["analyze", "ReLU()", "--input-size", "0", "3"], "checkerlab: error: input_size=(0, 3)"),
-    (["analyze"], "checkerlab analyze: error: the following arguments are required: spec"),
+    (["analyze"], "checkerlab: error: analyze needs a layer list, a .json config, a .onnx model or --torch"),
     (["frobnicate"], "checkerlab: error: argument command: invalid choice"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
