@@ -1,21 +1,51 @@
 """Numba CPU kernels with PyTorch semantics on plain NumPy arrays (NCHW or CHW, float32 or float64).
 
 Knows nothing about layer stacks, SymPy or Qt. Every entry point returns a new array of the input's dtype
-and raises ``ValueError`` naming the offending parameter. The compiled code is cached on disk and releases
-the GIL; run it from one worker thread at a time (DESIGN.md §6).
+and raises ``ValueError`` naming the offending parameter. The compiled code is built on first use per op and
+dtype, cached on disk in the user's cache directory (`kernels.jit`), and releases the GIL; run it from one
+worker thread at a time (DESIGN.md §6).
 """
 
-from .activations import leaky_relu, relu, sigmoid, tanh
-from .conv import conv2d, conv_transpose2d
-from .resample import pixel_shuffle, upsample_bilinear2d, upsample_nearest2d
+from .jit import install_cache_locator
+
+install_cache_locator()  # before any kernel module defines a cached function
+
+from .activations import (  # noqa: E402
+    Activation,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    mish,
+    prelu,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    tanh,
+)
+from .conv import conv2d, conv_transpose2d  # noqa: E402
+from .resample import pixel_shuffle, upsample_bilinear2d, upsample_nearest2d  # noqa: E402
 
 __all__ = [
+    "Activation",
     "conv2d",
     "conv_transpose2d",
+    "elu",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
     "leaky_relu",
+    "mish",
     "pixel_shuffle",
+    "prelu",
     "relu",
+    "relu6",
     "sigmoid",
+    "silu",
     "tanh",
     "upsample_bilinear2d",
     "upsample_nearest2d",
