@@ -2,8 +2,9 @@
 
 Knows nothing about layer stacks, SymPy or Qt. Every entry point returns a new array of the input's dtype
 and raises ``ValueError`` naming the offending parameter. The compiled code is built on first use per op and
-dtype, cached on disk in the user's cache directory (`kernels.jit`), and releases the GIL; run it from one
-worker thread at a time (DESIGN.md §6).
+dtype, cached on disk in the user's cache directory, and releases the GIL (`kernels.jit`). A call uses the
+calling thread's ``numba.get_num_threads()`` threads (its own small pool, not Numba's threading layer), so
+several threads may run kernels at once, each with its own thread count.
 """
 
 from .jit import install_cache_locator

@@ -21,14 +21,17 @@ import numba
 import numpy as np
 
 from . import gather as _g
+from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, as_activation
-from .gather import BLOCK, gather
+from .gather import BLOCK, PARALLEL_MIN, gather
 
 CHUNK_BYTES = 2048  # accumulator row per pass: BLOCK rows of this stay in L1
 STAGE_BYTES = 1 << 18  # staged input rows per job: stays in L2
 MIN_JOBS = 4 * numba.config.NUMBA_NUM_THREADS  # share channel blocks, then rows, until there are this many
 MIN_LENGTH = 1024  # elements per row block at least (short vectors pay the per-pass overhead)
+GEMM_MIN_CHANNELS = 16  # a pointwise op runs as a matrix product from this many channels per group ...
+GEMM_MIN_WORK = 1 << 20  # ... and multiply-adds
 
 
 def _phase_taps(k, s, d, p):
@@ -77,13 +80,14 @@ def _plane_tables(planes):
 
 class Plan:
     """Everything about one call that depends only on shapes and hyper-parameters: the output shape, the
-    kernel's geometry vector and plane tables, and the work (multiply-adds) that decides the threading."""
+    direct kernel's geometry vector and plane tables, whether the op is pointwise and worth a matrix product
+    (`kernels.gemm`), and the work (multiply-adds) that decides the threading."""
 
-    __slots__ = ("out_shape", "c_out", "dtype", "geo", "tables", "work", "empty", "no_table")
+    __slots__ = ("out_shape", "c_out", "dtype", "geo", "tables", "work", "pointwise", "empty", "no_table")
 
     def __init__(self, out_shape, dtype, geo, tables, work):
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
-        self.geo, self.tables, self.work = geo, tables, work
+        self.geo, self.tables, self.work, self.pointwise = geo, tables, work, False
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
 
@@ -96,10 +100,23 @@ class Plan:
             code, table = IDENTITY, self.no_table
         else:
             code, table = activation.code, activation.parameters(self.c_out, self.dtype)
-        gather(x4, w, b, y, pre, code, table, self.geo, self.tables, self.work)
+        budget = numba.get_num_threads()  # this thread's setting (numba.set_num_threads)
+        threads = 1 if self.work < PARALLEL_MIN else budget
+        if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
+            gemm.pointwise(x4, w, b, y, pre, code, table, int(self.geo[_g.GROUPS]), bool(self.geo[_g.TRANSPOSED]),
+                           threads)
+        else:
+            gather(x4, w, b, y, pre, code, table, self.geo, self.tables, threads)
         if return_preactivation:
             return y, (pre if activation is not None else y)
         return y
+
+
+def _pointwise(c_ig, c_og, work):
+    """Whether a pointwise op pays as a matrix product: enough input channels (the product's K) and output
+    rows (its M) to run BLAS near its peak, and enough work to amortise the call (measured crossovers,
+    benchmarks/bench_kernels.py)."""
+    return c_ig >= GEMM_MIN_CHANNELS and c_og >= GEMM_MIN_CHANNELS and work >= GEMM_MIN_WORK
 
 
 def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work):
@@ -178,8 +195,11 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
                     for t_w, q_w in zip(taps_w[r_w], qs_w[r_w], strict=True)]
             planes.append((r_h, r_w, max(0, -(-(h_out - r_h) // sh)), max(0, -(-(w_out - r_w) // sw)), taps))
     work = n_batch * c_out * c_ig * kh * kw * h_in * w_in
-    return _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
+    plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work)
+    plan.pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
+        _pointwise(c_ig, c_og * kh * kw, work)
+    return plan
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1, *,
@@ -246,9 +266,12 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
             qw, aw = divmod(tw * dw, sw)
             taps.append(((ah * sw + aw, qh, qw), th, tw))
     halo = (kh - 1) * dh // sh
+    c_og = c_out // groups
     work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
-    return _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
+    plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work)
+    plan.pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
+    return plan
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,

@@ -24,7 +24,6 @@ Compilation (see `kernels.jit`): one serial function per dtype, compiled on firs
 ``nogil`` with the safe fastmath subset; `kernels.jit.parallel_for` runs ranges of jobs on threads.
 """
 
-import numba
 import numpy as np
 from numba import njit
 
@@ -269,7 +268,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
 PARALLEL_MIN = 1 << 16  # multiply-adds: below this one thread is faster than handing work to another
 
 
-def gather(x, wt, b, y, pre, code, table, geo, tables, work):
+def gather(x, wt, b, y, pre, code, table, geo, tables, threads):
     """For every image ``n``, output channel ``o`` (group ``g``) and plane ``p`` (see the module docstring):
 
     ``y[n, o, p_r[p,0] + so_h*m_h, p_r[p,1] + so_w*m_w] = act_o(b[o] + sum_{c < C_ig, a < p_cnt[p]}
@@ -278,8 +277,7 @@ def gather(x, wt, b, y, pre, code, table, geo, tables, work):
     for ``m_h < p_m[p,0]``, ``m_w < p_m[p,1]``, ``l = (m_h - m0)*pitch + m_w`` within the job's staged rows;
     ``pre`` (unless it is empty) receives the same without ``act``. ``wt`` is the weight in PyTorch's layout
     of the op (``geo[TRANSPOSED]``); ``tables`` = (p_r, p_m, p_cnt, p_off, p_tap), planes ordered
-    ``p = r_h*so_w + r_w``. ``work`` (multiply-adds) decides whether other threads help.
+    ``p = r_h*so_w + r_w``; ``threads``: how many threads share the jobs.
     """
     n_jobs = int(geo[N_JOBS])
-    threads = 1 if work < PARALLEL_MIN else numba.get_num_threads()
     parallel_for(_gather, n_jobs, threads, x, wt, b, y, pre, code, table, geo, *tables)

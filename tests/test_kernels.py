@@ -229,6 +229,52 @@ def test_activation_validation(name, kw, message):
         kernels.Activation(name, **kw)
 
 
+@pytest.fixture
+def matrix_products(monkeypatch):
+    """Every pointwise op of any size takes the matrix-product path (kernels/gemm.py)."""
+    from checkerlab.kernels import conv
+    monkeypatch.setattr(conv, "GEMM_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv, "GEMM_MIN_WORK", 0)
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+    yield
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("transposed, k, groups", [(False, 1, 1), (False, 1, 3), (True, 2, 1), (True, (3, 2), 3),
+                                                   (True, 1, 1)])
+def test_pointwise_matrix_product_path(matrix_products, transposed, k, groups, dtype):
+    """1x1 conv2d and kernel == stride transposed convs as one BLAS product per image and group, with bias,
+    activation and pre-activation, equal the definitions; the direct kernel gives the same."""
+    from checkerlab.kernels import conv
+    rng = np.random.default_rng(14)
+    k2 = (k, k) if isinstance(k, int) else k
+    x = rng.standard_normal((2, 3 * groups, 5, 7)).astype(dtype)
+    b = rng.standard_normal(2 * groups).astype(dtype)
+    if transposed:
+        w = rng.standard_normal((3 * groups, 2, *k2)).astype(dtype)
+        f, kw = kernels.conv_transpose2d, dict(stride=k2, groups=groups)
+        ref = naive.conv_transpose2d(x, w, b, **kw)
+        assert conv._transposed_plan(x.shape, x.dtype, w.shape, k2, 0, 0, 1, groups).pointwise
+    else:
+        w = rng.standard_normal((2 * groups, 3, 1, 1)).astype(dtype)
+        f, kw = kernels.conv2d, dict(groups=groups)
+        ref = naive.conv2d(x, w, b, **kw)
+        assert conv._conv_plan(x.shape, x.dtype, w.shape, 1, 0, 1, groups).pointwise
+    y, pre = f(x, w, b, **kw, activation="leaky_relu", return_preactivation=True)
+    assert_close(pre, ref, dtype)
+    assert_close(y, naive.leaky_relu(ref), dtype)
+    assert_close(f(x[0], w, b, **kw), ref[0], dtype)
+    numba = pytest.importorskip("numba")
+    numba.set_num_threads(1)  # the caller limits the threads: the direct kernel, same values
+    try:
+        assert_close(f(x, w, b, **kw), ref, dtype)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
 def test_overlap_map_is_exact_integer_counts():
     """All-ones input and kernels give exact integer overlap counts (DESIGN.md sections 4 and 5)."""
     y = kernels.conv_transpose2d(np.ones((1, 1, 16, 16), np.float32), np.ones((1, 1, 3, 3)), stride=2)
