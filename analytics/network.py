@@ -120,8 +120,8 @@ def layer_forward(layer: Layer, x: np.ndarray, params: Mapping[str, np.ndarray])
     if isinstance(layer, (Conv2d, ConvTranspose2d)):
         b = params.get("bias")
         return _apply(layer, x, (params["weight"].astype(x.dtype, copy=False),
-                                 None if b is None else b.astype(x.dtype, copy=False)))
-    return _apply(layer, x, None)
+                                 None if b is None else b.astype(x.dtype, copy=False)))[0]
+    return _apply(layer, x, None)[0]
 
 
 class Network:
