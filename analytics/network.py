@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -263,23 +264,61 @@ class Network:
         node = self[name]
         return not isinstance(node.op, Constant) and len(node.shape) > 0 and node.shape[0] == 1
 
+    @cached_property
+    def _fusions(self) -> dict[str, tuple[str, Any]]:
+        """conv node -> (activation node, kernels.Activation) where the activation is the conv's only reader:
+        the kernels apply it in the convolution's output loop (one pass instead of two)."""
+        from .simulation import activation_of
+
+        users = self.consumers()
+        out = {}
+        for node in self.nodes:
+            if isinstance(node.op, (Conv2d, ConvTranspose2d)) and len(users[node.name]) == 1:
+                act = self[users[node.name][0]]
+                if is_layer(act.op) and act.op.is_activation and act.inputs == (node.name,):
+                    w = act.params.get("weight")
+                    if type(act.op).__name__ == "PReLU" and w is None:
+                        continue
+                    fn = activation_of(act.op, (w,))
+                    if fn is not None:
+                        out[node.name] = (act.name, fn)
+        return out
+
     def _run(self, x: np.ndarray, keep: bool):
+        from .simulation import _apply
+
         left = {name: len(users) for name, users in self.consumers().items()}
         values: dict[str, np.ndarray] = {}
         for node in self.nodes:
+            if node.name in values:  # an activation computed with its convolution
+                continue
             if node.name == self.input:
                 y = x
+            elif node.name in self._fusions:
+                act, fn = self._fusions[node.name]
+                w, b = node.params["weight"], node.params.get("bias")
+                post, pre = _apply(node.op, values[node.inputs[0]], (w.astype(x.dtype, copy=False),
+                                   None if b is None else b.astype(x.dtype, copy=False)), fn)
+                values[act] = post
+                if not keep:  # the convolution's own output is needed by nobody else
+                    self._release(values, left, node)
+                    continue
+                y = pre
             else:
                 xs = [values[i] for i in node.inputs]
                 y = layer_forward(node.op, xs[0], node.params) if is_layer(node.op) \
                     else node.op.forward(xs, node.params)
             values[node.name] = np.asarray(y, dtype=x.dtype) if np.ndim(y) else np.asarray(y, x.dtype)
             if not keep:
-                for i in node.inputs:
-                    left[i] -= 1
-                    if left[i] == 0 and i != self.output:
-                        del values[i]
+                self._release(values, left, node)
         return values if keep else values[self.output]
+
+    def _release(self, values: dict, left: dict, node: Node) -> None:
+        """Drop the inputs of `node` that nobody reads any more (memory of a forward pass)."""
+        for i in node.inputs:
+            left[i] -= 1
+            if left[i] == 0 and i != self.output:
+                del values[i]
 
 
 def prune(nodes: list[Node], output: str) -> list[Node]:

@@ -184,7 +184,6 @@ def test_torch_exports_equal_torch_and_from_torch(tmp_path):
     """Every test architecture through torch.onnx.export: the same simulation and the same exact pattern."""
     torch = pytest.importorskip("torch")
     from models.architectures import ARCHITECTURES
-    from test_import_torch import _needs
 
     from checkerlab.analytics.torch_import import from_torch
 
@@ -199,8 +198,6 @@ def test_torch_exports_equal_torch_and_from_torch(tmp_path):
         assert (a.kind, a.period, a.contrast) == (b.kind, b.period, b.contrast), name
         assert [(g.channels, g.edge, g.tile.tolist()) for g in a.groups] == \
             [(g.channels, g.edge, g.tile.tolist()) for g in b.groups], name
-        if _needs(net):
-            continue
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         with torch.no_grad():
             want = module(torch.from_numpy(x)).numpy()

@@ -155,16 +155,6 @@ def test_forward_kwargs_are_constants_and_a_timestep_embedding_folds():
     assert p.is_even
 
 
-def _needs(net):
-    """The activation kernels a network calls that this checkout does not have yet (none once merged)."""
-    from checkerlab.kernels import activations
-
-    names = {"SiLU": "silu", "GELU": "gelu", "ELU": "elu", "PReLU": "prelu", "Hardtanh": "hardtanh",
-             "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "Mish": "mish"}
-    return sorted({names[type(n.op).__name__] for n in net if type(n.op).__name__ in names} -
-                  set(dir(activations)))
-
-
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_simulation_equals_torch(name, dtype):
@@ -172,9 +162,6 @@ def test_the_simulation_equals_torch(name, dtype):
     factory, shape = ARCHITECTURES[name]
     module = factory()
     net = from_torch(module, shape)
-    missing = _needs(net)
-    if missing:
-        pytest.skip(f"kernels.activations lacks {', '.join(missing)} (the perf branch adds them)")
     x = np.random.default_rng(5).standard_normal((2, *shape[1:])).astype(dtype)
     with torch.no_grad():
         want = (module.double() if dtype == "float64" else module.float())(torch.from_numpy(x)).numpy()
