@@ -264,46 +264,95 @@ class Network:
         node = self[name]
         return not isinstance(node.op, Constant) and len(node.shape) > 0 and node.shape[0] == 1
 
-    @cached_property
-    def _fusions(self) -> dict[str, tuple[str, Any]]:
-        """conv node -> (activation node, kernels.Activation) where the activation is the conv's only reader:
-        the kernels apply it in the convolution's output loop (one pass instead of two)."""
+    def _plan(self, keep: bool) -> dict[str, tuple[tuple[str, ...], Any, Any]]:
+        """conv node -> (the nodes it also computes, folded eval BatchNorm or None, kernels.Activation or None).
+
+        A BatchNorm2d in eval mode that alone reads a convolution is folded into its weights (w * g / s, with
+        s = sqrt(var + eps); bias (b - mean) g / s + beta) and an activation that alone reads either runs in
+        the convolution's output loop: one kernel call instead of three. With keep=True every node's own output
+        is needed, so only the activation is fused (the kernel returns the pre-activation output too)."""
+        from .layers.norm import BatchNorm2d
         from .simulation import activation_of
 
         users = self.consumers()
-        out = {}
+
+        def only_reader(name):
+            readers = users[name]
+            return self[readers[0]] if len(readers) == 1 and self[readers[0]].inputs == (name,) else None
+
+        plan = {}
         for node in self.nodes:
-            if isinstance(node.op, (Conv2d, ConvTranspose2d)) and len(users[node.name]) == 1:
-                act = self[users[node.name][0]]
-                if is_layer(act.op) and act.op.is_activation and act.inputs == (node.name,):
-                    w = act.params.get("weight")
-                    if type(act.op).__name__ == "PReLU" and w is None:
-                        continue
-                    fn = activation_of(act.op, (w,))
+            if not isinstance(node.op, (Conv2d, ConvTranspose2d)) or "weight" not in node.params:
+                continue
+            covered, bn, fn = [], None, None
+            nxt = only_reader(node.name)
+            if not keep and nxt is not None and isinstance(nxt.op, BatchNorm2d) and nxt.op.track_running_stats \
+                    and "running_mean" in nxt.params and node.name != self.output:
+                bn = nxt
+                covered.append(nxt.name)
+                nxt = only_reader(nxt.name) if nxt.name != self.output else None
+            last = covered[-1] if covered else node.name
+            if nxt is not None and last != self.output and is_layer(nxt.op) and nxt.op.is_activation:
+                w = nxt.params.get("weight")
+                if not (type(nxt.op).__name__ == "PReLU" and w is None):
+                    fn = activation_of(nxt.op, (w,))
                     if fn is not None:
-                        out[node.name] = (act.name, fn)
-        return out
+                        covered.append(nxt.name)
+            if covered:
+                plan[node.name] = (tuple(covered), bn, fn)
+        return plan
+
+    @cached_property
+    def _plans(self) -> dict[bool, dict]:
+        return {keep: self._plan(keep) for keep in (False, True)}
+
+    def _conv_params(self, node: Node, bn: Node | None, dtype) -> tuple[np.ndarray, np.ndarray | None]:
+        """The convolution's (weight, bias) in `dtype`, with an eval BatchNorm folded in (cached)."""
+        key = (node.name, np.dtype(dtype).str)
+        cache = self.__dict__.setdefault("_folded", {})
+        if key not in cache:
+            w, b = node.params["weight"], node.params.get("bias")
+            if bn is not None:
+                p = bn.params
+                c = p["running_mean"].shape[0]
+                scale = np.asarray(p.get("weight", np.ones(c)), np.float64) / np.sqrt(
+                    np.asarray(p["running_var"], np.float64) + bn.op.eps)
+                shift = np.asarray(p.get("bias", np.zeros(c)), np.float64) - np.asarray(p["running_mean"]) * scale
+                w = np.asarray(w, np.float64)
+                if isinstance(node.op, Conv2d):
+                    w = w * scale[:, None, None, None]
+                else:  # (C_in, C_out / g, kh, kw): output channel g * C_out/g + j
+                    g = node.op.groups
+                    w = (w.reshape(g, -1, *w.shape[1:]) * scale.reshape(g, 1, -1, 1, 1)).reshape(w.shape)
+                b = (np.zeros(c) if b is None else np.asarray(b, np.float64)) * scale + shift
+            cache[key] = (np.ascontiguousarray(w, dtype), None if b is None else np.asarray(b, dtype))
+        return cache[key]
 
     def _run(self, x: np.ndarray, keep: bool):
         from .simulation import _apply
 
+        plan = self._plans[keep]
         left = {name: len(users) for name, users in self.consumers().items()}
         values: dict[str, np.ndarray] = {}
+        done: set[str] = set()  # computed inside a fused convolution call
         for node in self.nodes:
-            if node.name in values:  # an activation computed with its convolution
+            if node.name in done:
                 continue
             if node.name == self.input:
                 y = x
-            elif node.name in self._fusions:
-                act, fn = self._fusions[node.name]
-                w, b = node.params["weight"], node.params.get("bias")
-                post, pre = _apply(node.op, values[node.inputs[0]], (w.astype(x.dtype, copy=False),
-                                   None if b is None else b.astype(x.dtype, copy=False)), fn)
-                values[act] = post
-                if not keep:  # the convolution's own output is needed by nobody else
+            elif node.name in plan:
+                covered, bn, fn = plan[node.name]
+                done.update(covered)
+                results = _apply(node.op, values[node.inputs[0]], self._conv_params(node, bn, x.dtype), fn)
+                if keep:  # (activation output, convolution output)
+                    values[covered[-1]] = results[0]
+                    y = results[-1]
+                else:  # the last covered node's output only: nobody reads the others
+                    values[covered[-1]] = results[0]
                     self._release(values, left, node)
+                    for name in covered[:-1]:
+                        self._release(values, left, self[name], own=name)
                     continue
-                y = pre
             else:
                 xs = [values[i] for i in node.inputs]
                 y = layer_forward(node.op, xs[0], node.params) if is_layer(node.op) \
@@ -313,11 +362,12 @@ class Network:
                 self._release(values, left, node)
         return values if keep else values[self.output]
 
-    def _release(self, values: dict, left: dict, node: Node) -> None:
-        """Drop the inputs of `node` that nobody reads any more (memory of a forward pass)."""
+    def _release(self, values: dict, left: dict, node: Node, own: str | None = None) -> None:
+        """Drop the inputs of `node` that nobody reads any more (memory of a forward pass); `own` is a node
+        computed inside a fused call, whose value was never stored."""
         for i in node.inputs:
             left[i] -= 1
-            if left[i] == 0 and i != self.output:
+            if left[i] == 0 and i != self.output and i != own and i in values:
                 del values[i]
 
 

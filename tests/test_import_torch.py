@@ -169,3 +169,27 @@ def test_the_simulation_equals_torch(name, dtype):
     assert got.dtype == np.dtype(dtype) and got.shape == want.shape
     scale = np.abs(want).max()
     assert np.abs(got - want).max() <= (1e-4 if dtype == "float32" else 1e-9) * scale
+
+
+@pytest.mark.parametrize("conv", [
+    lambda: torch.nn.ConvTranspose2d(4, 6, 3, 2, 1, 1, groups=2), lambda: torch.nn.Conv2d(4, 6, 3, padding=1, groups=2),
+    lambda: torch.nn.ConvTranspose2d(4, 6, 4, 2, 1, bias=False)], ids=["convT-groups", "conv-groups", "convT-nobias"])
+def test_conv_batchnorm_activation_runs_fused_and_equals_torch(conv):
+    """An eval BatchNorm folded into the convolution before it, the activation in its output loop: the same
+    output as torch and as the unfused forward (keep=True computes every node on its own)."""
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(6)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.uniform_(0.5, 2)
+        bn.bias.uniform_(-1, 1)
+    module = torch.nn.Sequential(conv(), bn, torch.nn.LeakyReLU(0.2), torch.nn.Conv2d(6, 2, 1)).eval()
+    net = from_torch(module, (1, 4, 9, 9))
+    plan = net._plans[False]
+    assert plan and all(bn_node is not None for _, bn_node, _ in plan.values())
+    x = np.random.default_rng(0).standard_normal((2, 4, 9, 9)).astype(np.float64)
+    with torch.no_grad():
+        want = module.double()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net.forward(x), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(net.forward(x, keep=True)[net.output], want, rtol=1e-10, atol=1e-12)
