@@ -122,3 +122,28 @@ class _Bound(torch.nn.Module):
 
     def forward(self, x):
         return _out(self.module(x, **self.kwargs))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_model_imports_via_onnx_too(name, tmp_path):
+    """torch.onnx.export of the model, then from_onnx: the same simulation and the same exact pattern."""
+    import warnings
+
+    pytest.importorskip("onnx")
+    from checkerlab.analytics.onnx_import import from_onnx
+
+    module, shape, kwargs = MODELS[name]()
+    module = _Bound(module, kwargs).eval()
+    path = tmp_path / "model.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, torch.randn(shape), str(path), dynamo=False, opset_version=17)
+    net = from_onnx(path)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    assert np.abs(net.forward(x) - want).max() <= 1e-4 * np.abs(want).max()
+    a, b = network_pattern(net), network_pattern(from_torch(module, shape))
+    assert (a.kind, a.period, a.contrast) == (b.kind, b.period, b.contrast)
+    assert [(g.channels, g.edge, g.tile.tolist()) for g in a.groups] == \
+        [(g.channels, g.edge, g.tile.tolist()) for g in b.groups]
