@@ -128,6 +128,12 @@ def load_model(path):
         raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (bad protobuf: {msg})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (no graph; truncated or not ONNX)")
+    graph = model.graph
+    names = [*(n.name for n in graph.node), *(n.op_type for n in graph.node), *(n.domain for n in graph.node),
+             *(i for n in graph.node for i in (*n.input, *n.output)), *(v.name for v in graph.input),
+             *(v.name for v in graph.output), *(t.name for t in graph.initializer)]
+    if any(not isinstance(v, str) for v in names):  # protobuf hands back bytes for invalid UTF-8
+        raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (a name is not UTF-8 text; corrupt file)")
     _external(onnx, model, p.parent)
     try:
         onnx.checker.check_model(model)

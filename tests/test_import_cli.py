@@ -197,3 +197,36 @@ def test_hostile_and_broken_onnx_files(capsys, tmp_path):
     assert "more than the budget" in one_line_error(capsys, "analyze", tmp_path / "dims.onnx")
     assert "--weights goes with --torch" in one_line_error(capsys, "analyze", good, "--weights", "x.pt")
     assert "--latex needs a layer stack" in one_line_error(capsys, "analyze", good, "--latex", "x.tex")
+
+
+def test_mutated_weight_files_give_tensors_or_one_line(tmp_path):
+    """Random byte mutations of a safetensors file and a torch.save checkpoint: each reads, or fails with one
+    CheckerlabError line - never another exception (and never an unpickled object)."""
+    import random
+
+    from checkerlab.analytics import CheckerlabError
+    from checkerlab.analytics.state_dict import read_weights
+
+    state = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(2, 4)).state_dict()
+    save_safetensors(state, tmp_path / "s.safetensors")
+    torch.save(state, tmp_path / "s.pt")
+    rng = random.Random(0)
+    for suffix in (".safetensors", ".pt"):
+        seed = (tmp_path / f"s{suffix}").read_bytes()
+        for i in range(100):
+            data = bytearray(seed)
+            for _ in range(rng.randint(1, 6)):
+                pos, r = rng.randrange(len(data)), rng.random()
+                if r < 0.5:
+                    data[pos] = rng.randrange(256)
+                elif r < 0.8:
+                    del data[pos:pos + rng.randint(1, 40)]
+                else:
+                    data = data[:pos]
+            path = tmp_path / f"m{i}{suffix}"
+            path.write_bytes(bytes(data))
+            try:
+                out = read_weights(path)
+                assert all(hasattr(v, "shape") for v in out.values())
+            except CheckerlabError as exc:
+                assert "\n" not in str(exc) and len(str(exc)) <= 300

@@ -300,3 +300,36 @@ def test_unsupported_nodes_name_the_node_and_list_what_is_supported(tmp_path):
     with pytest.raises(CheckerlabError) as exc:
         from_onnx(_save(tmp_path, model))
     assert _one_line(exc).startswith("node 'body/cumsum/CumSum' (CumSum): is not supported; supported: Conv")
+
+
+def test_mutated_files_give_a_network_or_one_line(tmp_path):
+    """200 random byte mutations (flips, cuts, insertions, truncations) of a valid model: each loads, or fails
+    with one CheckerlabError line - never another exception."""
+    import random
+
+    nodes = [helper.make_node("ConvTranspose", ["x", "w", "b"], ["t"], strides=[2, 2], auto_pad="SAME_UPPER"),
+             helper.make_node("Relu", ["t"], ["r"]),
+             helper.make_node("DepthToSpace", ["r"], ["y"], blocksize=1)]
+    seed = _model(nodes, {"w": W, "b": B}, [1, 2, 7, 6]).SerializeToString()
+    rng = random.Random(0)
+    loaded = 0
+    for i in range(200):
+        data = bytearray(seed)
+        for _ in range(rng.randint(1, 6)):
+            pos, r = rng.randrange(len(data)), rng.random()
+            if r < 0.5:
+                data[pos] = rng.randrange(256)
+            elif r < 0.7:
+                del data[pos:pos + rng.randint(1, 40)]
+            elif r < 0.85:
+                data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+            else:
+                data = data[:pos]
+        path = tmp_path / f"m{i}.onnx"
+        path.write_bytes(bytes(data))
+        try:
+            network_pattern(from_onnx(path))
+            loaded += 1
+        except CheckerlabError as exc:
+            assert "\n" not in str(exc) and len(str(exc)) <= 300
+    assert 0 < loaded < 200
