@@ -44,8 +44,13 @@ class Node:
 
     @property
     def label(self) -> str:
-        """What a layer list shows: the op's spec and where it came from."""
-        spec = self.op.spec() if hasattr(self.op, "spec") else repr(self.op)
+        """What a layer list shows: the op's spec (a constant's value or shape) and where it came from."""
+        value = self.params.get("value") if type(self.op).__name__ == "Constant" else None
+        if value is not None:
+            spec = f"constant {np.asarray(value).item():g}" if np.size(value) == 1 \
+                else f"constant {tuple(np.shape(value))}"
+        else:
+            spec = self.op.spec() if hasattr(self.op, "spec") else repr(self.op)
         return f"{spec}  [{self.module}]" if self.module else spec
 
 
@@ -182,6 +187,58 @@ class Network:
             for i in node.inputs:
                 out[i].append(node.name)
         return out
+
+    def layer_list(self) -> list[tuple[int, Node]]:
+        """(depth, node) for every node in order, for a layer list with the branches indented: depth 0 is the
+        longest path from the input to the output; nodes off it form branches (connected groups of off-path
+        nodes), each indented one level below the line it leaves, recursively. O(nodes + edges) per level."""
+        depth: dict[str, int] = {}
+        index = {n.name: i for i, n in enumerate(self.nodes)}
+
+        def longest(names: set[str]) -> list[str]:
+            best: dict[str, tuple[int, int, str | None]] = {}  # (length, -input position, predecessor)
+            for n in sorted(names, key=index.get):
+                preds = [(k, i) for k, i in enumerate(self[n].inputs) if i in names]
+                best[n] = max(((best[p][0] + 1, -k, p) for k, p in preds), default=(1, 0, None))
+            end = max(names, key=lambda n: (best[n][0], index[n]))
+            path = []
+            while end is not None:
+                path.append(end)
+                end = best[end][2]
+            return path
+
+        def assign(names: set[str], level: int) -> None:
+            if not names:
+                return
+            line = longest(names)
+            for n in line:
+                depth[n] = level
+            rest = names - set(line)
+            neighbours = {n: set() for n in rest}
+            for n in rest:
+                for i in self[n].inputs:
+                    if i in rest:
+                        neighbours[n].add(i)
+                        neighbours[i].add(n)
+            while rest:
+                stack, component = [min(rest, key=index.get)], set()
+                while stack:
+                    n = stack.pop()
+                    if n not in component:
+                        component.add(n)
+                        stack += list(neighbours[n] - component)
+                rest -= component
+                assign(component, level + 1)
+
+        main = set(self.prune_to(self.output))
+        assign(main, 0)
+        for n in self.nodes:  # nodes the output does not read (none after an import) go last, flagged deep
+            depth.setdefault(n.name, max(depth.values(), default=0) + 1)
+        return [(depth[n.name], n) for n in self.nodes]
+
+    def prune_to(self, output: str) -> list[str]:
+        """The names of the nodes `output` depends on, in order."""
+        return [n.name for n in prune(list(self.nodes), output)]
 
     def is_chain(self) -> bool:
         """Every node reads the previous one only (a Stack)."""

@@ -156,3 +156,18 @@ def test_tiles_have_a_budget():
     net = Network.from_stack(Stack(list(stack) * 1), (1, 4, 4))
     assert network_pattern(net).period == (2, 2)
     assert MAX_TILE >= 1 << 16
+
+
+def test_the_layer_list_indents_branches():
+    """The longest path is depth 0; a side branch (here a 1x1 projection added back) is indented."""
+    up = ConvTranspose2d(3, 2, out_channels=2)
+    conv = Conv2d(3, padding=1, out_channels=2)
+    side = Conv2d(1, out_channels=2)
+    net = _net((1, 1, 6, 6), [("up", up, ["x"], _ones(up, 1)), ("a", conv, ["up"], _ones(conv, 2)),
+                              ("b", conv, ["a"], _ones(conv, 2)), ("proj", side, ["up"], _ones(side, 2)),
+                              ("c", Constant(), [], {"value": np.float64(0.5)}),
+                              ("scaled", Binary("mul"), ["proj", "c"]), ("sum", Binary("add"), ["b", "scaled"])])
+    rows = {n.name: d for d, n in net.layer_list()}
+    assert [rows[k] for k in ("x", "up", "a", "b", "sum")] == [0] * 5
+    assert rows["proj"] == rows["scaled"] == 1 and rows["c"] == 2  # the constant branches off the branch
+    assert net["c"].label == "constant 0.5"
