@@ -223,17 +223,10 @@ class Convolution(AxisMap):
 
 
 @dataclass(frozen=True)
-class MaxAxis(AxisMap):
+class MaxAxis(Convolution):
     """Max pooling: y[o] = max over taps of x[o*s + t*d - pb]; taps outside the input are ignored (-inf).
     Exact for counts (never negative); the 2D max of a separable nonnegative map is the product of the
-    per-axis maxima."""
-
-    kernel: int = 1
-    stride: int = 1
-    pad_before: int = 0
-    pad_after: int = 0
-    dilation: int = 1
-    ceil_mode: bool = False
+    per-axis maxima. The window and output length are the convolution's."""
 
     kind = "max"
 
@@ -241,10 +234,6 @@ class MaxAxis(AxisMap):
     def make(cls, kernel, stride, pad_before=0, pad_after=0, dilation=1, ceil_mode=False) -> MaxAxis:
         phases = (tuple((t * dilation - pad_before, Fraction(1)) for t in range(kernel)),)
         return cls(stride, 1, phases, "zeros", kernel, stride, pad_before, pad_after, dilation, ceil_mode)
-
-    def output_length(self, n):
-        return _conv_length(n, self.kernel, self.stride, self.pad_before, self.pad_after, self.dilation,
-                            self.ceil_mode)
 
     @property
     def gain(self) -> int:

@@ -148,6 +148,14 @@ SUPPORTED = ("Conv, ConvTranspose, Resize, Upsample, DepthToSpace, Pad, MaxPool,
              "BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization, activations, "
              "elementwise math, MatMul, Gemm, Softmax, reshapes, Concat, Split, Slice, Gather, ReduceMean/Sum")
 
+#: Node types that map to one op without attributes: pointwise layers, unary and binary math, reductions.
+_SIMPLE = {"Relu": ReLU, "Sigmoid": Sigmoid, "Tanh": Tanh, "HardSwish": Hardswish, "Mish": Mish,
+           "Identity": Identity, "Dropout": Dropout}
+_UNARY = {"Neg": "neg", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal": "reciprocal", "Abs": "abs",
+          "Sin": "sin", "Cos": "cos", "Erf": "erf", "Floor": "floor", "Ceil": "ceil"}
+_BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow"}
+_REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "amax"}
+
 #: Ops folded with ONNX's reference implementation whose output size is checked first.
 _SIZED = {"ConstantOfShape": 0, "Expand": 1, "Range": None, "Tile": None}
 
@@ -299,7 +307,20 @@ class _Converter:
         if all(not n or n in self.consts for n in node.input):
             self.fold(node)
             return
-        handler = getattr(self, f"on_{node.op_type}", None)
+        op = node.op_type
+        if op in _SIMPLE:
+            self._act(node, _SIMPLE[op]())
+            return
+        if op in _UNARY:
+            self.emit(node, Unary(_UNARY[op]), [self.x(node)])
+            return
+        if op in _BINARY:
+            self.emit(node, Binary(_BINARY[op]), [self.refs.get(i) or self.ref(i) for i in node.input])
+            return
+        if op in _REDUCE:
+            self._reduce(node, _attrs(self.onnx, node), _REDUCE[op])
+            return
+        handler = getattr(self, f"on_{op}", None)
         if handler is None:
             raise self.fail(node, "is not supported")
         try:
@@ -612,9 +633,6 @@ class _Converter:
     def _act(self, node, layer, params=None):
         self.emit(node, layer, [self.x(node)], params)
 
-    def on_Relu(self, node, a):
-        self._act(node, ReLU())
-
     def on_LeakyRelu(self, node, a):
         self._act(node, LeakyReLU(float(a.get("alpha", 0.01))))
 
@@ -628,22 +646,10 @@ class _Converter:
     def on_Elu(self, node, a):
         self._act(node, ELU(float(a.get("alpha", 1.0))))
 
-    def on_Sigmoid(self, node, a):
-        self._act(node, Sigmoid())
-
-    def on_Tanh(self, node, a):
-        self._act(node, Tanh())
-
     def on_HardSigmoid(self, node, a):
         if not (math.isclose(a.get("alpha", 0.2), 1 / 6, rel_tol=1e-6) and a.get("beta", 0.5) == 0.5):
             raise CheckerlabError("only PyTorch's HardSigmoid (alpha = 1/6, beta = 1/2) is supported")
         self._act(node, Hardsigmoid())
-
-    def on_HardSwish(self, node, a):
-        self._act(node, Hardswish())
-
-    def on_Mish(self, node, a):
-        self._act(node, Mish())
 
     def on_Gelu(self, node, a):
         approx = a.get("approximate", b"none")
@@ -656,12 +662,6 @@ class _Converter:
         hi = math.inf if hi is None else float(np.ravel(hi)[0])
         self._act(node, Hardtanh(lo, hi))
 
-    def on_Identity(self, node, a):
-        self._act(node, Identity())
-
-    def on_Dropout(self, node, a):
-        self._act(node, Dropout())
-
     def on_Cast(self, node, a):
         to = self.onnx.helper.tensor_dtype_to_np_dtype(a["to"])
         if not np.issubdtype(to, np.floating):
@@ -669,25 +669,6 @@ class _Converter:
         self._act(node, Identity())
 
     # --------------------------------------------------------------------------------------- arithmetic
-    def _binary(self, node, fn):
-        inputs = [self.refs.get(i) or self.ref(i) for i in node.input]
-        self.emit(node, Binary(fn), inputs)
-
-    def on_Add(self, node, a):
-        self._binary(node, "add")
-
-    def on_Sub(self, node, a):
-        self._binary(node, "sub")
-
-    def on_Mul(self, node, a):
-        self._binary(node, "mul")
-
-    def on_Div(self, node, a):
-        self._binary(node, "div")
-
-    def on_Pow(self, node, a):
-        self._binary(node, "pow")
-
     def on_Max(self, node, a):
         self._variadic(node, "maximum")
 
@@ -705,36 +686,6 @@ class _Converter:
             acc = self.emit(node, Binary(fn), [acc, other], output=None if last else "~")
         if len(names) == 1:
             self.emit(node, Identity(), [acc])
-
-    def _unary(self, node, fn):
-        self.emit(node, Unary(fn), [self.x(node)])
-
-    def on_Neg(self, node, a):
-        self._unary(node, "neg")
-
-    def on_Exp(self, node, a):
-        self._unary(node, "exp")
-
-    def on_Log(self, node, a):
-        self._unary(node, "log")
-
-    def on_Sqrt(self, node, a):
-        self._unary(node, "sqrt")
-
-    def on_Reciprocal(self, node, a):
-        self._unary(node, "reciprocal")
-
-    def on_Abs(self, node, a):
-        self._unary(node, "abs")
-
-    def on_Sin(self, node, a):
-        self._unary(node, "sin")
-
-    def on_Cos(self, node, a):
-        self._unary(node, "cos")
-
-    def on_Erf(self, node, a):
-        self._unary(node, "erf")
 
     # -------------------------------------------------------------------------------------------- shapes
     def _reshape_to(self, node, shape):
@@ -858,14 +809,8 @@ class _Converter:
         self.emit(node, Reduce(fn, None if axes is None else tuple(axes), bool(a.get("keepdims", 1))),
                   [self.x(node)])
 
-    def on_ReduceMean(self, node, a):
-        self._reduce(node, a, "mean")
 
-    def on_ReduceSum(self, node, a):
-        self._reduce(node, a, "sum")
 
-    def on_ReduceMax(self, node, a):
-        self._reduce(node, a, "amax")
 
 
 def from_onnx(path, input_shape=None) -> Network:
@@ -880,5 +825,3 @@ def from_onnx(path, input_shape=None) -> Network:
     if out not in conv.refs:
         raise CheckerlabError(f"the output {out[:60]!r} does not depend on the input")
     return fuse(Network(prune(conv.nodes, conv.refs[out]), conv.refs[out]))
-
-

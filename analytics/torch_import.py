@@ -377,6 +377,10 @@ class _Converter:
         elif name.endswith("_") and name.rstrip("_") in _ALIASES:
             name = name.rstrip("_")  # in place: the same value, a new node
         self.base = name
+        simple = _SIMPLE.get(_ALIASES.get(name, "?"))
+        if simple is not None:  # a pointwise layer without arguments
+            self.layer(call, simple())
+            return
         handler = getattr(self, f"on_{_ALIASES.get(name, '?')}", None)
         if handler is None:
             raise self.fail(call, "is not supported")
@@ -434,24 +438,12 @@ class _Converter:
         self.emit(call, layer, [self.operand(call.args[0] if call.args else call.kwargs["input"], call)],
                   params, fixed)
 
-    def on_relu(self, call):
-        self.layer(call, ReLU())
-
     def on_relu6(self, call):
         self.layer(call, Hardtanh(0.0, 6.0))
 
     def on_leaky_relu(self, call):
         self.layer(call, LeakyReLU(self.bind(("input", "negative_slope"), call, {"negative_slope": 0.01})
                                    ["negative_slope"]))
-
-    def on_sigmoid(self, call):
-        self.layer(call, Sigmoid())
-
-    def on_tanh(self, call):
-        self.layer(call, Tanh())
-
-    def on_silu(self, call):
-        self.layer(call, SiLU())
 
     def on_gelu(self, call):
         self.layer(call, GELU(self.bind(("input", "approximate"), call, {"approximate": "none"})["approximate"]))
@@ -477,25 +469,10 @@ class _Converter:
     def on_clamp_max(self, call):
         self.layer(call, Hardtanh(-float("inf"), call.args[1]))
 
-    def on_hardswish(self, call):
-        self.layer(call, Hardswish())
-
-    def on_hardsigmoid(self, call):
-        self.layer(call, Hardsigmoid())
-
-    def on_mish(self, call):
-        self.layer(call, Mish())
-
     def on_prelu(self, call):
         w = self.bind(("input", "weight"), call)["weight"]
         p, _ = self.params(weight=w)
         self.layer(call, PReLU(int(p["weight"].size)), p)
-
-    def on_identity(self, call):
-        self.layer(call, Identity())
-
-    def on_dropout(self, call):
-        self.layer(call, Dropout())
 
     def on_to(self, call):
         for v in list(call.args[1:]) + list(call.kwargs.values()):
@@ -849,6 +826,9 @@ def _index_steps(index, shape):
 
 
 _BINARIES = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"}
+#: Pointwise layers without arguments, by their canonical name.
+_SIMPLE = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "silu": SiLU, "hardswish": Hardswish,
+           "hardsigmoid": Hardsigmoid, "mish": Mish, "identity": Identity, "dropout": Dropout}
 _UNARY_NAMES = {"neg": "neg", "negative": "neg", "exp": "exp", "log": "log", "sin": "sin", "cos": "cos",
                 "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs", "reciprocal": "reciprocal", "square": "square",
                 "floor": "floor", "ceil": "ceil", "round": "round", "sign": "sign", "log1p": "log1p",

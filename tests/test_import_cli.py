@@ -204,6 +204,8 @@ def test_mutated_weight_files_give_tensors_or_one_line(tmp_path):
     CheckerlabError line - never another exception (and never an unpickled object)."""
     import random
 
+    from mutations import mutate
+
     from checkerlab.analytics import CheckerlabError
     from checkerlab.analytics.state_dict import read_weights
 
@@ -214,17 +216,9 @@ def test_mutated_weight_files_give_tensors_or_one_line(tmp_path):
     for suffix in (".safetensors", ".pt"):
         seed = (tmp_path / f"s{suffix}").read_bytes()
         for i in range(100):
-            data = bytearray(seed)
-            for _ in range(rng.randint(1, 6)):
-                pos, r = rng.randrange(len(data)), rng.random()
-                if r < 0.5:
-                    data[pos] = rng.randrange(256)
-                elif r < 0.8:
-                    del data[pos:pos + rng.randint(1, 40)]
-                else:
-                    data = data[:pos]
+            data = mutate(seed, rng)
             path = tmp_path / f"m{i}{suffix}"
-            path.write_bytes(bytes(data))
+            path.write_bytes(data)
             try:
                 out = read_weights(path)
                 assert all(hasattr(v, "shape") for v in out.values())

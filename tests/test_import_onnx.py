@@ -307,6 +307,8 @@ def test_mutated_files_give_a_network_or_one_line(tmp_path):
     with one CheckerlabError line - never another exception."""
     import random
 
+    from mutations import mutate
+
     nodes = [helper.make_node("ConvTranspose", ["x", "w", "b"], ["t"], strides=[2, 2], auto_pad="SAME_UPPER"),
              helper.make_node("Relu", ["t"], ["r"]),
              helper.make_node("DepthToSpace", ["r"], ["y"], blocksize=1)]
@@ -314,19 +316,9 @@ def test_mutated_files_give_a_network_or_one_line(tmp_path):
     rng = random.Random(0)
     loaded = 0
     for i in range(200):
-        data = bytearray(seed)
-        for _ in range(rng.randint(1, 6)):
-            pos, r = rng.randrange(len(data)), rng.random()
-            if r < 0.5:
-                data[pos] = rng.randrange(256)
-            elif r < 0.7:
-                del data[pos:pos + rng.randint(1, 40)]
-            elif r < 0.85:
-                data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-            else:
-                data = data[:pos]
+        data = mutate(seed, rng)
         path = tmp_path / f"m{i}.onnx"
-        path.write_bytes(bytes(data))
+        path.write_bytes(data)
         try:
             network_pattern(from_onnx(path))
             loaded += 1

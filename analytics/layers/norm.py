@@ -52,16 +52,8 @@ class _Norm(Kind):
         object.__setattr__(self, "eps", eps)
 
 
-@dataclass(frozen=True, repr=False)
-class BatchNorm2d(_Norm):
-    """(x - running_mean) / sqrt(running_var + eps) * weight + bias per channel (eval mode); without running
-    statistics (track_running_stats=False) PyTorch normalises by the batch statistics even in eval mode."""
-
-    num_features: int | None = None
-    eps: float = 1e-5
-    momentum: float | None = 0.1
-    affine: bool = True
-    track_running_stats: bool = True
+class _StatsNorm(_Norm):
+    """What BatchNorm2d and InstanceNorm2d share: num_features, eps, momentum, affine, track_running_stats."""
 
     def __post_init__(self):
         self._validate("num_features")
@@ -77,6 +69,18 @@ class BatchNorm2d(_Norm):
             shapes.update(running_mean=((c_in,), False), running_var=((c_in,), False),
                           num_batches_tracked=((), False))
         return shapes
+
+
+@dataclass(frozen=True, repr=False)
+class BatchNorm2d(_StatsNorm):
+    """(x - running_mean) / sqrt(running_var + eps) * weight + bias per channel (eval mode); without running
+    statistics (track_running_stats=False) PyTorch normalises by the batch statistics even in eval mode."""
+
+    num_features: int | None = None
+    eps: float = 1e-5
+    momentum: float | None = 0.1
+    affine: bool = True
+    track_running_stats: bool = True
 
     def forward(self, x, params):
         c = x.shape[1]
@@ -90,7 +94,7 @@ class BatchNorm2d(_Norm):
 
 
 @dataclass(frozen=True, repr=False)
-class InstanceNorm2d(_Norm):
+class InstanceNorm2d(_StatsNorm):
     """(x - mean) / sqrt(var + eps) per sample and channel over H, W (biased variance), then the optional
     affine; with track_running_stats the running statistics are used instead (eval mode)."""
 
@@ -99,21 +103,6 @@ class InstanceNorm2d(_Norm):
     momentum: float | None = 0.1
     affine: bool = False
     track_running_stats: bool = False
-
-    def __post_init__(self):
-        self._validate("num_features")
-        flag(self.type, "affine", self.affine)
-        flag(self.type, "track_running_stats", self.track_running_stats)
-
-    def param_shapes(self, c_in):
-        _channels(self, self.num_features, c_in)
-        shapes = {}
-        if self.affine:
-            shapes.update(weight=((c_in,), False), bias=((c_in,), False))
-        if self.track_running_stats:
-            shapes.update(running_mean=((c_in,), False), running_var=((c_in,), False),
-                          num_batches_tracked=((), False))
-        return shapes
 
     def forward(self, x, params):
         use_running = self.track_running_stats and "running_mean" in params

@@ -33,9 +33,14 @@ class _Pad(Kind):
     """padding = (left, right, top, bottom); `mode` is F.pad's mode."""
 
     pointwise: ClassVar = False
+    positional: ClassVar = ("padding",)
     mode: ClassVar[str] = "constant"
-    boundary: ClassVar[str] = "zeros"
     negative: ClassVar[bool] = False
+
+    @property
+    def boundary(self) -> str:
+        """What a tap outside the input reads, in `analytics.axis` terms (a constant counts as zeros)."""
+        return "zeros" if self.mode == "constant" else self.mode
 
     def __post_init__(self):
         object.__setattr__(self, "padding", pads4(self.type, self.padding, None if self.negative else 0))
@@ -74,7 +79,6 @@ class _Pad(Kind):
 class ZeroPad2d(_Pad):
     """Pads with zeros (negative values crop)."""
 
-    positional = ("padding",)
     negative = True
     padding: Any
 
@@ -97,9 +101,7 @@ class ConstantPad2d(_Pad):
 class ReflectionPad2d(_Pad):
     """Mirrors without repeating the edge: x[-i] = x[i]; padding must be smaller than the input."""
 
-    positional = ("padding",)
     mode = "reflect"
-    boundary = "reflect"
     padding: Any
 
 
@@ -107,9 +109,7 @@ class ReflectionPad2d(_Pad):
 class ReplicationPad2d(_Pad):
     """Repeats the edge sample."""
 
-    positional = ("padding",)
     mode = "replicate"
-    boundary = "replicate"
     padding: Any
 
 
@@ -117,9 +117,7 @@ class ReplicationPad2d(_Pad):
 class CircularPad2d(_Pad):
     """Wraps around: x[-i] = x[n - i]; padding must be at most the input."""
 
-    positional = ("padding",)
     mode = "circular"
-    boundary = "circular"
     padding: Any
 
 
