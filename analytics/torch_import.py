@@ -892,9 +892,15 @@ def from_torch(module, input_shape, *, seed: int = 0, trace: str = "auto", **for
     if trace not in ("auto", "fx", "hooks"):
         raise CheckerlabError(f"trace={trace!r} must be 'auto', 'fx' or 'hooks'")
     shape = _input_shape(input_shape)
+    tensors = [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
+    dtype = tensors[0].dtype if tensors else torch.float32
+    if any(t.device.type != "cpu" for t in tensors):
+        raise CheckerlabError("the module has parameters off the CPU: move it with module.cpu() first")
+    if dtype not in (torch.float32, torch.float64):
+        raise CheckerlabError(f"the module's parameters are {dtype}: convert it with module.float() first")
     module.eval()
     gen = torch.Generator().manual_seed(int(seed))
-    x = torch.randn(shape, generator=gen)
+    x = torch.randn(shape, generator=gen, dtype=dtype)
     with torch.no_grad():
         try:
             recorder = None

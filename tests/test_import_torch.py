@@ -193,3 +193,13 @@ def test_conv_batchnorm_activation_runs_fused_and_equals_torch(conv):
         want = module.double()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(net.forward(x), want, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(net.forward(x, keep=True)[net.output], want, rtol=1e-10, atol=1e-12)
+
+
+def test_float64_modules_import_and_half_ones_are_refused():
+    module = torch.nn.Sequential(torch.nn.ConvTranspose2d(2, 2, 3, 2), torch.nn.ReLU()).double()
+    net = from_torch(module, (1, 2, 5, 5))
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
+    with torch.no_grad():
+        np.testing.assert_allclose(net.forward(x), module(torch.from_numpy(x)).numpy(), rtol=1e-12)
+    with pytest.raises(CheckerlabError, match=r"torch.float16: convert it with module.float\(\) first"):
+        from_torch(torch.nn.Conv2d(2, 2, 3).half(), (1, 2, 8, 8))
