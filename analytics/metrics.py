@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
@@ -282,8 +281,10 @@ def artifact_metrics(x: np.ndarray, pattern: OverlapPattern | Stack | str, *,
 
 def analytic_energy(pattern: OverlapPattern) -> float:
     """Artifact energy fraction of the analytic tile: sum_{m != 0} |C(m)|^2 / sum_m |C(m)|^2
-    = 1 - mean(tile)^2 / mean(tile^2), computed exactly then rounded."""
-    values = [Fraction(v) for v in np.asarray(pattern.tile).ravel()]
-    mean = sum(values, Fraction(0)) / len(values)
-    mean_sq = sum((v * v for v in values), Fraction(0)) / len(values)
+    = 1 - mean(tile)^2 / mean(tile^2), computed exactly then rounded.
+
+    The tile is the outer product r x c of the axis tiles, so mean(tile) = mean(r) mean(c) and
+    mean(tile^2) = mean(r^2) mean(c^2): exact Python-integer arithmetic in O(ph + pw)."""
+    (mr, sr), (mc, sc) = (axis.moments() for axis in pattern.axes)
+    mean, mean_sq = mr * mc, sr * sc
     return 0.0 if mean_sq == 0 else float(1 - mean * mean / mean_sq)

@@ -6,25 +6,24 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .errors import CheckerlabError, LayerError
+from .budget import MAX_ELEMENTS, MAX_LAYERS, MAX_PIXELS, check
+from .errors import CheckerlabError, LayerError, excerpt
 from .layers import Layer
 
-#: Largest 2D map (pixels) that `overlap_map` and the simulation will allocate per channel.
-MAX_PIXELS = 1 << 26
-#: Largest activation (channels x pixels) the simulation will allocate.
-MAX_ELEMENTS = 1 << 27
+__all__ = ["MAX_ELEMENTS", "MAX_PIXELS", "Stack", "as_stack"]
 
 
 def _size_pair(input_size: Any) -> tuple[int, int]:
-    """An int or an (H, W) pair of positive whole numbers, as ints."""
+    """An int or an (H, W) pair of whole numbers in 1..MAX_PIXELS, as ints."""
     pair = (input_size, input_size) if isinstance(input_size, numbers.Number) else input_size
     try:
         h, w = pair
-        ok = all(not isinstance(v, bool) and int(v) == v >= 1 for v in (h, w))
+        ok = all(not isinstance(v, bool) and int(v) == v and 1 <= v <= MAX_PIXELS for v in (h, w))
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
-        raise CheckerlabError(f"input_size={input_size!r} must be a positive int or an (H, W) pair of positive ints")
+        raise CheckerlabError(f"input_size={excerpt(input_size)} must be a positive int or an (H, W) pair of "
+                              f"ints in 1..{MAX_PIXELS}")
     return int(h), int(w)
 
 
@@ -39,6 +38,7 @@ class Stack(Sequence):
             from .spec import parse_layers
             layers = parse_layers(layers)
         layers = tuple(layers)
+        check(len(layers), MAX_LAYERS, "the number of layers", "use a shorter stack")
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise CheckerlabError(f"layer {i}: expected a layer such as ConvTranspose2d(3, stride=2), "

@@ -53,9 +53,11 @@ def test_analyze_csv_and_config(tmp_path, capsys):
      "checkerlab: error: layer 0 (ConvTranspose2d): output_padding=2 must be smaller than stride (2) or dilation (1)"),
     (["analyze", "Conv2d(9)", "--input-size", "4", "4"], "checkerlab: error: layer 0 (Conv2d): output would be empty"),
     (["analyze", "Foo()"], "checkerlab: error: layer 0: unknown layer 'Foo'"),
-    (["analyze", "ReLU()", "--input-size", "0", "3"], "checkerlab: error: input_size=(0, 3)"),
+    (["analyze", "ReLU()", "--input-size", "0", "3"],
+     "checkerlab analyze: error: argument --input-size: 0 is out of range; each input size is in 1..67108864"),
     (["analyze"], "checkerlab analyze: error: the following arguments are required: spec"),
-    (["frobnicate"], "checkerlab: error: argument command: invalid choice"),
+    (["frobnicate"], "checkerlab: error: argument COMMAND: invalid choice: 'frobnicate'"),
+    ([], "checkerlab: error: missing COMMAND: one of analyze, formula, simulate, run, gui"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)

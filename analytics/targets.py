@@ -1,0 +1,43 @@
+"""What a user names -> a `Config`: a config file, a preset name or a layer spec, one resolution for every
+front end (the CLI's SPEC argument, the GUI's command line, scripts)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import Config, load_config
+from .presets import find_preset
+from .spec import parse_layers
+from .stack import Stack
+
+
+def _is_file(target: str) -> bool:
+    try:
+        return Path(target).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte, ...
+        return False
+
+
+def load_target(target: str | os.PathLike | Config | Stack, input_size: Any = None, *,
+                symbols: bool = False) -> Config:
+    """The `Config` that `target` names, with `input_size` (an int or (H, W)) replacing its own if given.
+
+    A path object, or a string ending in ``.json``, is a config file (ConfigError if it cannot be read); a
+    preset key or title (`analytics.presets`, case-insensitive) is that preset; another existing file is a
+    config file; anything else is a layer spec with the default settings. `symbols=True` reads bare names
+    in a spec as SymPy integer symbols (closed forms). A Config or Stack passes through."""
+    if isinstance(target, Config):
+        config = target
+    elif isinstance(target, Stack):
+        config = Config(target)
+    elif isinstance(target, os.PathLike) or str(target).lower().endswith(".json"):
+        config = load_config(target)
+    elif (preset := find_preset(target)) is not None:
+        config = preset.config
+    elif _is_file(target):
+        config = load_config(target)
+    else:
+        config = Config(Stack(parse_layers(target, symbols=symbols)))
+    return config if input_size is None else config.replace(input_size=input_size)
