@@ -18,10 +18,10 @@ small enough that any accepted input finishes within seconds and well under 4 GB
 | 1D work of the exact engine (samples)      | 2**27          | overlap                   |
 | bytes of one exact 2D array (map, tile)    | 1 GiB          | overlap                   |
 | artifact frequencies listed                | 1,024          | overlap, spectrum         |
-| CSV cells written                          | 2**24          | files.array_bytes         |
+| CSV cells written                          | 2**22          | files.array_bytes         |
 | one 2D map or output (pixels)              | 2**26          | Stack.sizes               |
 | one activation (channels x pixels)         | 2**27          | Stack.shapes              |
-| simulation multiply-adds (all draws)       | 2**36          | simulation                |
+| simulation work (multiply-adds, all draws) | 2**35          | simulation                |
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ MAX_COUNT_BITS = 4096
 MAX_WORK = 1 << 27
 MAX_BYTES = 1 << 30
 MAX_LISTED = 1024
-MAX_CSV_CELLS = 1 << 24
-MAX_MACS = 1 << 36
+MAX_CSV_CELLS = 1 << 22
+MAX_SIM_WORK = 1 << 35
 
 
 def check(value: int, limit: int, what: str, reduce: str) -> None:

@@ -213,10 +213,13 @@ def _profile_cost(ops: list[AxisOp], n: int) -> int:
     return cost
 
 
-def _check_profiles(stack: Stack, sizes: tuple[int, ...], axis: int, what: str) -> None:
+_SMALLER_INPUT = "use a smaller input_size or fewer layers"
+
+
+def _check_profiles(stack: Stack, sizes: tuple[int, ...], axis: int, what: str, reduce: str) -> None:
     ops = _axis_ops(stack, axis)
     work = sum(_profile_cost(ops, n) for n in sizes)
-    check(work, MAX_WORK, f"the work of {what} along {'HW'[axis]}", "use a smaller input_size or fewer layers")
+    check(work, MAX_WORK, f"the work of {what} along {'HW'[axis]}", reduce)
 
 
 # ---------------------------------------------------------------- maps and profiles
@@ -227,7 +230,7 @@ def overlap_profiles(stack, input_size) -> tuple[np.ndarray, np.ndarray]:
     stack = as_stack(stack)
     size = stack.sizes(input_size)[0]
     for axis in range(2):
-        _check_profiles(stack, (size[axis],), axis, "the overlap profile")
+        _check_profiles(stack, (size[axis],), axis, "the overlap profile", _SMALLER_INPUT)
     return _exact(*_profile(stack, size[0], 0)), _exact(*_profile(stack, size[1], 1))
 
 
@@ -239,6 +242,21 @@ def _reduced(num: np.ndarray, den: int) -> tuple[np.ndarray, int]:
     return num // g, den // g
 
 
+def check_map(stack, input_size) -> tuple[int, int]:
+    """Raise what `overlap_map(stack, input_size)` would refuse (empty output, pixel, work and memory
+    budgets) without computing it; returns the validated (H, W). O(layers)."""
+    stack = as_stack(stack)
+    sizes = stack.sizes(input_size)  # validates: non-empty and within the pixel budget
+    (h, w), (oh, ow) = sizes[0], sizes[-1]
+    bits = 0
+    for axis, n in enumerate((h, w)):
+        _check_profiles(stack, (n,), axis, "the overlap map", _SMALLER_INPUT)
+        bits += sum(_bits(op) for op in _axis_ops(stack, axis))
+    check(array_bytes(oh * ow, bits), MAX_BYTES, f"the bytes of the exact {oh}x{ow} map",
+          "use a smaller input_size")
+    return h, w
+
+
 def overlap_map(stack, input_size) -> np.ndarray | RationalArray:
     """Exact overlap counts of `stack` on an (H, W) input: outer product of the two 1D profiles.
 
@@ -246,14 +264,7 @@ def overlap_map(stack, input_size) -> np.ndarray | RationalArray:
     numerators over one common denominator, never a Fraction per pixel) when bilinear weights make them
     rational. O(H*W) time and memory, within the budget of `MAX_BYTES`."""
     stack = as_stack(stack)
-    sizes = stack.sizes(input_size)  # validates: non-empty and within the pixel budget
-    (h, w), (oh, ow) = sizes[0], sizes[-1]
-    bits = 0
-    for axis, n in enumerate((h, w)):
-        _check_profiles(stack, (n,), axis, "the overlap map")
-        bits += sum(_bits(op) for op in _axis_ops(stack, axis))
-    check(array_bytes(oh * ow, bits), MAX_BYTES, f"the bytes of the exact {oh}x{ow} map",
-          "use a smaller input_size")
+    h, w = check_map(stack, input_size)
     (rows, rden), (cols, cden) = (_reduced(*_profile(stack, n, axis)) for axis, n in enumerate((h, w)))
     if rows.dtype == cols.dtype == np.int64 and int(rows.max()) * int(cols.max()) < _INT64_SAFE:
         num = np.multiply.outer(rows, cols)
@@ -325,7 +336,8 @@ def _edges(stack: Stack, axis: int, tile_num: np.ndarray, den: int) -> tuple[int
         if op.kind == "conv":
             q *= op.stride
     check(q, MAX_PERIOD, f"the product of conv strides along {'HW'[axis]}", "use fewer strided convolutions")
-    _check_profiles(stack, tuple(range(lo, lo + q)), axis, "measuring the pattern's borders")
+    _check_profiles(stack, tuple(range(lo, lo + q)), axis, "measuring the pattern's borders",
+                    "use smaller kernel_size x dilation, smaller strides or fewer layers")
     before, after = 0, 0
     for m in range(lo, lo + q):
         prof, _ = _profile(stack, m, axis)

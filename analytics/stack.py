@@ -94,6 +94,12 @@ class Stack(Sequence):
         """(H_out, W_out) of the whole stack for an (H, W) input."""
         return self.sizes(input_size)[-1]
 
+    def macs(self, input_shape: tuple[int, int, int]) -> int:
+        """Multiply-adds of one forward pass on a (C, H, W) input (validates like `shapes`). O(layers)."""
+        shapes = self.shapes(input_shape)
+        return sum(_macs(layer, a[0], b[0], a[1:], b[1:])
+                   for layer, a, b in zip(self.layers, shapes, shapes[1:], strict=False))
+
     def shapes(self, input_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
         """(C, H, W) of the input and after each layer; channels follow `out_channels`, PixelShuffle
         divides by r^2, groups must divide both channel counts. Refuses more than `MAX_ELEMENTS`."""
@@ -115,6 +121,17 @@ class Stack(Sequence):
                                  "channels", i)
             shapes.append((c_out, sh, sw))
         return shapes
+
+
+def _macs(layer: Layer, c_in: int, c_out: int, size_in: tuple[int, int], size_out: tuple[int, int]) -> int:
+    """Multiply-adds of one layer: per output (conv) or input (transposed) pixel, k_h k_w C / groups each."""
+    kernel = getattr(layer, "kernel_size", None)
+    if kernel is None or isinstance(kernel[0], str):
+        return c_out * size_out[0] * size_out[1]  # resampling and activations: about one op per value
+    groups = layer.groups
+    if layer.type == "ConvTranspose2d":
+        return c_in * size_in[0] * size_in[1] * kernel[0] * kernel[1] * (c_out // groups)
+    return c_out * size_out[0] * size_out[1] * kernel[0] * kernel[1] * (c_in // groups)
 
 
 def as_stack(stack: Stack | Iterable[Layer] | Layer | str) -> Stack:

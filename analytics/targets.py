@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, load_config
+from .overlap import check_map, overlap_pattern
 from .presets import find_preset
 from .spec import parse_layers
 from .stack import Stack
@@ -41,3 +42,15 @@ def load_target(target: str | os.PathLike | Config | Stack, input_size: Any = No
     else:
         config = Config(Stack(parse_layers(target, symbols=symbols)))
     return config if input_size is None else config.replace(input_size=input_size)
+
+
+def preflight(config: Config) -> None:
+    """Raise the CheckerlabError that analysing or simulating `config` would raise, before the heavy work:
+    the exact pattern for its input size (budgeted, fast), the budget of its exact map, and the shapes,
+    memory and work budget of its simulation. For front ends that start long-running views."""
+    from .simulation import check_simulation
+
+    overlap_pattern(config.stack, config.input_size)
+    check_map(config.stack, config.input_size)
+    sim = config.simulation
+    check_simulation(config.stack, (sim.in_channels, *config.input_size), sim.draws)

@@ -6,17 +6,20 @@ Bad input exits with code 2 and a one-line message; Qt is imported only by the s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import warnings
 from fractions import Fraction
 from pathlib import Path
 
 from ..analytics import CheckerlabError, Config, overlap_map, overlap_pattern, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
-from ..analytics.errors import excerpt
+from ..analytics.errors import BudgetError, excerpt
 from ..analytics.presets import preset_names
 from ..analytics.stack import MAX_PIXELS
 from ..analytics.targets import load_target
@@ -86,6 +89,37 @@ def _bias(text: str) -> str | float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{excerpt(text)} must be one of {', '.join(BIAS_KINDS)} or a number") \
             from None
+
+
+#: Wall-clock budget of the symbolic engine (closed forms, the LaTeX report) in the CLI. SymPy's cost has no
+#: model to check in advance yet (it grows with the period and the number of symbolic layers), so the CLI
+#: bounds it by time instead of hanging.
+SYMBOLIC_SECONDS = 12
+
+
+class _Expired(BaseException):
+    """Raised by the SIGALRM handler: a BaseException, so that no `except Exception` inside SymPy eats it."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, what: str, reduce: str):
+    """Raise BudgetError if the block runs longer than `seconds` (SIGALRM: main thread, POSIX; else no limit)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Expired:
+        raise BudgetError(f"{what} took longer than {seconds} s, its budget; {reduce}") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _output(path: str | None, option: str, suffixes: tuple[str, ...]) -> None:
@@ -160,7 +194,9 @@ def cmd_analyze(args) -> int:
         write_array(args.csv, overlap_map(config.stack, config.input_size))
     if args.latex:
         from ..analytics import export_latex
-        export_latex(config.stack, args.latex, config.input_size)
+        with _deadline(SYMBOLIC_SECONDS, "the LaTeX report", "use fewer layers or smaller strides (the exact "
+                       "spectrum grows with the period)"):
+            export_latex(config.stack, args.latex, config.input_size)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
@@ -170,7 +206,10 @@ def cmd_formula(args) -> int:
     from ..analytics import closed_form
 
     stack = load_target(args.spec, symbols=True).stack
-    print(closed_form(stack, args.axis).latex())
+    with _deadline(SYMBOLIC_SECONDS, "deriving the closed form", "use fewer layers or smaller strides (the "
+                   "exact spectrum grows with the period, the algebra with the number of symbolic layers)"):
+        text = closed_form(stack, args.axis).latex()
+    print(text)
     return 0
 
 
