@@ -55,6 +55,21 @@ def _csv_rows(array: np.ndarray | RationalArray) -> list[str]:
     return [",".join(row) for row in cells.tolist()]
 
 
+def check_array(path: str | os.PathLike, shape: tuple[int, ...]) -> None:
+    """Raise what `write_array(path, array)` would refuse for an array of this shape (the extension, the CSV
+    budget), before the array is computed."""
+    fmt = _format(path)
+    if fmt == "csv":
+        check(int(np.prod(shape, dtype=object)), MAX_CSV_CELLS, "the number of CSV cells", "write a .npy file instead")
+
+
+def _format(path: str | os.PathLike) -> str:
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in ("csv", "npy"):
+        raise CheckerlabError(f"{excerpt(str(path))[1:-1]}: unknown extension; use .csv or .npy")
+    return fmt
+
+
 def array_bytes(array: np.ndarray | RationalArray, fmt: str) -> bytes:
     """`array` as .npy or .csv bytes; exact rationals go to CSV as 'p/q' and to NPY as float64.
 
@@ -67,7 +82,7 @@ def array_bytes(array: np.ndarray | RationalArray, fmt: str) -> bytes:
                 else array)
         return buf.getvalue()
     if fmt == "csv":
-        check(array.size, MAX_CSV_CELLS, "the number of CSV cells", "write a .npy file instead")
+        check_array("array.csv", array.shape)
         shape = array.shape
         rows = (1, shape[0]) if len(shape) < 2 else (int(np.prod(shape[:-1])), shape[-1])
         if isinstance(array, RationalArray):
@@ -80,7 +95,4 @@ def array_bytes(array: np.ndarray | RationalArray, fmt: str) -> bytes:
 
 def write_array(path: str | os.PathLike, array: np.ndarray | RationalArray) -> None:
     """Save an array atomically as CSV or NPY, chosen by the file extension."""
-    fmt = Path(path).suffix.lower().lstrip(".")
-    if fmt not in ("csv", "npy"):
-        raise CheckerlabError(f"{excerpt(str(path))[1:-1]}: unknown extension; use .csv or .npy")
-    atomic_write(path, array_bytes(array, fmt))
+    atomic_write(path, array_bytes(array, _format(path)))

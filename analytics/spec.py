@@ -137,36 +137,34 @@ def _needs_channels(name: str, params: dict[str, Any], index: int, column: int) 
                         "kernel_size", column)
 
 
-def _shown(params: dict[str, Any], n: int) -> str:
-    return ", ".join(f"{k}={excerpt(v, 12)}" for k, v in list(params.items())[:n])
-
-
 def _convolution(name: str, node: ast.Call, symbols: bool, index: int) -> Layer:
     """A ConvTranspose2d / Conv2d written without the nn. prefix: the short form or PyTorch's order, by the
     rule in the module docstring."""
     outcome: dict[str, tuple[dict | None, Layer | CheckerlabError]] = {}
     for key, order in (("short", SHORT_ORDER[name]), ("torch", TORCH_ORDER[name])):
+        params = None
         try:
             params = _params(name, order, node, symbols, index)
             if key == "torch":
                 _needs_channels(name, params, index, node.col_offset + 1)
             outcome[key] = (params, _build(name, params))
         except CheckerlabError as exc:
-            outcome[key] = (None, exc)
+            outcome[key] = (params, exc)
     valid = [key for key, (_, result) in outcome.items() if isinstance(result, Layer)]
     if len(valid) == 1:
         return outcome[valid[0]][1]
     leading = [a.value for a in node.args[:2] if isinstance(a, ast.Constant) and type(a.value) is int]
     channels = any(v > CHANNEL_HINT for v in leading)
-    if not valid:
-        torch_meant = channels or len(node.args) > len(SHORT_ORDER[name])
+    if not valid:  # report the error of the reading that was meant
+        complete = all(k in (outcome["torch"][0] or {}) for k in ("in_channels", "out_channels", "kernel_size"))
+        torch_meant = len(node.args) > len(SHORT_ORDER[name]) or channels and complete
         raise outcome["torch" if torch_meant else "short"][1]
     if channels:
         return outcome["torch"][1]
-    n = len(node.args)
-    raise SpecError(f"layer {index} ({name}): ambiguous positional arguments; short form reads "
-                    f"{_shown(outcome['short'][0], n)}; PyTorch's order reads {_shown(outcome['torch'][0], n)}; "
-                    "use keywords, or nn. for PyTorch's order", node.col_offset + 1)
+    channels_in = excerpt(outcome["torch"][0]["in_channels"], 12)
+    raise SpecError(f"layer {index}: ambiguous positionals: {outcome['short'][1].spec()} (short form) or "
+                    f"{outcome['torch'][1].spec()} with in_channels={channels_in} (PyTorch's order); use keywords "
+                    "or nn.", node.col_offset + 1)
 
 
 _CONVOLUTIONS = ("ConvTranspose2d", "Conv2d")

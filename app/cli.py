@@ -20,6 +20,7 @@ from pathlib import Path
 from ..analytics import CheckerlabError, Config, overlap_map, overlap_pattern, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
 from ..analytics.errors import BudgetError, excerpt
+from ..analytics.files import check_array
 from ..analytics.presets import preset_names
 from ..analytics.stack import MAX_PIXELS
 from ..analytics.targets import load_target
@@ -91,10 +92,24 @@ def _bias(text: str) -> str | float:
             from None
 
 
-#: Wall-clock budget of the symbolic engine (closed forms, the LaTeX report) in the CLI. SymPy's cost has no
-#: model to check in advance yet (it grows with the period and the number of symbolic layers), so the CLI
-#: bounds it by time instead of hanging.
-SYMBOLIC_SECONDS = 12
+#: Wall-clock budget of the symbolic engine (closed forms, the LaTeX report) in the CLI, in seconds; the
+#: environment variable CHECKERLAB_SYMBOLIC_SECONDS changes it. SymPy's cost has no model to check in advance
+#: yet (it grows with the period and the number of symbolic layers), so the CLI bounds it by time instead of
+#: hanging.
+SYMBOLIC_SECONDS = 12.0
+
+
+def _symbolic_seconds() -> float:
+    text = os.environ.get("CHECKERLAB_SYMBOLIC_SECONDS")
+    if text is None:
+        return SYMBOLIC_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 86400:
+        raise CheckerlabError(f"CHECKERLAB_SYMBOLIC_SECONDS={excerpt(text)} must be a number of seconds in 0..86400")
+    return seconds
 
 
 class _Expired(BaseException):
@@ -116,7 +131,8 @@ def _deadline(seconds: float, what: str, reduce: str):
     try:
         yield
     except _Expired:
-        raise BudgetError(f"{what} took longer than {seconds} s, its budget; {reduce}") from None
+        raise BudgetError(f"{what} took longer than {seconds:g} s, its budget (CHECKERLAB_SYMBOLIC_SECONDS); "
+                          f"{reduce}") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -191,10 +207,11 @@ def cmd_analyze(args) -> int:
     config = load_target(args.spec, args.input_size)
     report = analysis_report(config)
     if args.csv:
+        check_array(args.csv, report["output_size"])
         write_array(args.csv, overlap_map(config.stack, config.input_size))
     if args.latex:
         from ..analytics import export_latex
-        with _deadline(SYMBOLIC_SECONDS, "the LaTeX report", "use fewer layers or smaller strides (the exact "
+        with _deadline(_symbolic_seconds(), "the LaTeX report", "use fewer layers or smaller strides (the exact "
                        "spectrum grows with the period)"):
             export_latex(config.stack, args.latex, config.input_size)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -206,7 +223,7 @@ def cmd_formula(args) -> int:
     from ..analytics import closed_form
 
     stack = load_target(args.spec, symbols=True).stack
-    with _deadline(SYMBOLIC_SECONDS, "deriving the closed form", "use fewer layers or smaller strides (the "
+    with _deadline(_symbolic_seconds(), "deriving the closed form", "use fewer layers or smaller strides (the "
                    "exact spectrum grows with the period, the algebra with the number of symbolic layers)"):
         text = closed_form(stack, args.axis).latex()
     print(text)
@@ -295,6 +312,8 @@ def cmd_simulate(args) -> int:
     if args.image and args.input is None:
         changes["input"] = "image"
     config = config.replace(simulation=SimulationSettings(**{**asdict(config.simulation), **changes}))
+    if args.out:
+        check_array(args.out, config.stack.shapes((config.simulation.in_channels, *config.input_size))[-1])
     image = None
     if config.simulation.input == "image":
         from .images import load_image

@@ -15,6 +15,7 @@ from checkerlab.analytics import (
     PixelShuffle,
     ReLU,
     Sigmoid,
+    SpecError,
     Stack,
     Tanh,
     Upsample,
@@ -223,3 +224,98 @@ def test_symbolic_parameters_are_accepted():
     n = sympy.Symbol("n")
     assert sympy.simplify(layer.axis_op(0).output_length(n) - ((n - 1) * s + k - 2)) == 0
     assert np.array_equal(ConvTranspose2d(sympy.Integer(3)).kernel_size, (3, 3))
+
+
+# ---------------------------------------------------------------- the PyTorch positional trap (issue 10 item 7)
+
+TORCH_READINGS = [
+    # pasted PyTorch code, every spelling: bare, nn., torch.nn., aliases, Sequential; -> the layer PyTorch builds
+    ("ConvTranspose2d(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("nn.ConvTranspose2d(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("torch.nn.ConvTranspose2d(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("Deconv(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("convt(512, 256, 4, 2, 1, 0, 1, False)", ConvTranspose2d(4, stride=2, padding=1, out_channels=256, bias=False)),
+    ("nn.Sequential(ConvTranspose2d(100, 512, 4, 1, 0, bias=False))", ConvTranspose2d(4, out_channels=512,
+                                                                                         bias=False)),
+    ("ConvTranspose2d(64, 3, kernel_size=4, stride=2, padding=1)",
+     ConvTranspose2d(4, stride=2, padding=1, out_channels=3)),
+    ("ConvTranspose2d(3, 64, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=64)),  # 64 > 16
+    ("Conv2d(64, 64, 3, padding=1)", Conv2d(3, padding=1, out_channels=64)),  # short form: padding twice
+    ("conv(3, 64, 3, 1, 1)", Conv2d(3, padding=1, out_channels=64)),  # 5 positionals: more than the short form
+    ("Conv2d(256, 128, 1)", Conv2d(1, out_channels=128)),
+    ("ConvTranspose2d(32, 16, 2, 2)", ConvTranspose2d(2, stride=2, out_channels=16)),
+    ("Conv2d(3, 8, 3, 1, 1, 1, 1, True, 'zeros')", Conv2d(3, padding=1, out_channels=8)),
+    # the short form keeps its meaning where PyTorch's order cannot apply
+    ("ConvTranspose2d(3, 2)", ConvTranspose2d(3, stride=2)),
+    ("ConvT(4, stride=2, padding=1)", ConvTranspose2d(4, stride=2, padding=1)),
+    ("Conv2d(3, padding=1, in_channels=8)", Conv2d(3, padding=1)),
+]
+
+
+@pytest.mark.parametrize("text, layer", TORCH_READINGS)
+def test_pasted_pytorch_code_is_read_in_pytorch_order(text, layer):
+    assert parse_layers(text) == [layer]
+
+
+@pytest.mark.parametrize("text, short, torch_reading", [
+    ("ConvTranspose2d(4, 2, 1)", "ConvTranspose2d(4, stride=2, padding=1)", "ConvTranspose2d(1, out_channels=2)"),
+    ("ConvTranspose2d(16, 8, 4)", "ConvTranspose2d(16, stride=8, padding=4)", "ConvTranspose2d(4, out_channels=8)"),
+    ("Deconv(8, 4, 4, 2, 1)", "ConvTranspose2d(8, stride=4, padding=4, output_padding=2)",
+     "ConvTranspose2d(4, stride=2, padding=1, out_channels=4)"),
+    ("conv(3, 8, 3, 1)", "Conv2d(3, stride=8, padding=3)", "Conv2d(3, out_channels=8)"),
+])
+def test_ambiguous_positionals_are_refused_with_both_readings(text, short, torch_reading):
+    with pytest.raises(SpecError) as info:
+        parse_layers(text)
+    message = str(info.value)
+    assert "ambiguous positionals" in message and len(message) <= 280
+    assert f"{short} (short form)" in message and f"{torch_reading} with in_channels=" in message
+    assert parse_layers(short) != parse_layers(torch_reading)  # the two readings really differ
+
+
+def test_pytorch_prefix_needs_pytorch_arguments():
+    with pytest.raises(SpecError, match=r"nn\.ConvTranspose2d takes \(in_channels, out_channels, kernel_size"):
+        parse_layers("nn.ConvTranspose2d(3, stride=2)")
+    with pytest.raises(SpecError, match=r"PyTorch's order needs in_channels, out_channels and kernel_size"):
+        parse_layers("nn.Conv2d(3, kernel_size=3)")
+
+
+# ---------------------------------------------------------------- hostile spec text
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ReLU()\ud800", r"invalid character U\+D800, a lone surrogate"),
+    ("ReLU()\x07", r"invalid character U\+0007, a control character"),
+    ("ConvT(" + "9" * 4301 + ")", r"an integer literal has more than 4,300 digits"),
+    ("ConvT(" + "-" * 5000 + "3)", r"nested too deeply"),
+    ("ReLU()" + " *1" * 5000, r"nested too deeply|nesting depth"),
+    ("x" * 100_001, r"the spec's length in characters would be 100,001, over the budget of 100,000"),
+    ("ConvT(" + "9" * 4000 + ")", r"kernel_size=<an integer of 13,288 bits> is out of range"),
+    ("Upsample(2, mode='\\d' * 3)", r"is not a literal value"),
+])
+def test_hostile_text_gives_one_short_line(text, message):
+    with pytest.raises(CheckerlabError, match=message) as info:
+        parse_layers(text)
+    assert len(str(info.value)) <= 200 and "\n" not in str(info.value)
+
+
+def test_parsing_never_warns():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CheckerlabError):
+            parse_layers("Upsample(2, mode='\\d')")
+        with pytest.raises(CheckerlabError):
+            parse_layers("ReLU() is 1")
+
+
+def test_excerpt_keeps_echoes_short_and_printable():
+    from checkerlab.analytics.errors import excerpt
+
+    assert excerpt("abc") == "'abc'"
+    long = excerpt("a" * 1000)
+    assert len(long) == 40 and "…" in long and long.startswith("'aaa") and long.endswith("aaa'")
+    assert excerpt("\udcff\n") == "'\\udcff\\n'"
+    assert excerpt(10**5000) == "<an integer of 16,610 bits>"
+    assert len(excerpt(list(range(10**4)))) == 40
