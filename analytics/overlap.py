@@ -497,15 +497,17 @@ class OverlapPattern:
         "tile" lists every cell up to `MAX_TILE_LISTED` cells and is null beyond: it is always the outer
         product of "profiles". "artifact_frequencies" lists the strongest `MAX_LISTED` of "artifact_count".
         O(ph + pw + min(ph*pw, MAX_TILE_LISTED) + MAX_LISTED log P)."""
-        def exact(v):
-            v = Fraction(_py(v))
-            return v.numerator if v.denominator == 1 else str(v)
+        def exact(values: np.ndarray) -> list:
+            if values.dtype != object:  # integers: NumPy converts them all at once
+                return values.tolist()
+            return [v if isinstance(v, int) else v.numerator if v.denominator == 1 else str(v)
+                    for v in map(_py, values)]
         contrast = self.contrast
         ph, pw = self.period
         out = {
             "period": [ph, pw],
-            "tile": [[exact(v) for v in row] for row in self.tile] if ph * pw <= MAX_TILE_LISTED else None,
-            "profiles": [[exact(v) for v in a.tile] for a in self.axes],
+            "tile": [exact(row) for row in self.tile] if ph * pw <= MAX_TILE_LISTED else None,
+            "profiles": [exact(a.tile) for a in self.axes],
             "edge": [list(e) for e in self.edge],
             "is_even": self.is_even,
             "has_holes": self.has_holes,

@@ -32,8 +32,12 @@ def _as_float(tile: np.ndarray) -> np.ndarray:
 def relative_amplitudes(tile: np.ndarray) -> np.ndarray:
     """|DFT(tile)| / |DFT(tile)[0, ...]| along every axis of `tile`; exact zeros are returned as 0.0.
 
-    O(P log P) for P cells (an FFT of the float image of the exact tile, see `_as_float`)."""
+    A real tile has |C(m)| = |C(-m)| exactly; the FFT's rounding is symmetrized so that conjugate bins tie
+    exactly (listings then order them by frequency, not by the last bit). O(P log P) for P cells (an FFT of
+    the float image of the exact tile, see `_as_float`)."""
     c = np.abs(np.fft.fftn(_as_float(tile)))
+    axes = tuple(range(c.ndim))
+    c = (c + np.roll(np.flip(c, axis=axes), 1, axis=axes)) / 2
     dc = c.flat[0]
     if dc <= 0:
         return np.zeros_like(c)
