@@ -13,7 +13,7 @@ from typing import Any
 
 from .budget import MAX_CONFIG_BYTES, MAX_LAYERS, check
 from .errors import CheckerlabError, ConfigError, excerpt
-from .files import atomic_write
+from .files import atomic_write, irregular
 from .layers import layer_from_dict
 from .stack import Stack, _size_pair, as_stack
 
@@ -170,6 +170,9 @@ def load_config(path: str | os.PathLike) -> Config:
     The file must be UTF-8 JSON of at most `MAX_CONFIG_BYTES`; nothing larger is read."""
     path = str(path)
     try:
+        kind = irregular(path)
+        if kind:
+            raise ConfigError(f"cannot read: {kind}", path)
         with open(path, "rb") as fh:
             raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -53,6 +54,15 @@ def _csv_rows(array: np.ndarray | RationalArray) -> list[str]:
         texts = list(map(repr, values.tolist()))
     cells = np.array(texts, dtype=object)[inverse.reshape(array.shape)]
     return [",".join(row) for row in cells.tolist()]
+
+
+def irregular(path: str | os.PathLike) -> str | None:
+    """Why `path` is not a regular file to read ("a directory", "a pipe or a device"), or None. Reading a
+    FIFO or a device would block or never end. OSError (e.g. no such file) propagates."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return "a directory" if stat.S_ISDIR(mode) else "not a regular file (a pipe or a device?)"
 
 
 def check_array(path: str | os.PathLike, shape: tuple[int, ...]) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import CheckerlabError
 from .layers import AxisOp
-from .overlap import OverlapPattern, overlap_pattern
+from .overlap import OverlapPattern, overlap_pattern, prefix_patterns
 from .stack import Stack, _size_pair, as_stack
 
 Edge = tuple[tuple[int, int], tuple[int, int]]
@@ -106,19 +106,14 @@ def interiors(stack, input_size) -> list[Interior]:
     return list(_interiors(stack, size))
 
 
-def _spatial(stack: Stack) -> Stack:
-    return Stack([layer for layer in stack if not layer.is_activation])
-
-
-@functools.lru_cache(maxsize=256)
-def _pattern(spatial: Stack) -> OverlapPattern:
-    return overlap_pattern(spatial)
+@functools.lru_cache(maxsize=64)
+def _prefix_patterns(stack: Stack) -> tuple[OverlapPattern, ...]:
+    return tuple(prefix_patterns(stack))
 
 
 def layer_patterns(stack) -> list[OverlapPattern]:
-    """`overlap_pattern(stack[:i+1])` for every layer i, cached per prefix (activations do not change it)."""
-    stack = as_stack(stack)
-    return [_pattern(_spatial(stack[: i + 1])) for i in range(len(stack))]
+    """`overlap_pattern(stack[:i+1])` for every layer i, in one sweep (`prefix_patterns`), cached per stack."""
+    return list(_prefix_patterns(as_stack(stack)))
 
 
 def _window(x: np.ndarray, period: tuple[int, int], edge: Edge) -> np.ndarray:

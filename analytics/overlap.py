@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from .budget import MAX_BYTES, MAX_COUNT_BITS, MAX_LISTED, MAX_PERIOD, MAX_WORK, array_bytes, check
-from .errors import CheckerlabError
 from .layers import AxisOp
 from .rational import RationalArray
 from .spectrum import count_artifacts, relative_amplitudes, strongest_artifacts
@@ -285,52 +284,64 @@ def _minimal_period(c: np.ndarray) -> np.ndarray:
     return c
 
 
-def _reach(ops: list[AxisOp]) -> tuple[int, int]:
-    """(a, b): output samples at the start / end of a long profile that may differ from the periodic interior.
+def _reach_step(op: AxisOp, a: int, b: int) -> tuple[int, int]:
+    """(a, b) after one layer: how many output samples at the start / end of a long profile may differ from
+    the periodic interior, given (a, b) of its input.
 
-    Per layer, a sample is clean when every tap it reads is clean and inside the input:
-    transposed a' = a*s + (k-1)*d - pad_before, conv a' = ceil((a + pad_before) / s), nearest a' = a*s,
-    bilinear a' = a*s + s//2 (its clamp), and the mirror image at the end (bilinear: b' = b*s + s).
-    An upper bound: the measured borders (`_edges`) are at most this."""
-    a = b = 0
-    for op in ops:
-        k, s, pb, pa, d = op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation
-        if op.kind == "transposed":
-            a, b = max(0, a * s + (k - 1) * d - pb), max(0, b * s + (k - 1) * d - pa)
-        elif op.kind == "conv":
-            a, b = -(-(a + pb) // s), -(-(b + pa) // s)
-        elif op.kind == "repeat":
-            a, b = a * s, b * s
-        elif op.kind == "linear":
-            a, b = a * s + s // 2, b * s + s
+    A sample is clean when every tap it reads is clean and inside the input: transposed
+    a' = a*s + (k-1)*d - pad_before, conv a' = ceil((a + pad_before) / s), nearest a' = a*s, bilinear
+    a' = a*s + s//2 (its clamp), and the mirror image at the end (bilinear: b' = b*s + s). An upper bound:
+    the measured borders (`_sweep`) are at most this."""
+    k, s, pb, pa, d = op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation
+    if op.kind == "transposed":
+        return max(0, a * s + (k - 1) * d - pb), max(0, b * s + (k - 1) * d - pa)
+    if op.kind == "conv":
+        return -(-(a + pb) // s), -(-(b + pa) // s)
+    if op.kind == "repeat":
+        return a * s, b * s
+    if op.kind == "linear":
+        return a * s + s // 2, b * s + s
     return a, b
 
 
-def _length(stack: Stack, n: int, axis: int) -> int:
-    try:
-        return stack.lengths(n, axis)[-1]
-    except CheckerlabError:  # too short: empty output
-        return 0
+def _long_enough(ops: list[AxisOp], needs: list[int], n: int) -> bool:
+    """Whether an input of length n gives every prefix an output of at least its need. O(layers)."""
+    for op, need in zip(ops, needs, strict=True):
+        n = op.output_length(n)
+        if n < max(need, 1):
+            return False
+    return True
 
 
-def _edges(stack: Stack, axis: int, tile_num: np.ndarray, den: int) -> tuple[int, int]:
-    """(before, after): how many output samples at each end may differ from the periodic interior.
+def _sweep(stack: Stack, axis: int, every: bool) -> list[AxisPattern]:
+    """The AxisPattern of stack[:i+1] along `axis` for every prefix i (`every`), or of the whole stack only.
 
-    Measured exactly on profiles of an input length n long enough that the two ends cannot interact
-    (output >= a + b + one period, `_reach`). The start does not depend on n any more; the end depends on n
+    One period is propagated through the layers (`_tile_step`), and the borders are measured exactly on
+    profiles of one input length n long enough that, for every measured prefix, the two ends cannot interact
+    (output >= a + b + one period, `_reach_step`). The start then does not depend on n; the end depends on n
     modulo the product Q of the conv strides, so `after` is the maximum over Q consecutive lengths: the
-    interior bounds hold for every input size that has an interior. O(Q * L) for output length L."""
-    ops = _axis_ops(stack, axis)
-    p = len(tile_num)
-    a, b = _reach(ops)
-    need = a + b + p
+    interior bounds hold for every input size that has an interior. All prefixes share the profiles, so
+    the whole sweep costs O(layers * (P + Q * L)) for period P and output length L, budgeted first."""
+    ops = [layer.axis_op(axis) for layer in stack]
+    _check_axis(ops, axis)
+    measured = range(len(ops)) if every else range(len(ops) - 1, len(ops))
+    tiles, c, den = [], np.ones(1, dtype=np.int64), 1
+    reach, a, b = [], 0, 0
+    for op in ops:
+        c, den = _tile_step(op, c, den)
+        a, b = _reach_step(op, a, b)
+        tiles.append((c, den))
+        reach.append((a, b))
+    if not ops:
+        return [AxisPattern(1, np.ones(1, dtype=np.int64), (0, 0))]
+    needs = [reach[i][0] + reach[i][1] + len(tiles[i][0]) if i in measured else 0 for i in range(len(ops))]
     hi = 1
-    while _length(stack, hi, axis) < need:
+    while not _long_enough(ops, needs, hi):
         hi *= 2
     lo = max(hi // 2, 1)
-    while lo < hi:  # the smallest n with output length >= need (non-decreasing in n)
+    while lo < hi:  # the smallest n that is long enough (output lengths are non-decreasing in n)
         mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if _length(stack, mid, axis) < need else (lo, mid)
+        lo, hi = (mid + 1, hi) if not _long_enough(ops, needs, mid) else (lo, mid)
     q = 1
     for op in ops:
         if op.kind == "conv":
@@ -338,29 +349,33 @@ def _edges(stack: Stack, axis: int, tile_num: np.ndarray, den: int) -> tuple[int
     check(q, MAX_PERIOD, f"the product of conv strides along {'HW'[axis]}", "use fewer strided convolutions")
     _check_profiles(stack, tuple(range(lo, lo + q)), axis, "measuring the pattern's borders",
                     "use smaller kernel_size x dilation, smaller strides or fewer layers")
-    before, after = 0, 0
+    edges = {i: (0, 0) for i in measured}
     for m in range(lo, lo + q):
-        prof, _ = _profile(stack, m, axis)
-        length = len(prof)
-        bad = np.flatnonzero(prof != tile_num[np.arange(length) % p])
-        head, tail = bad[bad < a], bad[bad >= length - b]
-        if len(head) + len(tail) != len(bad):
-            raise AssertionError("overlap: a border reaches past its bound")  # a bug, never bad input
-        before = max(before, int(head.max()) + 1 if head.size else 0)
-        after = max(after, length - int(tail.min()) if tail.size else 0)
-    return before, after
+        x, xden = np.ones(m, dtype=np.int64), 1
+        for i, op in enumerate(ops):
+            x, xden = _profile_step(op, x, xden)
+            if i in edges:
+                edges[i] = _measure(x, tiles[i][0], reach[i], edges[i])
+    out = []
+    for i in measured:
+        c, den = tiles[i]
+        g = gcd(den, *map(int, c)) if den > 1 else 1
+        tile = _minimal_period(_exact(c // g, den // g))
+        out.append(AxisPattern(len(tile), tile, edges[i], den // g))
+    return out
 
 
-def _axis_pattern(stack: Stack, axis: int) -> AxisPattern:
-    ops = _axis_ops(stack, axis)
-    _check_axis(ops, axis)
-    c, den = np.ones(1, dtype=np.int64), 1
-    for op in ops:
-        c, den = _tile_step(op, c, den)
-    edge = _edges(stack, axis, c, den)
-    g = gcd(den, *map(int, c)) if den > 1 else 1
-    tile = _minimal_period(_exact(c // g, den // g))
-    return AxisPattern(len(tile), tile, edge, den // g)
+def _measure(profile: np.ndarray, tile_num: np.ndarray, reach: tuple[int, int],
+             edge: tuple[int, int]) -> tuple[int, int]:
+    """`edge` widened to the borders of one long profile: where it differs from the periodic interior, within
+    its reach bound at each end. O(len(profile))."""
+    length, (a, b) = len(profile), reach
+    bad = np.flatnonzero(profile != tile_num[np.arange(length) % len(tile_num)])
+    head, tail = bad[bad < a], bad[bad >= length - b]
+    if len(head) + len(tail) != len(bad):
+        raise AssertionError("overlap: a border reaches past its bound")  # a bug, never bad input
+    return (max(edge[0], int(head.max()) + 1 if head.size else 0),
+            max(edge[1], length - int(tail.min()) if tail.size else 0))
 
 
 def _py(v: Any) -> int | Fraction:
@@ -524,15 +539,38 @@ class OverlapPattern:
         return out
 
 
+def _input(stack: Stack, input_size) -> tuple[int, int] | None:
+    if input_size is None:
+        return None
+    size = _size_pair(input_size)
+    for axis, n in enumerate(size):
+        stack.lengths(n, axis)  # refuses an empty output, naming the layer
+    return size
+
+
 def overlap_pattern(stack, input_size=None) -> OverlapPattern:
     """The exact interior pattern: per axis, one period propagated layer by layer (polyphase form).
 
     With `input_size`, the pattern also reports that input's interior (`OverlapPattern.has_interior`).
-    O(layers * (P + Q * L)) per axis (see the module docstring), budgeted before it runs."""
+    O(layers * (P + Q * L)) per axis (see `_sweep`), budgeted before it runs; measured 18 ms with its JSON
+    export for `ConvTranspose2d(3, stride=2) * 12` (P = 4096, docs/performance.md)."""
     stack = as_stack(stack)
-    size = None
-    if input_size is not None:
-        size = _size_pair(input_size)
-        for axis, n in enumerate(size):
-            stack.lengths(n, axis)  # refuses an empty output, naming the layer
-    return OverlapPattern(stack, (_axis_pattern(stack, 0), _axis_pattern(stack, 1)), size)
+    size = _input(stack, input_size)
+    (rows,), (cols,) = _sweep(stack, 0, every=False), _sweep(stack, 1, every=False)
+    return OverlapPattern(stack, (rows, cols), size)
+
+
+def prefix_patterns(stack, input_size=None) -> list[OverlapPattern]:
+    """`overlap_pattern(stack[:i+1], input_size)` for every layer i, in one sweep that shares the measuring
+    profiles: O(layers * (P + Q * L)) per axis instead of O(layers^2 ...) for one call per prefix. An
+    activation does not change the geometry: its entry is the previous layer's pattern object."""
+    stack = as_stack(stack)
+    size = _input(stack, input_size)
+    rows, cols = _sweep(stack, 0, every=True), _sweep(stack, 1, every=True)
+    out: list[OverlapPattern] = []
+    for i, axes in enumerate(zip(rows, cols, strict=True)):
+        if i and stack[i].is_activation:  # same geometry: the previous prefix's pattern, the same object
+            out.append(out[-1])
+        else:
+            out.append(OverlapPattern(stack[: i + 1], axes, size))
+    return out

@@ -30,7 +30,7 @@ from .layers import (
     Upsample,
 )
 from .metrics import ArtifactMetrics, interiors, measure
-from .stack import Stack, as_stack
+from .stack import Stack, _size_pair, as_stack
 from .weights import Params, init_params
 
 #: Largest seed: NumPy's SeedSequence takes any non-negative integer; draws use seed + d.
@@ -54,9 +54,9 @@ def check_simulation(stack: Stack, shape: tuple[int, ...], draws: int = 1) -> No
     """Refuse a run of `draws` draws on a (C, H, W) input (channels, memory, `MAX_SIM_WORK`) before any
     weight is drawn. Work per draw in units of one multiply-add at 3 G/s (grouped convs; dense ones run 10x
     faster): the kernels' multiply-adds, 128 per activation value (the metrics: ~40 ns each, measured) and
-    2**21 (~0.7 ms) per layer for fixed costs. O(layers)."""
+    2**23 (~3 ms, measured on small layers with their metrics) per layer for fixed costs. O(layers)."""
     values = sum(c * h * w for c, h, w in stack.shapes(shape))
-    work = draws * (stack.macs(shape) + 128 * values + ((1 + len(stack)) << 21))
+    work = draws * (stack.macs(shape) + 128 * values + ((1 + len(stack)) << 23))
     check(work, MAX_SIM_WORK, "the simulation's work (multiply-adds, all draws)",
           "use a smaller input, fewer channels or fewer draws")
 
@@ -274,6 +274,7 @@ def simulate_settings(stack, input_size, settings, image: np.ndarray | None = No
     only for input='image'."""
     from .inputs import make_input
 
+    as_stack(stack).shapes((settings.in_channels, *_size_pair(input_size)))  # the memory budget, before the input
     x = make_input(settings.input, input_size, settings.in_channels, settings.brightness, settings.seed,
                    image if settings.input == "image" else None)
     return monte_carlo(stack, x, draws=settings.draws, init=settings.init, bias=settings.bias,

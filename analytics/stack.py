@@ -83,11 +83,15 @@ class Stack(Sequence):
     def sizes(self, input_size: Any) -> list[tuple[int, int]]:
         """(H, W) of the input and after each layer, with PyTorch's rules, within `MAX_PIXELS`."""
         h, w = _size_pair(input_size)
+        if h * w > MAX_PIXELS:
+            raise CheckerlabError(f"input_size {h}x{w} ({h * w:,} pixels) exceeds the memory budget of "
+                                  f"{MAX_PIXELS:,} pixels; use a smaller input_size")
         sizes = list(zip(self.lengths(h, 0), self.lengths(w, 1), strict=True))
         for i, (sh, sw) in enumerate(sizes[1:]):
             if sh * sw > MAX_PIXELS:
                 raise LayerError(self.layers[i].type, None, f"output {sh}x{sw} ({sh * sw:,} pixels) exceeds the "
-                                 f"memory budget of {MAX_PIXELS:,} pixels; use a smaller input_size", i)
+                                 f"memory budget of {MAX_PIXELS:,} pixels; use a smaller input_size (or smaller "
+                                 "kernels and strides)", i)
         return sizes
 
     def output_size(self, input_size: Any) -> tuple[int, int]:
@@ -105,6 +109,9 @@ class Stack(Sequence):
         divides by r^2, groups must divide both channel counts. Refuses more than `MAX_ELEMENTS`."""
         c, h, w = input_shape
         shapes = [(int(c), h, w)]
+        if int(c) * h * w > MAX_ELEMENTS:
+            raise CheckerlabError(f"input {c}x{h}x{w} ({int(c) * h * w:,} values) exceeds the memory budget of "
+                                  f"{MAX_ELEMENTS:,}; use a smaller input or fewer channels")
         for i, ((sh, sw), layer) in enumerate(zip(self.sizes((h, w))[1:], self.layers, strict=True)):
             c_in = shapes[-1][0]
             try:

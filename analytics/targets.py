@@ -14,9 +14,11 @@ from .spec import parse_layers
 from .stack import Stack
 
 
-def _is_file(target: str) -> bool:
+def _exists(target: str) -> bool:
+    if not target.strip():  # Path("") is ".", which exists
+        return False
     try:
-        return Path(target).is_file()
+        return Path(target).exists()
     except (OSError, ValueError):  # a name too long for the file system, a NUL byte, ...
         return False
 
@@ -26,7 +28,7 @@ def load_target(target: str | os.PathLike | Config | Stack, input_size: Any = No
     """The `Config` that `target` names, with `input_size` (an int or (H, W)) replacing its own if given.
 
     A path object, or a string ending in ``.json``, is a config file (ConfigError if it cannot be read); a
-    preset key or title (`analytics.presets`, case-insensitive) is that preset; another existing file is a
+    preset key or title (`analytics.presets`, case-insensitive) is that preset; another existing path is a
     config file; anything else is a layer spec with the default settings. `symbols=True` reads bare names
     in a spec as SymPy integer symbols (closed forms). A Config or Stack passes through."""
     if isinstance(target, Config):
@@ -37,7 +39,7 @@ def load_target(target: str | os.PathLike | Config | Stack, input_size: Any = No
         config = load_config(target)
     elif (preset := find_preset(target)) is not None:
         config = preset.config
-    elif _is_file(target):
+    elif _exists(target):  # a file by another name; load_config refuses directories and pipes
         config = load_config(target)
     else:
         config = Config(Stack(parse_layers(target, symbols=symbols)))

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..analytics import CheckerlabError, Config, overlap_map, overlap_pattern, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
 from ..analytics.errors import BudgetError, excerpt
-from ..analytics.files import check_array
+from ..analytics.files import check_array, irregular
 from ..analytics.presets import preset_names
 from ..analytics.stack import MAX_PIXELS
 from ..analytics.targets import load_target
@@ -314,10 +314,16 @@ def cmd_simulate(args) -> int:
     config = config.replace(simulation=SimulationSettings(**{**asdict(config.simulation), **changes}))
     if args.out:
         check_array(args.out, config.stack.shapes((config.simulation.in_channels, *config.input_size))[-1])
+    from ..analytics.metrics import layer_patterns
+
+    layer_patterns(config.stack)  # the exact half of the report first (cached): its budgets before the run
     image = None
     if config.simulation.input == "image":
         from .images import load_image
-        image = load_image(config.simulation.image_path)
+        path = config.simulation.image_path
+        if irregular(path):
+            raise CheckerlabError(f"{excerpt(path)[1:-1]}: {irregular(path)}")
+        image = load_image(path)
     mc = simulate_settings(config.stack, config.input_size, config.simulation, image=image)
     if args.out:
         write_array(args.out, mc.first.output)

@@ -9,7 +9,8 @@ Why a subprocess and not the test process: pytest has Qt and Numba threads runni
 process with threads is unsafe; the sandbox forks before any of them exist.
 
 Protocol: one JSON object per line on stdin, {"argv": [...], "files": {name: content}, "env": {...}}, where "{dir}" in
-argv is the case's fresh directory and content is text, {"hex": ...} or a `join` form (see `expand`); one
+argv is the case's fresh directory and content is text, {"hex": ...}, a `join` form (see `expand`) or
+{"fifo": true} for a named pipe; one
 JSON result per line on stdout: {"status": "exit" | "timeout" | "signal", "code", "stdout", "stderr",
 "seconds", "max_rss_mb"}.
 """
@@ -69,8 +70,11 @@ def _child(argv: list[str], env: dict, out, err) -> None:
 def run_case(case: dict, timeout: float = TIMEOUT_S) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for name, content in case.get("files", {}).items():
-            data = expand(content)
             Path(tmp, name).parent.mkdir(parents=True, exist_ok=True)
+            if content == {"fifo": True}:  # a named pipe: reading it blocks until someone writes
+                os.mkfifo(Path(tmp, name))
+                continue
+            data = expand(content)
             Path(tmp, name).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"))
         argv = [expand(a).replace("{dir}", tmp) for a in case["argv"]]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -403,3 +403,15 @@ def test_strongest_artifacts_equal_the_full_2d_listing(layers, limit):
     full = _listing_2d(p)
     assert p.artifact_count == len(full)
     assert p.strongest_artifacts(limit) == full[:limit]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(layer, st.just(ReLU())), min_size=1, max_size=5))
+def test_prefix_patterns_equal_one_pattern_per_prefix(layers):
+    from checkerlab.analytics.overlap import prefix_patterns
+
+    stack = Stack(layers)
+    for i, got in enumerate(prefix_patterns(stack)):
+        want = overlap_pattern(stack[: i + 1])
+        assert got.period == want.period and got.edge == want.edge
+        assert all(np.array_equal(g.tile, w.tile) for g, w in zip(got.axes, want.axes, strict=True))
