@@ -10,7 +10,7 @@ SymPy and the simulation are imported on first use (module `__getattr__`), so `i
 from importlib import import_module
 
 from .config import Config, SimulationSettings, load_config, save_config
-from .errors import CheckerlabError, ConfigError, LayerError, SpecError
+from .errors import BudgetError, CheckerlabError, ConfigError, LayerError, SpecError
 from .files import atomic_write, write_array
 from .layers import (
     Conv2d,
@@ -24,8 +24,10 @@ from .layers import (
     Upsample,
 )
 from .overlap import OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
+from .rational import RationalArray
 from .spec import format_layers, parse_layers
 from .stack import Stack, as_stack
+from .targets import load_target
 
 # name -> submodule, imported lazily on first attribute access.
 _LAZY = {
@@ -51,8 +53,9 @@ def __getattr__(name):
 
 
 __all__ = [
-    "CheckerlabError", "Config", "ConfigError", "Conv2d", "ConvTranspose2d", "Layer", "LayerError", "LeakyReLU",
-    "OverlapPattern", "PixelShuffle", "ReLU", "Sigmoid", "SimulationSettings", "SpecError", "Stack", "Tanh",
-    "Upsample", "as_stack", "atomic_write", "format_layers", "load_config", "overlap_map", "overlap_pattern",
-    "overlap_profiles", "parse_layers", "save_config", "write_array", *_LAZY,
+    "BudgetError", "CheckerlabError", "Config", "ConfigError", "Conv2d", "ConvTranspose2d", "Layer", "LayerError",
+    "LeakyReLU", "OverlapPattern", "PixelShuffle", "RationalArray", "ReLU", "Sigmoid", "SimulationSettings",
+    "SpecError", "Stack", "Tanh", "Upsample", "as_stack", "atomic_write", "format_layers", "load_config",
+    "load_target", "overlap_map", "overlap_pattern", "overlap_profiles", "parse_layers", "save_config", "write_array",
+    *_LAZY,
 ]

@@ -19,13 +19,12 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from .errors import CheckerlabError
 from .layers import AxisOp
-from .overlap import OverlapPattern, overlap_pattern
+from .overlap import OverlapPattern, overlap_pattern, prefix_patterns
 from .stack import Stack, _size_pair, as_stack
 
 Edge = tuple[tuple[int, int], tuple[int, int]]
@@ -107,19 +106,14 @@ def interiors(stack, input_size) -> list[Interior]:
     return list(_interiors(stack, size))
 
 
-def _spatial(stack: Stack) -> Stack:
-    return Stack([layer for layer in stack if not layer.is_activation])
-
-
-@functools.lru_cache(maxsize=256)
-def _pattern(spatial: Stack) -> OverlapPattern:
-    return overlap_pattern(spatial)
+@functools.lru_cache(maxsize=64)
+def _prefix_patterns(stack: Stack) -> tuple[OverlapPattern, ...]:
+    return tuple(prefix_patterns(stack))
 
 
 def layer_patterns(stack) -> list[OverlapPattern]:
-    """`overlap_pattern(stack[:i+1])` for every layer i, cached per prefix (activations do not change it)."""
-    stack = as_stack(stack)
-    return [_pattern(_spatial(stack[: i + 1])) for i in range(len(stack))]
+    """`overlap_pattern(stack[:i+1])` for every layer i, in one sweep (`prefix_patterns`), cached per stack."""
+    return list(_prefix_patterns(as_stack(stack)))
 
 
 def _window(x: np.ndarray, period: tuple[int, int], edge: Edge) -> np.ndarray:
@@ -282,8 +276,10 @@ def artifact_metrics(x: np.ndarray, pattern: OverlapPattern | Stack | str, *,
 
 def analytic_energy(pattern: OverlapPattern) -> float:
     """Artifact energy fraction of the analytic tile: sum_{m != 0} |C(m)|^2 / sum_m |C(m)|^2
-    = 1 - mean(tile)^2 / mean(tile^2), computed exactly then rounded."""
-    values = [Fraction(v) for v in np.asarray(pattern.tile).ravel()]
-    mean = sum(values, Fraction(0)) / len(values)
-    mean_sq = sum((v * v for v in values), Fraction(0)) / len(values)
+    = 1 - mean(tile)^2 / mean(tile^2), computed exactly then rounded.
+
+    The tile is the outer product r x c of the axis tiles, so mean(tile) = mean(r) mean(c) and
+    mean(tile^2) = mean(r^2) mean(c^2): exact Python-integer arithmetic in O(ph + pw)."""
+    (mr, sr), (mc, sc) = (axis.moments() for axis in pattern.axes)
+    mean, mean_sq = mr * mc, sr * sc
     return 0.0 if mean_sq == 0 else float(1 - mean * mean / mean_sq)

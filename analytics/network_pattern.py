@@ -41,7 +41,7 @@ from .layers.kind import Kind
 from .layers.resample import PixelUnshuffle
 from .network import Network, axis_maps, diagonal, fixed_taps, is_layer
 from .ops import Input
-from .spectrum import artifact_frequencies, relative_amplitudes
+from .spectrum import plane_artifacts, relative_amplitudes
 
 
 # ------------------------------------------------------------------------------------------ layer rule
@@ -222,7 +222,7 @@ class GroupPattern:
 
     @property
     def artifact_frequencies(self):
-        return artifact_frequencies(self.spectrum)
+        return plane_artifacts(self.spectrum)
 
 
 def _rank(path: Path):

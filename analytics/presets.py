@@ -3,7 +3,7 @@
 Each preset is the upsampling path of a published network, scaled down in channels so that it simulates
 interactively; the geometry (kernel, stride, padding) that decides the overlap pattern is the original's.
 
-    >>> from analytics.presets import get_preset
+    >>> from checkerlab.analytics.presets import get_preset
     >>> get_preset("dcgan-k3s2").config.stack.output_size((32, 32))
     (256, 256)
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import Config, SimulationSettings
-from .errors import CheckerlabError
+from .errors import CheckerlabError, excerpt
 
 
 @dataclass(frozen=True)
@@ -139,13 +139,21 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
-def get_preset(name: str) -> Preset:
-    """The preset with key (or title) `name`, case-insensitive; CheckerlabError lists the keys otherwise."""
+def find_preset(name: str) -> Preset | None:
+    """The preset with key (or title) `name`, case-insensitive, or None."""
     wanted = str(name).strip().lower()
     for preset in PRESETS.values():
         if wanted in (preset.key, preset.title.lower()):
             return preset
-    raise CheckerlabError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
+    return None
+
+
+def get_preset(name: str) -> Preset:
+    """The preset with key (or title) `name`, case-insensitive; CheckerlabError lists the keys otherwise."""
+    preset = find_preset(name)
+    if preset is None:
+        raise CheckerlabError(f"unknown preset {excerpt(name)}; available: {', '.join(PRESETS)}")
+    return preset
 
 
 def default_config() -> Config:

@@ -24,11 +24,39 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import CheckerlabError, LayerError
+from .budget import MAX_SIM_WORK, check
+from .errors import CheckerlabError, LayerError, excerpt
 from .layers import Conv2d, ConvTranspose2d, Layer, PixelShuffle, Upsample
 from .metrics import ArtifactMetrics, interiors, measure
-from .stack import Stack, as_stack
+from .stack import Stack, _size_pair, as_stack
 from .weights import Params, init_params
+
+#: Largest seed: NumPy's SeedSequence takes any non-negative integer; draws use seed + d.
+MAX_SEED = 2**63 - 1
+
+
+def _run_args(bias, bias_value, seed) -> tuple[str, float]:
+    """Validate the arguments every public entry shares; a number as `bias` means a constant bias of that
+    value. Returns (bias kind, bias_value)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise CheckerlabError(f"seed={excerpt(seed)} must be an integer in 0..{MAX_SEED}")
+    if isinstance(bias, (int, float, np.number)) and not isinstance(bias, bool):
+        bias, bias_value = "constant", bias
+    if isinstance(bias_value, bool) or not isinstance(bias_value, (int, float, np.number)) \
+            or not math.isfinite(bias_value):
+        raise CheckerlabError(f"bias_value={excerpt(bias_value)} must be a finite number")
+    return bias, float(bias_value)
+
+
+def check_simulation(stack: Stack, shape: tuple[int, ...], draws: int = 1) -> None:
+    """Refuse a run of `draws` draws on a (C, H, W) input (channels, memory, `MAX_SIM_WORK`) before any
+    weight is drawn. Work per draw in units of one multiply-add at 3 G/s (grouped convs; dense ones run 10x
+    faster): the kernels' multiply-adds, 128 per activation value (the metrics: ~40 ns each, measured) and
+    2**23 (~3 ms, measured on small layers with their metrics) per layer for fixed costs. O(layers)."""
+    values = sum(c * h * w for c, h, w in stack.shapes(shape))
+    work = draws * (stack.macs(shape) + 128 * values + ((1 + len(stack)) << 23))
+    check(work, MAX_SIM_WORK, "the simulation's work (multiply-adds, all draws)",
+          "use a smaller input, fewer channels or fewer draws")
 
 
 class Cancelled(Exception):
@@ -191,12 +219,14 @@ def simulate(stack, image: np.ndarray, *, init: str = "kaiming_uniform", bias: s
     """Run `stack` on `image` ((C, H, W) or (H, W)) with weights drawn by `init_params(seed=seed)`, or with
     the given `params`. y = f_L(... f_1(x)) with PyTorch semantics, in `dtype` (float32 or float64)."""
     stack = as_stack(stack)
+    bias, bias_value = _run_args(bias, bias_value, seed)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise CheckerlabError(f"dtype={dtype} must be float32 or float64")
     x = _as_image(image, dtype)
-    # validates every layer and channel count, then the bytes of all outputs together, before any work
+    # validates every layer and channel count, then the bytes of all outputs together and the work, before any
     check_memory(stack, stack.shapes(x.shape), dtype.itemsize)
+    check_simulation(stack, x.shape)
     if params is None:
         params = init_params(stack, x.shape[0], init, bias, bias_value, seed, dtype)
     elif len(params) != len(stack):
@@ -285,15 +315,20 @@ def monte_carlo(stack, image: np.ndarray, *, draws: int, init: str = "kaiming_un
     workers x threads never exceeds the caller's. Results are reduced in draw order: they do not depend on
     the number of workers. progress(done, total) is called (on the calling thread) after every finished
     draw; cancel() is polled before every draw is awaited and raises `Cancelled` when it returns True. Only
-    the first draw's activations are kept."""
+    the first draw's activations are kept. Without `cancel`, the whole run is checked against the work
+    budget first (`check_simulation`); with it, only each draw is (the caller can stop it)."""
     import numba
 
     stack = as_stack(stack)
+    bias, bias_value = _run_args(bias, bias_value, seed)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise CheckerlabError(f"draws={draws!r} must be an integer >= 1")
+        raise CheckerlabError(f"draws={excerpt(draws)} must be an integer >= 1")
     dtype = np.dtype(dtype)
     kwargs = dict(init=init, bias=bias, bias_value=bias_value, dtype=dtype)
-    shapes = stack.shapes(_as_image(image, dtype).shape)
+    shape = _as_image(image, dtype).shape
+    if cancel is None:  # a run that cannot be cancelled must not run for minutes
+        check_simulation(stack, shape, draws)
+    shapes = stack.shapes(shape)
 
     def budget_ok(n):
         return live_bytes(shapes, dtype.itemsize, n) <= MAX_LIVE_BYTES
@@ -345,6 +380,7 @@ def simulate_settings(stack, input_size, settings, image: np.ndarray | None = No
     only for input='image'."""
     from .inputs import make_input
 
+    as_stack(stack).shapes((settings.in_channels, *_size_pair(input_size)))  # the memory budget, before the input
     x = make_input(settings.input, input_size, settings.in_channels, settings.brightness, settings.seed,
                    image if settings.input == "image" else None)
     return monte_carlo(stack, x, draws=settings.draws, init=settings.init, bias=settings.bias,

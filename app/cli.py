@@ -6,13 +6,24 @@ Bad input exits with code 2 and a one-line message; Qt is imported only by the s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import re
+import signal
 import sys
+import threading
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
-from ..analytics import CheckerlabError, Config, load_config, overlap_map, overlap_pattern, write_array
+from ..analytics import CheckerlabError, Config, overlap_map, overlap_pattern, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
+from ..analytics.errors import BudgetError, excerpt
+from ..analytics.files import check_array, irregular
+from ..analytics.presets import preset_names
+from ..analytics.stack import MAX_PIXELS
+from ..analytics.targets import load_target
 from .model_analysis import add_model_options
 
 DEFAULT_SPEC = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=8) * 4, ReLU()"
@@ -27,15 +38,111 @@ def _version() -> str:
         return "0+unknown"
 
 
+#: The longest error line the CLI prints; a longer message is cut and marked with CUT (a bug to fix).
+MAX_MESSAGE = 300
+CUT = " [...]"
+
+
+def one_line(message: str) -> str:
+    """`message` on one printable line of at most MAX_MESSAGE characters (whitespace runs collapse)."""
+    text = " ".join(str(message).split())
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - len(CUT)] + CUT
+
+
+def _fail(prog: str, message: str) -> int:
+    print(one_line(f"{prog}: error: {message}"), file=sys.stderr)
+    return 2
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse prints usage + message otherwise)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        message = re.sub(r"'([^']{40,})'", lambda m: excerpt(m.group(1)), message)  # echoed input
+        self.exit(_fail(self.prog, message))
 
 
-def load_target(spec: str, input_size: list[int] | None) -> Config:
-    """SPEC is a layer list or the path of a JSON config; --input-size overrides the config's."""
-    config = load_config(spec) if spec.endswith(".json") and Path(spec).exists() else Config(spec)
-    return config.replace(input_size=tuple(input_size)) if input_size else config
+def _count(lo: int, hi: int, what: str):
+    """An argparse type: an integer in lo..hi, echoing at most a short excerpt of a bad value."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{excerpt(text)} is not an integer; {what} is in {lo}..{hi}") \
+                from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{excerpt(value)} is out of range; {what} is in {lo}..{hi}")
+        return value
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{excerpt(text)} is not a number") from None
+
+
+def _bias(text: str) -> str | float:
+    """--bias: a kind (zero, constant, random) or a number, read as a constant bias of that value."""
+    if text in BIAS_KINDS:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{excerpt(text)} must be one of {', '.join(BIAS_KINDS)} or a number") \
+            from None
+
+
+#: Wall-clock budget of the symbolic engine (closed forms, the LaTeX report) in the CLI, in seconds; the
+#: environment variable CHECKERLAB_SYMBOLIC_SECONDS changes it. SymPy's cost has no model to check in advance
+#: yet (it grows with the period and the number of symbolic layers), so the CLI bounds it by time instead of
+#: hanging.
+SYMBOLIC_SECONDS = 12.0
+
+
+def _symbolic_seconds() -> float:
+    text = os.environ.get("CHECKERLAB_SYMBOLIC_SECONDS")
+    if text is None:
+        return SYMBOLIC_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 86400:
+        raise CheckerlabError(f"CHECKERLAB_SYMBOLIC_SECONDS={excerpt(text)} must be a number of seconds in 0..86400")
+    return seconds
+
+
+class _Expired(BaseException):
+    """Raised by the SIGALRM handler: a BaseException, so that no `except Exception` inside SymPy eats it."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, what: str, reduce: str):
+    """Raise BudgetError if the block runs longer than `seconds` (SIGALRM: main thread, POSIX; else no limit)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Expired:
+        raise BudgetError(f"{what} took longer than {seconds:g} s, its budget (CHECKERLAB_SYMBOLIC_SECONDS); "
+                          f"{reduce}") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _output(path: str | None, option: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file name with the wrong extension before any work is done."""
+    if path is not None and Path(path).suffix.lower() not in suffixes:
+        raise CheckerlabError(f"{option} {excerpt(path)[1:-1]}: use a {' or '.join(suffixes)} file name")
 
 
 def _fmt(v) -> str:
@@ -53,9 +160,9 @@ def format_tile(tile) -> str:
 
 def analysis_report(config: Config) -> dict:
     """Everything `analyze` prints, machine-readable."""
-    pattern = overlap_pattern(config.stack)
+    pattern = overlap_pattern(config.stack, config.input_size)
     return {"spec": str(config.stack), "input_size": list(config.input_size),
-            "output_size": list(config.stack.output_size(config.input_size)), **pattern.to_dict()}
+            "output_size": list(pattern.output_size), **pattern.to_dict()}
 
 
 def format_report(report: dict) -> str:
@@ -64,27 +171,33 @@ def format_report(report: dict) -> str:
     contrast = "inf (holes)" if report["contrast"] is None else \
         f"{report['contrast']} = {report['contrast_float']:.4g}"
     (t, b), (le, ri) = report["edge"]
+    interior = report.get("has_interior", True)
     lines = [
         f"stack     {report['spec']}",
         f"size      {h}x{w} -> {oh}x{ow}",
         f"period    {ph} x {pw}",
-        f"even      {'yes' if report['is_even'] else 'no'}",
+        f"even      {'yes' if report['is_even'] else 'no' if interior else 'no: there is no interior'}",
         f"holes     {'yes' if report['has_holes'] else 'no'}",
         f"contrast  {contrast}   (max/min overlap in the interior)",
         f"interior  starts {t} rows / {le} cols in, ends {b} rows / {ri} cols before the border",
     ]
+    if not interior:
+        lines.append(f"          none at {h}x{w}: every output pixel is border (it sees padding or a partial "
+                     "kernel); the pattern below is what a larger input shows inside")
     if ph <= MAX_TILE_PRINT and pw <= MAX_TILE_PRINT:
         lines += [f"tile      overlap count at (i mod {ph}, j mod {pw}):", format_tile(report["tile"])]
     else:
         lines.append(f"tile      {ph}x{pw}: too large to print; use --json or --csv")
-    freqs = report["artifact_frequencies"]
+    freqs, count = report["artifact_frequencies"], report["artifact_count"]
     if freqs:
         lines.append("artifacts (fy, fx) cycles/pixel, amplitude relative to DC:")
         lines += [f"  ({f['fy']}, {f['fx']})  {f['amplitude']:.4g}" for f in freqs[:12]]
-        if len(freqs) > 12:
-            lines.append(f"  ... {len(freqs) - 12} more (see --json)")
-    else:
+        if count > 12:
+            lines.append(f"  ... {count - 12:,} more (--json lists the strongest {len(freqs):,})")
+    elif interior:
         lines.append("artifacts none: the interior is flat")
+    else:
+        lines.append("artifacts none inside a larger input's interior; this output is all border")
     return "\n".join(lines)
 
 
@@ -92,27 +205,35 @@ def cmd_analyze(args) -> int:
     """Exact overlap analysis of a stack, or of a model (ONNX file, --torch factory)."""
     from .model_analysis import analyze_model, is_model
 
+    _output(args.csv, "--csv", (".csv", ".npy"))
+    _output(args.latex, "--latex", (".tex",))
     if is_model(args):
         return analyze_model(args)
     if args.spec is None:
-        raise CheckerlabError("analyze needs a layer list, a .json config, a .onnx model or --torch")
+        raise CheckerlabError("analyze needs a layer list, a .json config, a preset, a .onnx model or --torch")
     config = load_target(args.spec, args.input_size)
     report = analysis_report(config)
     if args.csv:
+        check_array(args.csv, report["output_size"])
         write_array(args.csv, overlap_map(config.stack, config.input_size))
     if args.latex:
         from ..analytics import export_latex
-        export_latex(config.stack, args.latex, config.input_size)
+        with _deadline(_symbolic_seconds(), "the LaTeX report", "use fewer layers or smaller strides (the exact "
+                       "spectrum grows with the period)"):
+            export_latex(config.stack, args.latex, config.input_size)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
 
 def cmd_formula(args) -> int:
     """The closed forms of the stack along one axis, as an amsmath align* block."""
-    from ..analytics import Stack, closed_form, parse_layers
-    is_config = args.spec.endswith(".json") and Path(args.spec).exists()
-    stack = load_target(args.spec, None).stack if is_config else Stack(parse_layers(args.spec, symbols=True))
-    print(closed_form(stack, args.axis).latex())
+    from ..analytics import closed_form
+
+    stack = load_target(args.spec, symbols=True).stack
+    with _deadline(_symbolic_seconds(), "deriving the closed form", "use fewer layers or smaller strides (the "
+                   "exact spectrum grows with the period, the algebra with the number of symbolic layers)"):
+        text = closed_form(stack, args.axis).latex()
+    print(text)
     return 0
 
 
@@ -190,6 +311,7 @@ def cmd_simulate(args) -> int:
     from ..analytics import SimulationSettings
     from ..analytics.simulation import simulate_settings
 
+    _output(args.out, "--out", (".npy", ".csv"))
     config = load_target(args.spec, args.input_size)
     given = {"input": args.input, "image_path": args.image, "brightness": args.brightness, "init": args.init,
              "bias": args.bias, "bias_value": args.bias_value, "seed": args.seed, "draws": args.draws}
@@ -197,12 +319,18 @@ def cmd_simulate(args) -> int:
     if args.image and args.input is None:
         changes["input"] = "image"
     config = config.replace(simulation=SimulationSettings(**{**asdict(config.simulation), **changes}))
-    if args.out and Path(args.out).suffix.lower() not in (".npy", ".csv"):
-        raise CheckerlabError(f"--out {args.out}: use a .npy (or .csv) file name")
+    if args.out:
+        check_array(args.out, config.stack.shapes((config.simulation.in_channels, *config.input_size))[-1])
+    from ..analytics.metrics import layer_patterns
+
+    layer_patterns(config.stack)  # the exact half of the report first (cached): its budgets before the run
     image = None
     if config.simulation.input == "image":
         from .images import load_image
-        image = load_image(config.simulation.image_path)
+        path = config.simulation.image_path
+        if irregular(path):
+            raise CheckerlabError(f"{excerpt(path)[1:-1]}: {irregular(path)}")
+        image = load_image(path)
     mc = simulate_settings(config.stack, config.input_size, config.simulation, image=image)
     if args.out:
         write_array(args.out, mc.first.output)
@@ -227,14 +355,19 @@ def cmd_gui(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="checkerlab", description="Exact checkerboard-artifact analysis of upsampling stacks.")
+    size = _count(1, MAX_PIXELS, "each input size")
+    parser = _Parser(prog="checkerlab", description="Exact checkerboard-artifact analysis of upsampling stacks.",
+                     epilog="SPEC is a layer list such as \"ConvTranspose2d(3, stride=2) * 2\", a .json config, or a "
+                            f"preset: {', '.join(preset_names())}. Run 'checkerlab COMMAND --help' for a "
+                            "command's options.")
     parser.add_argument("--version", action="version", version=f"checkerlab {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="exact overlap pattern, period, contrast and artifact frequencies")
     p.add_argument("spec", nargs="?", help="layer list, e.g. \"ConvTranspose2d(3, stride=2) * 2, "
-                                           "Conv2d(3, padding=1)\", a .json config, or a .onnx model")
-    p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="input height and width (default 32 32)")
+                                           "Conv2d(3, padding=1)\", a .json config, a preset name or a .onnx model")
+    p.add_argument("--input-size", nargs=2, type=size, metavar=("H", "W"),
+                   help="input height and width (default 32 32)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--csv", metavar="FILE", help="write the exact overlap map as CSV (or .npy)")
     p.add_argument("--latex", metavar="FILE",
@@ -244,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("formula",
                        help="print the LaTeX closed forms: count, H(z), period, conditions, spectrum")
-    p.add_argument("spec", help="layer list or a .json config; bare names are integer symbols, e.g. "
+    p.add_argument("spec", help="layer list, .json config or preset; bare names are integer symbols, e.g. "
                                 "\"ConvTranspose2d(k, stride=s, padding=p)\"")
     p.add_argument("--axis", type=int, choices=(0, 1), default=0,
                    help="0: rows (H), 1: columns (W) (default 0)")
@@ -252,16 +385,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run the stack as a network; per-layer artifact metrics next to the "
                                         "exact pattern")
-    p.add_argument("spec", help="layer list or a .json config (its simulation settings are the defaults)")
-    p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="input height and width")
+    p.add_argument("spec", help="layer list, .json config or preset (its simulation settings are the defaults)")
+    p.add_argument("--input-size", nargs=2, type=size, metavar=("H", "W"), help="input height and width")
     p.add_argument("--input", choices=INPUT_KINDS, help="input image kind (default constant)")
     p.add_argument("--image", metavar="FILE", help="PNG/JPEG input image (implies --input image)")
-    p.add_argument("--brightness", type=float, help="value of a white input pixel (default 1)")
+    p.add_argument("--brightness", type=_number, help="value of a white input pixel (default 1)")
     p.add_argument("--init", choices=INITS, help="weight init (default kaiming_uniform, PyTorch's)")
-    p.add_argument("--bias", choices=BIAS_KINDS, help="bias kind (default zero)")
-    p.add_argument("--bias-value", type=float, help="the value of --bias constant (default 0.1)")
-    p.add_argument("--seed", type=int, help="random seed; draw d uses seed + d (default 0)")
-    p.add_argument("--draws", type=int, help="Monte Carlo weight draws (default 1)")
+    p.add_argument("--bias", type=_bias, metavar="{zero,constant,random,NUMBER}",
+                   help="bias kind (default zero); a number is a constant bias of that value")
+    p.add_argument("--bias-value", type=_number, help="the value of --bias constant (default 0.1)")
+    p.add_argument("--seed", type=_count(0, 2**32 - 1, "the seed"), help="random seed; draw d uses seed + d "
+                   "(default 0)")
+    p.add_argument("--draws", type=_count(1, 10000, "--draws"), help="Monte Carlo weight draws (default 1)")
     p.add_argument("--out", metavar="FILE.npy", help="write the first draw's output (C, H, W) as .npy")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_simulate)
@@ -279,17 +414,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command. Bad input: exit 2 and one line on stderr. A bug: exit 1 and one line (the traceback
+    with CHECKERLAB_DEBUG=1), never a raw traceback."""
     try:
-        return args.func(args)
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed on one line
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        return _fail("checkerlab", "missing COMMAND: one of analyze, formula, simulate, run, gui "
+                     "(see checkerlab --help)")
+    try:
+        with warnings.catch_warnings():  # a stray warning is not part of the output
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return args.func(args)
     except CheckerlabError as exc:
-        print(f"checkerlab: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail("checkerlab", str(exc))
     except OSError as exc:
-        print(f"checkerlab: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        name = excerpt(str(exc.filename))[1:-1] if exc.filename else ""
+        return _fail("checkerlab", f"{name}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line, and the traceback on request
+        if os.environ.get("CHECKERLAB_DEBUG") == "1":
+            raise
+        print(one_line(f"checkerlab: internal error: {type(exc).__name__}: {exc} (please report it; "
+                       "CHECKERLAB_DEBUG=1 shows the traceback)"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -386,3 +386,40 @@ def test_monte_carlo_workers_share_the_callers_threads_and_give_the_same_result(
     for t1, t2 in zip(serial.tile_sum, parallel.tile_sum, strict=True):
         np.testing.assert_array_equal(t1, t2)  # reduced in draw order
     np.testing.assert_array_equal(serial.first.output, parallel.first.output)
+
+
+@pytest.mark.parametrize("seed, message", [(-1, r"seed=-1 must be an integer in 0\.\.9223372036854775807"),
+                                           ("3", r"seed='3' must be an integer"), (1.5, r"seed=1\.5 must be"),
+                                           (True, r"seed=True must be"), (2**64, r"seed=18446744073709551616")])
+def test_seed_is_validated(seed, message):
+    with pytest.raises(CheckerlabError, match=message):
+        simulate("Upsample(2)", np.ones((1, 4, 4)), seed=seed)
+    with pytest.raises(CheckerlabError, match=message):
+        monte_carlo("Upsample(2)", np.ones((1, 4, 4)), draws=2, seed=seed)
+
+
+def test_a_number_as_bias_is_a_constant_bias():
+    x = np.ones((2, 5, 5))
+    a = simulate("ConvTranspose2d(3, stride=2, out_channels=3)", x, bias=0.25, seed=3)
+    b = simulate("ConvTranspose2d(3, stride=2, out_channels=3)", x, bias="constant", bias_value=0.25, seed=3)
+    assert np.array_equal(a.output, b.output) and a.params[0][1].tolist() == [0.25] * 3
+    with pytest.raises(CheckerlabError, match=r"bias_value=nan must be a finite number"):
+        simulate("Upsample(2)", x, bias=float("nan"))
+
+
+def test_work_budget_before_any_weight_is_drawn(monkeypatch):
+    monkeypatch.setattr("checkerlab.analytics.simulation.init_params", lambda *a, **k: pytest.fail("weights drawn"))
+    with pytest.raises(CheckerlabError, match=r"the simulation's work \(multiply-adds, all draws\) would be "
+                                              r".* over the budget of 34,359,738,368; use a smaller input"):
+        simulate("Conv2d(3, padding=1, out_channels=4096) * 3", np.ones((3, 32, 32)))
+    with pytest.raises(CheckerlabError, match=r"the simulation's work"):
+        monte_carlo("ConvTranspose2d(3, stride=2) * 3", np.ones((1, 8, 8)), draws=10000)
+
+
+def test_a_cancellable_monte_carlo_has_no_work_budget():
+    """The GUI can stop a long run, so only memory is checked up front; the first draw runs."""
+    calls = []
+    with pytest.raises(Cancelled):
+        monte_carlo("ConvTranspose2d(3, stride=2) * 3", np.ones((1, 8, 8)), draws=10000,
+                    cancel=lambda: len(calls) > 0, progress=lambda d, n: calls.append(d))
+    assert calls == [1]

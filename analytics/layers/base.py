@@ -7,11 +7,13 @@ numeric checks then apply only to the numeric ones.
 
 from __future__ import annotations
 
+import math
 import numbers
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, NamedTuple
 
-from ..errors import LayerError
+from ..budget import MAX_PARAM
+from ..errors import LayerError, excerpt
 
 Pair = tuple[Any, Any]
 
@@ -22,17 +24,21 @@ def is_symbolic(value: Any) -> bool:
 
 
 def _integer(layer: str, name: str, value: Any, minimum: int) -> Any:
-    """`value` as an int >= minimum (SymPy integers become ints; symbols pass unchecked)."""
+    """`value` as an int in minimum..MAX_PARAM (SymPy integers become ints; symbols pass unchecked).
+
+    The upper bound is a range, not a work budget: it keeps every size computation far from int64 overflow
+    and every echo of the value short; what a value costs is checked where the work happens."""
     if is_symbolic(value):
         if getattr(value, "is_integer", None) is False:
-            raise LayerError(layer, name, f"{name}={value} must be an integer symbol")
+            raise LayerError(layer, name, f"{name}={excerpt(value)} must be an integer symbol")
         return value
     if getattr(value, "is_Integer", False):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise LayerError(layer, name, f"{name}={value!r} must be an integer >= {minimum}")
-    if value < minimum:
-        raise LayerError(layer, name, f"{name}={value} is out of range: must be an integer >= {minimum}")
+        raise LayerError(layer, name, f"{name}={excerpt(value)} must be an integer in {minimum}..{MAX_PARAM}")
+    if not minimum <= value <= MAX_PARAM:
+        raise LayerError(layer, name, f"{name}={excerpt(int(value))} is out of range: must be an integer in "
+                         f"{minimum}..{MAX_PARAM}")
     return int(value)
 
 
@@ -40,7 +46,7 @@ def _pair(layer: str, name: str, value: Any, minimum: int) -> Pair:
     """PyTorch's `_pair`: an int or an (h, w) pair, each an integer >= minimum."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise LayerError(layer, name, f"{name}={tuple(value)!r} must be an int or an (h, w) pair")
+            raise LayerError(layer, name, f"{name}={excerpt(tuple(value))} must be an int or an (h, w) pair")
         return (_integer(layer, f"{name}[0]", value[0], minimum),
                 _integer(layer, f"{name}[1]", value[1], minimum))
     v = _integer(layer, name, value, minimum)
@@ -53,12 +59,12 @@ def _scale(layer: str, name: str, value: Any) -> Pair:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if isinstance(v, float):
-            raise LayerError(layer, label, f"{label}={v} must be a whole number >= 1 "
+            raise LayerError(layer, label, f"{label}={v} must be a whole number in 1..{MAX_PARAM} "
                              "(a fractional scale has no fixed phase pattern)")
         return _integer(layer, label, v, 1)
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise LayerError(layer, name, f"{name}={tuple(value)!r} must be a number or an (h, w) pair")
+            raise LayerError(layer, name, f"{name}={excerpt(tuple(value))} must be a number or an (h, w) pair")
         return (one(value[0], f"{name}[0]"), one(value[1], f"{name}[1]"))
     v = one(value, name)
     return (v, v)
@@ -143,17 +149,19 @@ class _Convolution(Layer):
 
     positional: ClassVar = ("kernel_size",)
     minimum: ClassVar = {"kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1}
+    #: Parameters that may also be a string, checked by the subclass (Conv2d's padding 'same' / 'valid').
+    string_params: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in self.minimum and not isinstance(value, str):  # Conv2d's 'same' / 'valid' stay
+            if f.name in self.minimum and not (isinstance(value, str) and f.name in self.string_params):
                 object.__setattr__(self, f.name, _pair(self.type, f.name, value, self.minimum[f.name]))
         if self.out_channels is not None:
             object.__setattr__(self, "out_channels", _integer(self.type, "out_channels", self.out_channels, 1))
         object.__setattr__(self, "groups", _integer(self.type, "groups", self.groups, 1))
         if not isinstance(self.bias, bool):
-            raise LayerError(self.type, "bias", f"bias={self.bias!r} must be True or False")
+            raise LayerError(self.type, "bias", f"bias={excerpt(self.bias)} must be True or False")
         if self.out_channels is not None and self.out_channels % self.groups:
             raise LayerError(self.type, "groups", f"out_channels={self.out_channels} must be divisible by "
                              f"groups={self.groups}")
@@ -197,6 +205,7 @@ class Conv2d(_Convolution):
     """torch.nn.Conv2d: y[o] = sum_t x[o*s + t*d - p] * w[t]; out = floor((n + 2p - d(k-1) - 1)/s) + 1.
     padding may also be 'valid' or 'same' (stride 1; an odd total is split with the extra at the end)."""
 
+    string_params: ClassVar = ("padding",)
     kernel_size: Any
     stride: Any = 1
     padding: Any = 0
@@ -209,8 +218,8 @@ class Conv2d(_Convolution):
         super().__post_init__()
         if isinstance(self.padding, str):
             if self.padding not in ("same", "valid"):
-                raise LayerError(self.type, "padding", f"padding={self.padding!r} must be an int, a pair, "
-                                 "'same' or 'valid'")
+                raise LayerError(self.type, "padding", f"padding={excerpt(self.padding)} must be an int in "
+                                 f"0..{MAX_PARAM}, a pair, 'same' or 'valid'")
             if self.padding == "same" and self.stride != (1, 1):
                 raise LayerError(self.type, "padding", "padding='same' needs stride=1 "
                                  f"(got stride={_compact(self.stride)}), as in PyTorch")
@@ -242,8 +251,12 @@ class Upsample(Layer):
     def __post_init__(self):
         name = self.type
         object.__setattr__(self, "scale_factor", _scale(name, "scale_factor", self.scale_factor))
-        if self.mode not in ("nearest", "bilinear"):
-            raise LayerError(name, "mode", f"mode={self.mode!r} is not supported: use 'nearest' or 'bilinear'")
+        if not isinstance(self.mode, str) or self.mode not in ("nearest", "bilinear"):
+            raise LayerError(name, "mode", f"mode={excerpt(self.mode)} is not supported: use 'nearest' or "
+                             "'bilinear'")
+        if self.align_corners is not None and not isinstance(self.align_corners, bool):
+            raise LayerError(name, "align_corners", f"align_corners={excerpt(self.align_corners)} must be "
+                             "None, True or False")
         if self.mode == "nearest" and self.align_corners is not None:
             raise LayerError(name, "align_corners", "align_corners only applies to mode='bilinear' "
                              "(as in PyTorch); leave it unset for 'nearest'")
@@ -293,8 +306,13 @@ class LeakyReLU(Layer):
 
     def __post_init__(self):
         v = self.negative_slope
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != v:
-            raise LayerError(self.type, "negative_slope", f"negative_slope={v!r} must be a real number")
+        try:
+            ok = not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(float(v))
+        except OverflowError:  # an integer beyond float range
+            ok = False
+        if not ok:
+            raise LayerError(self.type, "negative_slope", f"negative_slope={excerpt(v)} must be a finite real "
+                             "number")
         object.__setattr__(self, "negative_slope", float(v))
 
 
@@ -317,22 +335,31 @@ LAYER_TYPES: dict[str, type[Layer]] = {
 }
 
 
+#: A valid value of each required parameter, for error messages.
+_EXAMPLE = {"kernel_size": "3", "scale_factor": "2", "upscale_factor": "2"}
+
+
 def make_layer(type_name: str, **params: Any) -> Layer:
     """Build a layer by its torch.nn class name; unknown names or keywords give a LayerError."""
-    cls = LAYER_TYPES.get(type_name)
+    cls = LAYER_TYPES.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
-        raise LayerError(str(type_name), None, f"unknown layer type; allowed: {', '.join(LAYER_TYPES)}")
+        plain = isinstance(type_name, str) and len(type_name) <= 40 and type_name.isprintable()
+        shown = type_name if plain else excerpt(type_name)
+        raise LayerError(shown, None, f"unknown layer type; allowed: {', '.join(LAYER_TYPES)}")
     allowed = [f.name for f in fields(cls)]
     for key in params:
         if key not in allowed:
-            raise LayerError(type_name, key, f"unexpected keyword {key!r}; allowed: {', '.join(allowed) or 'none'}")
-    try:
-        return cls(**params)
-    except TypeError as exc:  # e.g. a missing argument: keep the one-line contract
-        raise LayerError(type_name, None, str(exc)) from None
+            raise LayerError(type_name, excerpt(key), f"unexpected keyword {excerpt(key)}; allowed: "
+                             f"{', '.join(allowed) or 'none'}")
+    for f in fields(cls):
+        if f.name not in params and f.default is MISSING and f.default_factory is MISSING:
+            raise LayerError(type_name, f.name, f"{f.name} is required (e.g. {type_name}({_EXAMPLE[f.name]}))")
+    return cls(**params)
 
 
 def layer_from_dict(data: dict) -> Layer:
     """Inverse of `Layer.to_dict`."""
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "type"}
-    return make_layer(data.get("type", "?"), **params)
+    if "type" not in data:
+        raise LayerError("?", "type", f"a layer object needs a 'type', one of {', '.join(LAYER_TYPES)}")
+    return make_layer(data["type"], **params)
