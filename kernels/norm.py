@@ -138,8 +138,8 @@ def _normalize_planes(x4, squeeze, mean, var, weight, bias, eps, plane_group):
     n, c, h, w = x4.shape
     rstd = 1.0 / np.sqrt(var + eps)
     y = np.empty_like(x4)
-    _affine_rows(x4.reshape(n * c, h * w), mean[plane_group], rstd[plane_group], np.tile(weight, n),
-                 np.tile(bias, n), False, y.reshape(n * c, h * w))
+    _affine_rows(x4.reshape(n * c, h * w), mean[plane_group], rstd[plane_group], np.tile(weight, n).astype(x4.dtype),
+                 np.tile(bias, n).astype(x4.dtype), False, y.reshape(n * c, h * w))
     return unbatch(y, squeeze)
 
 
@@ -232,8 +232,9 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     y = np.empty_like(x4)
     per_element = weight is not None or bias is not None
     n_params = length if per_element else x2.shape[0]  # without an affine map: identity per row
-    w = np.ones(n_params) if weight is None else np.asarray(weight, np.float64).ravel()
-    b = np.zeros(n_params) if bias is None else np.asarray(bias, np.float64).ravel()
+    # elementwise parameters in x's dtype: the user's arrays are used as they are when their dtype matches
+    w = np.ones(n_params, x4.dtype) if weight is None else np.ascontiguousarray(weight, x4.dtype).ravel()
+    b = np.zeros(n_params, x4.dtype) if bias is None else np.ascontiguousarray(bias, x4.dtype).ravel()
     _affine_rows(x2, mean, 1.0 / np.sqrt(var + e), w, b, per_element, y.reshape(x2.shape))
     return unbatch(y, squeeze)
 

@@ -11,6 +11,9 @@ table; three kernels apply them to a stack of planes ``x[b, h, w]`` (``b`` runs 
   of ``t``; W first, as PyTorch's interpolation kernels nest their sums (so the rounding matches);
 - the same with ``reduce='max'``: ``max_a`` with NaN propagating as in PyTorch's max pooling.
 
+Tables whose rows are windows of consecutive inputs (pooling, antialiasing, 1-D upfirdn taps) take a
+unit-stride W loop that vectorises; general rows gather.
+
 Every tap of a table is applied, including zero weights: PyTorch multiplies them too, so ``0 * inf = NaN``
 appears exactly where it does in PyTorch. Cost O(B·H_in·W_out·T_w + B·H_out·W_out·T_h), T = taps per row.
 The kernels are compiled lazily per dtype on first use and cached on disk; they release the GIL and run
@@ -43,6 +46,14 @@ class Axis(NamedTuple):
         return self.cnt.shape[0]
 
     @property
+    def contiguous(self):
+        """Every row reads consecutive inputs ``idx[o, 0] + a`` (windows, not gathers)."""
+        a = np.arange(self.idx.shape[1])
+        used = a < self.cnt[:, None]
+        return bool(np.all((self.idx == self.idx[:, :1] + a) | ~used)) and bool(
+            np.all(self.idx[:, 0] + self.cnt <= self.n_in))
+
+    @property
     def identity(self):
         n = self.n_out
         return (n == self.n_in and self.idx.shape[1] == 1 and bool(np.all(self.cnt == 1))
@@ -61,7 +72,7 @@ def _gather(x, rows, cols, y):
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _pass_w(x, idx, w, cnt, take_max, y):
+def _pass_w(x, idx, w, cnt, take_max, contiguous, y):
     nb, nh, _ = x.shape
     no = y.shape[2]
     for r in prange(nb * nh):
@@ -69,17 +80,24 @@ def _pass_w(x, idx, w, cnt, take_max, y):
         xr = x[b, r - b * nh]
         yr = y[b, r - b * nh]
         for o in range(no):
+            wo = w[o]
+            # contiguous: idx[o, a] = idx[o, 0] + a, unit-stride loads that vectorise
+            xs = xr[idx[o, 0] : idx[o, 0] + cnt[o]] if contiguous else xr
             if take_max:
                 m = -np.inf
                 for a in range(cnt[o]):
-                    v = xr[idx[o, a]]
+                    v = xs[a] if contiguous else xr[idx[o, a]]
                     if v > m or np.isnan(v):
                         m = v
                 yr[o] = m
             else:
                 s = 0.0  # float64 accumulator: exact enough for any window length
-                for a in range(cnt[o]):
-                    s += w[o, a] * xr[idx[o, a]]
+                if contiguous:
+                    for a in range(cnt[o]):
+                        s += wo[a] * xs[a]
+                else:
+                    for a in range(cnt[o]):
+                        s += wo[a] * xr[idx[o, a]]
                 yr[o] = s
 
 
@@ -130,7 +148,7 @@ def resample2d(x3, ax_h, ax_w, reduce="sum"):
     if not ax_w.identity:
         t = np.empty((x3.shape[0], x3.shape[1], ax_w.n_out), dtype)
         if t.size:
-            _pass_w(x3, ax_w.idx, ax_w.w.astype(dtype, copy=False), ax_w.cnt, take_max, t)
+            _pass_w(x3, ax_w.idx, ax_w.w.astype(dtype, copy=False), ax_w.cnt, take_max, ax_w.contiguous, t)
         x3 = t
     if not ax_h.identity:
         y = np.empty((x3.shape[0], ax_h.n_out, x3.shape[2]), dtype)
