@@ -26,21 +26,22 @@ JOBS = 64  # split rows into chunks until there are about this many jobs
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
 def _partial_sums(x2, n_chunks, center, square, out):
-    # out[r, j] = Σ over chunk j of row r of x (square=False) or of (x - center[r])² (square=True)
+    # out[r, j] = Σ over chunk j of row r of x (square=False) or of (x - center[r])² (square=True).
+    # Loops run over slices from 0: numba then drops its negative-index checks and the loops vectorise.
     n_rows, length = x2.shape
     for job in prange(n_rows * n_chunks):
         r = job // n_chunks
         j = job - r * n_chunks
-        row = x2[r]
+        v = x2[r, j * length // n_chunks : (j + 1) * length // n_chunks]
         c = center[r]
         s = 0.0
         if square:
-            for i in range(j * length // n_chunks, (j + 1) * length // n_chunks):
-                d = row[i] - c
+            for i in range(v.shape[0]):
+                d = v[i] - c
                 s += d * d
         else:
-            for i in range(j * length // n_chunks, (j + 1) * length // n_chunks):
-                s += row[i]
+            for i in range(v.shape[0]):
+                s += v[i]
         out[r, j] = s
 
 
@@ -54,14 +55,15 @@ def _affine_rows(x2, mean, scale, w, b, per_element, y2):
         lo = (job - r * n_chunks) * CHUNK
         hi = min(length, lo + CHUNK)
         m, s = mean[r], scale[r]
-        xr, yr = x2[r], y2[r]
+        xs, ys = x2[r, lo:hi], y2[r, lo:hi]
         if per_element:
-            for i in range(lo, hi):
-                yr[i] = (xr[i] - m) * s * w[i] + b[i]
+            ws, bs = w[lo:hi], b[lo:hi]
+            for i in range(xs.shape[0]):
+                ys[i] = (xs[i] - m) * s * ws[i] + bs[i]
         else:
             a, c = s * w[r], b[r]
-            for i in range(lo, hi):
-                yr[i] = (xr[i] - m) * a + c
+            for i in range(xs.shape[0]):
+                ys[i] = (xs[i] - m) * a + c
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -75,25 +77,25 @@ def _channel_norm(x3, w, b, eps, y3):
         lo = (job - n * n_blocks) * block
         hi = min(length, lo + block)
         mean = np.zeros(hi - lo)
-        var = np.zeros(hi - lo)
+        rstd = np.zeros(hi - lo)
         for c in range(channels):
-            xr = x3[n, c]
-            for i in range(lo, hi):
-                mean[i - lo] += xr[i]
-        for i in range(hi - lo):
+            xs = x3[n, c, lo:hi]
+            for i in range(xs.shape[0]):
+                mean[i] += xs[i]
+        for i in range(mean.shape[0]):
             mean[i] /= channels
         for c in range(channels):
-            xr = x3[n, c]
-            for i in range(lo, hi):
-                d = xr[i] - mean[i - lo]
-                var[i - lo] += d * d
-        for i in range(hi - lo):
-            var[i] = 1.0 / np.sqrt(var[i] / channels + eps)
+            xs = x3[n, c, lo:hi]
+            for i in range(xs.shape[0]):
+                d = xs[i] - mean[i]
+                rstd[i] += d * d
+        for i in range(rstd.shape[0]):
+            rstd[i] = 1.0 / np.sqrt(rstd[i] / channels + eps)
         for c in range(channels):
-            xr, yr = x3[n, c], y3[n, c]
+            xs, ys = x3[n, c, lo:hi], y3[n, c, lo:hi]
             wc, bc = w[c], b[c]
-            for i in range(lo, hi):
-                yr[i] = (xr[i] - mean[i - lo]) * var[i - lo] * wc + bc
+            for i in range(xs.shape[0]):
+                ys[i] = (xs[i] - mean[i]) * rstd[i] * wc + bc
 
 
 def _moments(x2, groups):

@@ -11,8 +11,8 @@ table; three kernels apply them to a stack of planes ``x[b, h, w]`` (``b`` runs 
   of ``t``; W first, as PyTorch's interpolation kernels nest their sums (so the rounding matches);
 - the same with ``reduce='max'``: ``max_a`` with NaN propagating as in PyTorch's max pooling.
 
-Tables whose rows are windows of consecutive inputs (pooling, antialiasing, 1-D upfirdn taps) take a
-unit-stride W loop that vectorises; general rows gather.
+Tables whose rows are windows of consecutive inputs (pooling, antialiasing) take a unit-stride W loop;
+general rows gather.
 
 Every tap of a table is applied, including zero weights: PyTorch multiplies them too, so ``0 * inf = NaN``
 appears exactly where it does in PyTorch. Cost O(B·H_in·W_out·T_w + B·H_out·W_out·T_h), T = taps per row.
@@ -80,24 +80,29 @@ def _pass_w(x, idx, w, cnt, take_max, contiguous, y):
         xr = x[b, r - b * nh]
         yr = y[b, r - b * nh]
         for o in range(no):
-            wo = w[o]
-            # contiguous: idx[o, a] = idx[o, 0] + a, unit-stride loads that vectorise
-            xs = xr[idx[o, 0] : idx[o, 0] + cnt[o]] if contiguous else xr
+            c = cnt[o]
             if take_max:
                 m = -np.inf
-                for a in range(cnt[o]):
-                    v = xs[a] if contiguous else xr[idx[o, a]]
+                for a in range(c):
+                    v = xr[idx[o, a]]
                     if v > m or np.isnan(v):
                         m = v
                 yr[o] = m
-            else:
+            elif contiguous:  # idx[o, a] = idx[o, 0] + a: unit-stride loads
                 s = 0.0  # float64 accumulator: exact enough for any window length
-                if contiguous:
-                    for a in range(cnt[o]):
-                        s += wo[a] * xs[a]
+                base = idx[o, 0]
+                if c >= 16:  # long windows: slices from 0 let the loop vectorise
+                    xs, ws = xr[base : base + c], w[o, :c]
+                    for a in range(xs.shape[0]):
+                        s += ws[a] * xs[a]
                 else:
-                    for a in range(cnt[o]):
-                        s += wo[a] * xr[idx[o, a]]
+                    for a in range(c):
+                        s += w[o, a] * xr[base + a]
+                yr[o] = s
+            else:
+                s = 0.0
+                for a in range(c):
+                    s += w[o, a] * xr[idx[o, a]]
                 yr[o] = s
 
 
