@@ -14,6 +14,7 @@ runs in float64 and rounds once. Cost O(3 · numel) memory traffic (two statisti
 
 import operator
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -22,6 +23,7 @@ from .gather import FASTMATH
 
 CHUNK = 4096  # elements per parallel statistics job
 JOBS = 64  # split rows into chunks until there are about this many jobs
+PIXEL_BLOCK = 256  # pixels per job of channel_layer_norm
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -67,17 +69,20 @@ def _affine_rows(x2, mean, scale, w, b, per_element, y2):
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _channel_norm(x3, w, b, eps, y3):
-    # normalise x3[n, :, l] over the channel axis for every (n, l): a block of pixels at a time
+def _channel_norm(x3, w, b, eps, scratch, y3):
+    # normalise x3[n, :, l] over the channel axis for every (n, l), a block of pixels per job; the
+    # float64 statistics of a block live in the running thread's rows of ``scratch`` (threads, 2, block)
     n_batch, channels, length = x3.shape
-    block = 256
+    block = scratch.shape[2]
     n_blocks = (length + block - 1) // block
     for job in prange(n_batch * n_blocks):
         n = job // n_blocks
         lo = (job - n * n_blocks) * block
         hi = min(length, lo + block)
-        mean = np.zeros(hi - lo)
-        rstd = np.zeros(hi - lo)
+        t = numba.get_thread_id()
+        mean, rstd = scratch[t, 0, : hi - lo], scratch[t, 1, : hi - lo]
+        mean[:] = 0.0
+        rstd[:] = 0.0
         for c in range(channels):
             xs = x3[n, c, lo:hi]
             for i in range(xs.shape[0]):
@@ -251,5 +256,6 @@ def channel_layer_norm(x, weight=None, bias=None, eps=1e-5):
     e = _eps(fn, eps)
     weight, bias = _vector(fn, "weight", weight, c, 1), _vector(fn, "bias", bias, c, 0)
     y = np.empty_like(x4)
-    _channel_norm(x4.reshape(n, c, h * w), weight, bias, e, y.reshape(n, c, h * w))
+    scratch = np.empty((numba.get_num_threads(), 2, PIXEL_BLOCK))
+    _channel_norm(x4.reshape(n, c, h * w), weight, bias, e, scratch, y.reshape(n, c, h * w))
     return unbatch(y, squeeze)
