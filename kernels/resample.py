@@ -27,7 +27,7 @@ from numba import njit, prange
 from ._args import FLOAT_DTYPES, as_batch, as_int, pair, unbatch
 from .gather import FASTMATH
 from .pool import adaptive_avg_pool2d
-from .separable import Axis, gather2d, resample2d
+from .separable import Axis, gather2d, launch, resample2d
 
 MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area", "lanczos")
 ANTIALIAS_TAPS = {"bilinear": 2, "bicubic": 4, "lanczos": 6}  # PyTorch's interp_size per antialiased mode
@@ -421,5 +421,6 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
         y = resample2d(x3, Axis(ih, fa[th], ch, h), Axis(iw, fa[tw], cw, w))
     else:
         y = np.empty((n * c, ch.size, cw.size), dtype)
-        _fir2d(x3, ih, th, ch, iw, tw, cw, fa, y)
+        launch(_fir2d, y.shape[0] * y.shape[1], y.size * th.shape[1] * tw.shape[1], x3, ih, th, ch, iw, tw, cw,
+               fa, y)
     return unbatch(y.reshape(n, c, ch.size, cw.size), squeeze)

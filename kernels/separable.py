@@ -22,10 +22,30 @@ parallel over rows of all planes.
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from .gather import FASTMATH
+
+SERIAL_WORK = 1 << 16  # elements below which a call runs on the calling thread alone
+
+
+def launch(kernel, n_jobs, work, *args):
+    """``kernel(*args)`` (a ``prange`` over ``n_jobs`` jobs touching ``work`` elements) on at most ``n_jobs``
+    threads, and on the calling thread alone below ``SERIAL_WORK``: waking the pool then costs more than it
+    saves, and on a loaded machine a woken thread may wait a whole time slice. ``numba.set_num_threads`` is
+    per calling thread, so concurrent callers do not interfere."""
+    threads = numba.get_num_threads()
+    use = 1 if work < SERIAL_WORK else max(1, min(threads, n_jobs))
+    if use == threads:
+        kernel(*args)
+        return
+    numba.set_num_threads(use)
+    try:
+        kernel(*args)
+    finally:
+        numba.set_num_threads(threads)
 
 
 class Axis(NamedTuple):
@@ -140,7 +160,8 @@ def gather2d(x3, rows, cols):
     """
     y = np.empty((x3.shape[0], rows.shape[0], cols.shape[0]), x3.dtype)
     if y.size:
-        _gather(x3, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(cols, np.int64), y)
+        launch(_gather, y.shape[0] * y.shape[1], y.size, x3, np.ascontiguousarray(rows, np.int64),
+               np.ascontiguousarray(cols, np.int64), y)
     return y
 
 
@@ -153,11 +174,13 @@ def resample2d(x3, ax_h, ax_w, reduce="sum"):
     if not ax_w.identity:
         t = np.empty((x3.shape[0], x3.shape[1], ax_w.n_out), dtype)
         if t.size:
-            _pass_w(x3, ax_w.idx, ax_w.w.astype(dtype, copy=False), ax_w.cnt, take_max, ax_w.contiguous, t)
+            launch(_pass_w, t.shape[0] * t.shape[1], t.size * ax_w.idx.shape[1], x3, ax_w.idx,
+                   ax_w.w.astype(dtype, copy=False), ax_w.cnt, take_max, ax_w.contiguous, t)
         x3 = t
     if not ax_h.identity:
         y = np.empty((x3.shape[0], ax_h.n_out, x3.shape[2]), dtype)
         if y.size:
-            _pass_h(x3, ax_h.idx, ax_h.w.astype(dtype, copy=False), ax_h.cnt, take_max, y)
+            launch(_pass_h, y.shape[0] * y.shape[1], y.size * ax_h.idx.shape[1], x3, ax_h.idx,
+                   ax_h.w.astype(dtype, copy=False), ax_h.cnt, take_max, y)
         x3 = y
     return x3.copy() if x3 is x_in else x3
