@@ -100,7 +100,8 @@ def _nearest_axis(n_in, n_out, scale, exact, small, dtype):
         # rounding to float32 (the float32 product has <= 48 bits).
         src = (np.float64(s) * (o + 0.5) - 0.5).astype(f32).astype(np.float64) + 0.5
     elif exact:
-        # Without FMA, float64 differs by at most one float64 ulp, which cannot move the float32 floor below
+        # Unfused float64 differs from PyTorch's FMA by at most one float64 ulp; after the rounding to float32
+        # that moves the index only within one ulp of a float32 midpoint (never seen; see the tests).
         src = _source_index(s, n_out, False, p, clamp=False) + 0.5
     else:
         src = o.astype(p) * s
