@@ -362,6 +362,21 @@ def _fir2d(x, idx_h, tap_h, cnt_h, idx_w, tap_w, cnt_w, f, y):
             yr[ow] = s
 
 
+def _rank_one(f):
+    """``(u, v)`` with ``f = outer(u, v)`` to within 8 ulps per entry, else ``(None, None)``.
+
+    A 2-D filter made from a 1-D one (StyleGAN2's ``setup_filter`` turns its [1, 3, 3, 1] blur into
+    ``outer(f, f) / 64``) then runs as two 1-D passes: the same sum, rounded differently by a few ulps."""
+    i, j = np.unravel_index(np.argmax(np.abs(f)), f.shape)
+    if f[i, j] == 0:
+        return None, None
+    u, v = f[:, j], f[i, :] / f[i, j]
+    eps = np.finfo(f.dtype).eps
+    if np.all(np.abs(np.outer(u, v) - f) <= 8 * eps * np.abs(f)):
+        return np.ascontiguousarray(u), np.ascontiguousarray(v)
+    return None, None
+
+
 def _xy(fn, name, value, minimum):
     """StyleGAN2's ``[x, y]`` convention (width first) as ``(h, w)``."""
     vx, vy = pair(fn, name, value, minimum)
@@ -373,7 +388,8 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
     ``torch_utils/ops/upfirdn2d.py``), exactly its reference ``_upfirdn2d_ref``: per channel, upsample by
     inserting ``up - 1`` zeros after each pixel, pad (negative: crop), convolve with the FIR filter ``f``
     (a true convolution unless ``flip_filter``) scaled by ``gain ** (f.ndim / 2)``, keep every ``down``-th
-    pixel. ``f`` is 2-D ``[fh, fw]``, 1-D (the same taps along both axes, applied W then H), or None.
+    pixel. ``f`` is 2-D ``[fh, fw]``, 1-D (the same taps along both axes, applied W then H), or None; a 2-D
+    filter that is an outer product (StyleGAN2's blur) also runs as two 1-D passes.
 
     As in StyleGAN2 (unlike PyTorch), pairs are ``[x, y]`` = (width, height): ``up``/``down`` are an int or
     ``[x, y]``, ``padding`` an int, ``[x, y]`` or ``[x0, x1, y0, y1]``. Per axis the output size is
@@ -418,8 +434,9 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
                              f"filter ({k} taps)")
     (ih, th, ch), (iw, tw, cw) = _fir_taps(h, uph, downh, py0, py1, kh), _fir_taps(w, upw, downw, px0, px1, kw)
     x3 = x4.reshape(n * c, h, w)
-    if fa.ndim == 1:
-        y = resample2d(x3, Axis(ih, fa[th], ch, h), Axis(iw, fa[tw], cw, w))
+    fh, fw = (fa, fa) if fa.ndim == 1 else _rank_one(fa)
+    if fh is not None:
+        y = resample2d(x3, Axis(ih, fh[th], ch, h), Axis(iw, fw[tw], cw, w))
     else:
         y = np.empty((n * c, ch.size, cw.size), dtype)
         launch(_fir2d, y.shape[0] * y.shape[1], y.size * th.shape[1] * tw.shape[1], x3, ih, th, ch, iw, tw, cw,

@@ -432,10 +432,12 @@ def upfirdn_cases(draw):
     padding = draw(st.one_of(st.integers(-2, 4), st.lists(st.integers(-2, 4), min_size=2, max_size=2),
                              st.lists(st.integers(-3, 4), min_size=4, max_size=4)))
     rng = np.random.default_rng(draw(st.integers(0, 99)))
-    kind = draw(st.sampled_from(["none", "1d", "2d"]))
+    kind = draw(st.sampled_from(["none", "1d", "2d", "outer"]))  # outer: a separable 2-D filter (StyleGAN2)
     f = None if kind == "none" else rng.standard_normal(
         draw(st.integers(1, 5)) if kind == "1d" else (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     ).astype(np.float32)
+    if kind == "outer":
+        f = np.outer(f[:, 0], f[0]).astype(np.float32)
     flip, gain = draw(st.booleans()), draw(st.sampled_from([1, 4, 2.5]))
     fh, fw = (1, 1) if f is None else (f.shape * 2 if f.ndim == 1 else f.shape)
     (upx, upy), p = naive._pair(up), ([padding] * 4 if isinstance(padding, int) else (
@@ -464,6 +466,12 @@ def test_stylegan2_upsample_blur_is_a_transposed_conv_with_the_blur_kernel():
     ref = kernels.conv_transpose2d(x, np.broadcast_to(4 * f, (3, 1, 4, 4)), stride=2, padding=1, groups=3)
     assert got.shape == (1, 3, 12, 10)
     assert_close(got, ref, np.float64)
+    from checkerlab.kernels.resample import _rank_one
+
+    for dtype in FLOATS:  # the blur is an outer product: it runs as two 1-D passes in both dtypes
+        u, v = _rank_one(np.asarray(f, dtype))
+        assert u is not None and np.array_equal(np.outer(u, v), f)
+    assert _rank_one(np.eye(3))[0] is None
 
 
 # ---------------------------------------------------------------------------------------------------------
