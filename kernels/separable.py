@@ -81,13 +81,18 @@ class Axis(NamedTuple):
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _gather(x, rows, cols, y):
+def _gather(x, rows, cols, run, y):
+    # run = (j0, j1): cols[j] = cols[j0] + (j - j0) on [j0, j1), copied as one slice (a padding's interior)
     nb, nh, nw = y.shape
+    j0, j1 = run[0], run[1]
     for r in prange(nb * nh):
         b = r // nh
         xr = x[b, rows[r - b * nh]]
         yr = y[b, r - b * nh]
-        for j in range(nw):
+        for j in range(j0):
+            yr[j] = xr[cols[j]]
+        yr[j0:j1] = xr[cols[j0] : cols[j0] + j1 - j0]
+        for j in range(j1, nw):
             yr[j] = xr[cols[j]]
 
 
@@ -160,9 +165,19 @@ def gather2d(x3, rows, cols):
     """
     y = np.empty((x3.shape[0], rows.shape[0], cols.shape[0]), x3.dtype)
     if y.size:
-        launch(_gather, y.shape[0] * y.shape[1], y.size, x3, np.ascontiguousarray(rows, np.int64),
-               np.ascontiguousarray(cols, np.int64), y)
+        cols = np.ascontiguousarray(cols, np.int64)
+        launch(_gather, y.shape[0] * y.shape[1], y.size, x3, np.ascontiguousarray(rows, np.int64), cols,
+               _longest_run(cols), y)
     return y
+
+
+def _longest_run(cols):
+    """``[j0, j1)``, the longest stretch with ``cols[j + 1] = cols[j] + 1`` (empty if there is none)."""
+    step = np.flatnonzero(np.diff(cols) != 1)  # ends of the runs
+    starts = np.concatenate([[0], step + 1])
+    ends = np.concatenate([step + 1, [cols.size]])
+    k = int(np.argmax(ends - starts))
+    return np.array([starts[k], ends[k]] if ends[k] - starts[k] > 1 else [0, 0], np.int64)
 
 
 def resample2d(x3, ax_h, ax_w, reduce="sum"):
