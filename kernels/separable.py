@@ -29,6 +29,7 @@ from numba import njit, prange
 from .gather import FASTMATH
 
 SERIAL_WORK = 1 << 16  # elements below which a call runs on the calling thread alone
+MIN_RUN = 32  # consecutive source columns that gather2d copies as one slice
 
 
 def launch(kernel, n_jobs, work, *args):
@@ -83,7 +84,7 @@ class Axis(NamedTuple):
 @njit(parallel=True, nogil=True, cache=True)
 def _gather(x, rows, cols, run, y):
     # run = (j0, j1): cols[j] = cols[j0] + (j - j0) on [j0, j1), copied as one slice (a padding's interior)
-    nb, nh, nw = y.shape
+    nb, nh, _ = y.shape
     j0, j1 = run[0], run[1]
     for r in prange(nb * nh):
         b = r // nh
@@ -91,9 +92,11 @@ def _gather(x, rows, cols, run, y):
         yr = y[b, r - b * nh]
         for j in range(j0):
             yr[j] = xr[cols[j]]
-        yr[j0:j1] = xr[cols[j0] : cols[j0] + j1 - j0]
-        for j in range(j1, nw):
-            yr[j] = xr[cols[j]]
+        if j1 > j0:
+            yr[j0:j1] = xr[cols[j0] : cols[j0] + j1 - j0]
+        ys, cs = yr[j1:], cols[j1:]  # loops from 0: no negative-index checks
+        for j in range(ys.shape[0]):
+            ys[j] = xr[cs[j]]
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -172,12 +175,13 @@ def gather2d(x3, rows, cols):
 
 
 def _longest_run(cols):
-    """``[j0, j1)``, the longest stretch with ``cols[j + 1] = cols[j] + 1`` (empty if there is none)."""
+    """``[j0, j1)``, the longest stretch with ``cols[j + 1] = cols[j] + 1``, if it is worth a slice copy
+    (at least ``MIN_RUN`` long), else empty."""
     step = np.flatnonzero(np.diff(cols) != 1)  # ends of the runs
     starts = np.concatenate([[0], step + 1])
     ends = np.concatenate([step + 1, [cols.size]])
     k = int(np.argmax(ends - starts))
-    return np.array([starts[k], ends[k]] if ends[k] - starts[k] > 1 else [0, 0], np.int64)
+    return np.array([starts[k], ends[k]] if ends[k] - starts[k] >= MIN_RUN else [0, 0], np.int64)
 
 
 def resample2d(x3, ax_h, ax_w, reduce="sum"):
