@@ -175,7 +175,7 @@ def compile_figures():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts, each for both sides")
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--quick", action="store_true", help="the 64-channel shape only")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile-time table")
     args = ap.parse_args()
@@ -198,7 +198,7 @@ def main():
             ratios[n].setdefault(group, []).append(t_ours / t_torch)
             cells.append(f"{t_ours:.3f} | {t_torch:.3f} | {t_ours / t_torch:.2f}")
         rows.append(f"| {group} | {label} | {'x'.join(map(str, shape))} | {' | '.join(cells)} |")
-    cmd = "`.venv/bin/python benchmarks/bench_ops.py" + (" --quick" if args.quick else "") + "`"
+    cmd = "`" + " ".join([".venv/bin/python", "benchmarks/bench_ops.py", *sys.argv[1:]]) + "`"
     head = " | ".join(f"ours ms ({n}t) | torch ms ({n}t) | ratio ({n}t)" for n in args.threads)
     lines = [
         "## Padding, pooling, normalisation and resampling kernels", "",
@@ -206,7 +206,9 @@ def main():
         f"float32, every output checked against torch (1e-4) first; both libraries run with the same thread "
         f"count ({', '.join(map(str, args.threads))}), interleaved; each time is the least disturbed of "
         f"{args.rounds} blocks (median of 3 calls each). The ratio is checkerlab's time over torch's: below 1 "
-        f"is faster.", "",
+        f"is faster. On a shared machine other jobs sometimes stall a 2-thread call of either library (a worker "
+        f"waits for a core: 10-50 ms entries where one thread takes 1-2 ms); the 1-thread columns are the "
+        f"steady comparison.", "",
         f"| group | op | N x C x H x W | {head} |", "|---|---|---|" + "---:|" * 3 * len(args.threads), *rows, "",
     ]
     for n in args.threads:
