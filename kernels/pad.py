@@ -81,6 +81,8 @@ def pad(x, pad, mode="constant", value=None):
     _check_axis(fn, mode, "height", h, top, bottom)
     _check_axis(fn, mode, "width", w, left, right)
     h_out, w_out = h + top + bottom, w + left + right
+    if mode in ("reflect", "replicate") and h_out == w_out == 0:  # PyTorch accepts one empty axis, not two
+        raise ValueError(f"{fn}: pad {tuple(pad)} leaves an empty (0, 0) output of x ({h}, {w})")
     if mode == "constant":
         try:
             fill = x4.dtype.type(0 if value is None else value)

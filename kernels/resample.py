@@ -27,7 +27,7 @@ from numba import njit, prange
 from ._args import FLOAT_DTYPES, as_batch, as_int, pair, unbatch
 from .gather import FASTMATH
 from .pool import adaptive_avg_pool2d
-from .separable import Axis, gather2d, resample2d
+from .separable import Axis, gather2d, launch, resample2d
 
 MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area", "lanczos")
 ANTIALIAS_TAPS = {"bilinear": 2, "bicubic": 4, "lanczos": 6}  # PyTorch's interp_size per antialiased mode
@@ -100,7 +100,8 @@ def _nearest_axis(n_in, n_out, scale, exact, small, dtype):
         # rounding to float32 (the float32 product has <= 48 bits).
         src = (np.float64(s) * (o + 0.5) - 0.5).astype(f32).astype(np.float64) + 0.5
     elif exact:
-        # Without FMA, float64 differs by at most one float64 ulp, which cannot move the float32 floor below
+        # Unfused float64 differs from PyTorch's FMA by at most one float64 ulp; after the rounding to float32
+        # that moves the index only within one ulp of a float32 midpoint (never seen; see the tests).
         src = _source_index(s, n_out, False, p, clamp=False) + 0.5
     else:
         src = o.astype(p) * s
@@ -361,6 +362,21 @@ def _fir2d(x, idx_h, tap_h, cnt_h, idx_w, tap_w, cnt_w, f, y):
             yr[ow] = s
 
 
+def _rank_one(f):
+    """``(u, v)`` with ``f = outer(u, v)`` to within 8 ulps per entry, else ``(None, None)``.
+
+    A 2-D filter made from a 1-D one (StyleGAN2's ``setup_filter`` turns its [1, 3, 3, 1] blur into
+    ``outer(f, f) / 64``) then runs as two 1-D passes: the same sum, rounded differently by a few ulps."""
+    i, j = np.unravel_index(np.argmax(np.abs(f)), f.shape)
+    if f[i, j] == 0:
+        return None, None
+    u, v = f[:, j], f[i, :] / f[i, j]
+    eps = np.finfo(f.dtype).eps
+    if np.all(np.abs(np.outer(u, v) - f) <= 8 * eps * np.abs(f)):
+        return np.ascontiguousarray(u), np.ascontiguousarray(v)
+    return None, None
+
+
 def _xy(fn, name, value, minimum):
     """StyleGAN2's ``[x, y]`` convention (width first) as ``(h, w)``."""
     vx, vy = pair(fn, name, value, minimum)
@@ -372,7 +388,8 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
     ``torch_utils/ops/upfirdn2d.py``), exactly its reference ``_upfirdn2d_ref``: per channel, upsample by
     inserting ``up - 1`` zeros after each pixel, pad (negative: crop), convolve with the FIR filter ``f``
     (a true convolution unless ``flip_filter``) scaled by ``gain ** (f.ndim / 2)``, keep every ``down``-th
-    pixel. ``f`` is 2-D ``[fh, fw]``, 1-D (the same taps along both axes, applied W then H), or None.
+    pixel. ``f`` is 2-D ``[fh, fw]``, 1-D (the same taps along both axes, applied W then H), or None; a 2-D
+    filter that is an outer product (StyleGAN2's blur) also runs as two 1-D passes.
 
     As in StyleGAN2 (unlike PyTorch), pairs are ``[x, y]`` = (width, height): ``up``/``down`` are an int or
     ``[x, y]``, ``padding`` an int, ``[x, y]`` or ``[x0, x1, y0, y1]``. Per axis the output size is
@@ -417,9 +434,11 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
                              f"filter ({k} taps)")
     (ih, th, ch), (iw, tw, cw) = _fir_taps(h, uph, downh, py0, py1, kh), _fir_taps(w, upw, downw, px0, px1, kw)
     x3 = x4.reshape(n * c, h, w)
-    if fa.ndim == 1:
-        y = resample2d(x3, Axis(ih, fa[th], ch, h), Axis(iw, fa[tw], cw, w))
+    fh, fw = (fa, fa) if fa.ndim == 1 else _rank_one(fa)
+    if fh is not None:
+        y = resample2d(x3, Axis(ih, fh[th], ch, h), Axis(iw, fw[tw], cw, w))
     else:
         y = np.empty((n * c, ch.size, cw.size), dtype)
-        _fir2d(x3, ih, th, ch, iw, tw, cw, fa, y)
+        launch(_fir2d, y.shape[0] * y.shape[1], y.size * th.shape[1] * tw.shape[1], x3, ih, th, ch, iw, tw, cw,
+               fa, y)
     return unbatch(y.reshape(n, c, ch.size, cw.size), squeeze)

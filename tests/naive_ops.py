@@ -113,17 +113,8 @@ def _adaptive_windows(n, m):
     return [((o * n) // m, -((-(o + 1) * n) // m)) for o in range(m)]
 
 
-def adaptive_avg_pool2d(x, output_size):
-    n, c, h, w = x.shape
-    mh, mw = (h if v is None else v for v in _pair(output_size))
-    y = np.zeros((n, c, mh, mw))
-    for i, (h0, h1) in enumerate(_adaptive_windows(h, mh)):
-        for j, (w0, w1) in enumerate(_adaptive_windows(w, mw)):
-            y[:, :, i, j] = x[:, :, h0:h1, w0:w1].astype(np.float64).mean(axis=(2, 3))
-    return y
-
-
-def adaptive_max_pool2d(x, output_size):
+def _adaptive(x, output_size, reduce):
+    """``reduce`` of every adaptive window, per image and channel."""
     n, c, h, w = x.shape
     mh, mw = (h if v is None else v for v in _pair(output_size))
     y = np.zeros((n, c, mh, mw))
@@ -131,8 +122,16 @@ def adaptive_max_pool2d(x, output_size):
         for j, (w0, w1) in enumerate(_adaptive_windows(w, mw)):
             for b in range(n):
                 for ch in range(c):
-                    y[b, ch, i, j] = _nan_max(x[b, ch, h0:h1, w0:w1].ravel())
+                    y[b, ch, i, j] = reduce(x[b, ch, h0:h1, w0:w1].ravel())
     return y
+
+
+def adaptive_avg_pool2d(x, output_size):
+    return _adaptive(x, output_size, lambda v: v.astype(np.float64).mean())
+
+
+def adaptive_max_pool2d(x, output_size):
+    return _adaptive(x, output_size, _nan_max)
 
 
 # ---------------------------------------------------------------------------------------------------------

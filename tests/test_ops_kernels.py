@@ -71,6 +71,7 @@ def pad_cases(draw):
     h, w = x.shape[2:]
     p = tuple(draw(st.integers(-n - 1, n + 1)) for n in (w, w, h, h))
     assume(pad_allowed(mode, w, p[0], p[1]) and pad_allowed(mode, h, p[2], p[3]))
+    assume(mode not in ("reflect", "replicate") or h + p[2] + p[3] > 0 or w + p[0] + p[1] > 0)
     value = draw(st.sampled_from([None, 0.0, -2.5])) if mode == "constant" else None
     return x, p, mode, value
 
@@ -93,6 +94,8 @@ def test_pad_matches_torch_and_its_limits(mode, hw, p, seed):
     torch = torch_or_skip()
     x = np.random.default_rng(seed).standard_normal((2, 3, *hw))
     allowed = pad_allowed(mode, hw[1], p[0], p[1]) and pad_allowed(mode, hw[0], p[2], p[3])
+    if mode in ("reflect", "replicate") and hw[0] + p[2] + p[3] == hw[1] + p[0] + p[1] == 0:
+        allowed = False  # PyTorch's rule for these two modes: at most one axis may end up empty
     try:
         ref = torch.nn.functional.pad(torch.from_numpy(x), p, mode=mode).numpy()
     except (RuntimeError, ValueError):
@@ -429,10 +432,12 @@ def upfirdn_cases(draw):
     padding = draw(st.one_of(st.integers(-2, 4), st.lists(st.integers(-2, 4), min_size=2, max_size=2),
                              st.lists(st.integers(-3, 4), min_size=4, max_size=4)))
     rng = np.random.default_rng(draw(st.integers(0, 99)))
-    kind = draw(st.sampled_from(["none", "1d", "2d"]))
+    kind = draw(st.sampled_from(["none", "1d", "2d", "outer"]))  # outer: a separable 2-D filter (StyleGAN2)
     f = None if kind == "none" else rng.standard_normal(
         draw(st.integers(1, 5)) if kind == "1d" else (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     ).astype(np.float32)
+    if kind == "outer":
+        f = np.outer(f[:, 0], f[0]).astype(np.float32)
     flip, gain = draw(st.booleans()), draw(st.sampled_from([1, 4, 2.5]))
     fh, fw = (1, 1) if f is None else (f.shape * 2 if f.ndim == 1 else f.shape)
     (upx, upy), p = naive._pair(up), ([padding] * 4 if isinstance(padding, int) else (
@@ -461,6 +466,12 @@ def test_stylegan2_upsample_blur_is_a_transposed_conv_with_the_blur_kernel():
     ref = kernels.conv_transpose2d(x, np.broadcast_to(4 * f, (3, 1, 4, 4)), stride=2, padding=1, groups=3)
     assert got.shape == (1, 3, 12, 10)
     assert_close(got, ref, np.float64)
+    from checkerlab.kernels.resample import _rank_one
+
+    for dtype in FLOATS:  # the blur is an outer product: it runs as two 1-D passes in both dtypes
+        u, v = _rank_one(np.asarray(f, dtype))
+        assert u is not None and np.array_equal(np.outer(u, v), f)
+    assert _rank_one(np.eye(3))[0] is None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -572,7 +583,7 @@ kernels.avg_pool2d(x, 2)
 kernels.group_norm(x, 2)
 dispatchers = {"pass_w": separable._pass_w, "pass_h": separable._pass_h, "gather": separable._gather,
                "fir2d": resample._fir2d, "partial_sums": norm._partial_sums, "affine_rows": norm._affine_rows,
-               "channel_norm": norm._channel_norm}
+               "norm_rows": norm._norm_rows, "channel_norm": norm._channel_norm}
 print(json.dumps({k: [str(s) for s in d.signatures] for k, d in dispatchers.items()}))
 """
 
@@ -583,15 +594,16 @@ def test_kernels_compile_lazily_per_op_and_dtype(tmp_path):
                          text=True).stdout
     sigs = json.loads(out.strip().splitlines()[-1])
     assert len(sigs["pass_w"]) == len(sigs["pass_h"]) == 1 and "float32" in sigs["pass_w"][0]
-    assert len(sigs["partial_sums"]) == len(sigs["affine_rows"]) == 1
-    assert sigs["gather"] == sigs["fir2d"] == sigs["channel_norm"] == []  # never called: never compiled
+    assert len(sigs["norm_rows"]) == 1 and "float32" in sigs["norm_rows"][0]
+    never_called = ("gather", "fir2d", "partial_sums", "affine_rows", "channel_norm")
+    assert all(sigs[k] == [] for k in never_called)  # never called: never compiled
 
 
 def test_entry_points_are_nogil_cached_parallel_and_safe_fastmath():
     from checkerlab.kernels import norm, resample, separable
 
     for d in (separable._gather, separable._pass_w, separable._pass_h, resample._fir2d, norm._partial_sums,
-              norm._affine_rows, norm._channel_norm):
+              norm._affine_rows, norm._norm_rows, norm._channel_norm):
         assert d.targetoptions["nogil"] is True
         assert d.targetoptions["parallel"] is True
         assert d._cache.__class__.__name__ == "FunctionCache"  # cache=True
