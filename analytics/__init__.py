@@ -13,6 +13,7 @@ from .config import Config, SimulationSettings, load_config, save_config
 from .errors import BudgetError, CheckerlabError, ConfigError, LayerError, SpecError
 from .files import atomic_write, write_array
 from .layers import (
+    LAYER_TYPES,
     Conv2d,
     ConvTranspose2d,
     Layer,
@@ -23,6 +24,7 @@ from .layers import (
     Tanh,
     Upsample,
 )
+from .network import Network, Node
 from .overlap import OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
 from .rational import RationalArray
 from .spec import format_layers, parse_layers
@@ -41,6 +43,10 @@ _LAZY = {
     "simulate_settings": "simulation",
     "make_input": "inputs",
     "phase_mean_tile": "metrics", "artifact_metrics": "metrics",
+    # real models: import, the pattern of a network, the per-layer report on trained weights
+    "from_torch": "torch_import", "from_onnx": "onnx_import", "load_weights": "state_dict",
+    "network_pattern": "network_pattern", "NetworkPattern": "network_pattern",
+    "checkerboard_report": "report", "CheckerboardReport": "report",
 }
 
 
@@ -53,7 +59,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BudgetError", "CheckerlabError", "Config", "ConfigError", "Conv2d", "ConvTranspose2d", "Layer", "LayerError",
+    "BudgetError", "CheckerlabError", "Config", "ConfigError", "Conv2d", "ConvTranspose2d", "LAYER_TYPES", "Layer",
+    "LayerError", "Network", "Node",
     "LeakyReLU", "OverlapPattern", "PixelShuffle", "RationalArray", "ReLU", "Sigmoid", "SimulationSettings",
     "SpecError", "Stack", "Tanh", "Upsample", "as_stack", "atomic_write", "format_layers", "load_config",
     "load_target", "overlap_map", "overlap_pattern", "overlap_profiles", "parse_layers", "save_config", "write_array",

@@ -87,6 +87,29 @@ class AxisMap:
         _, num, _ = self._table
         return int(np.abs(num).sum(axis=1).max()) if num.size else 1
 
+    @property
+    def denominator(self) -> int:
+        """The common denominator of the exact weights."""
+        return self._table[2]
+
+    def reach(self, a: int, b: int) -> tuple[int, int]:
+        """(a', b'): how many outputs at the start / end a border can influence, given a and b influenced inputs
+        at the start / end of a long input (exact, from `dirty` on inputs long enough for the two ends not to
+        meet, the end maximised over the p input lengths it depends on). O(p * (a + b + taps))."""
+        off, _, _ = self._table
+        span = int(np.abs(off).max()) if off.size else 0
+        n0 = 4 * (a + b + 2 * span + self.step_in * self.step_out + 8)
+        lead = trail = 0
+        for n in range(n0, n0 + self.step_in):
+            mask = np.zeros(n, bool)
+            mask[:a] = True
+            mask[n - b:] = True
+            out = self.dirty(mask)
+            clean = np.flatnonzero(~out)
+            lead = max(lead, int(clean[0]) if clean.size else len(out))
+            trail = max(trail, len(out) - 1 - int(clean[-1]) if clean.size else len(out))
+        return lead, trail
+
     def taps(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """(input indices (len, T), numerators (len, T), denominator) of the given output indices."""
         off, num, den = self._table

@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import CheckerlabError
 from .layers import AxisOp
+from .layers.kind import Kind
 from .overlap import OverlapPattern, overlap_pattern, prefix_patterns
 from .stack import Stack, _size_pair, as_stack
 
@@ -43,6 +44,10 @@ def _dirty_step(op: AxisOp, dirty: np.ndarray) -> np.ndarray:
 
     A sample is dirty if a dirty input reaches it or if one of its taps falls on padding, outside the
     input, or on a clamped (bilinear edge) index."""
+    if op.kind == "map":
+        for m in op.maps:
+            dirty = m.dirty(dirty)
+        return dirty
     k, s, pb, pa, d = op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation
     n, out = len(dirty), op.output_length(len(dirty))
     if op.kind == "transposed":  # y[i*s + t*d - pb] += x[i]
@@ -87,12 +92,18 @@ def _interiors(stack: Stack, size: tuple[int, int]) -> tuple[Interior, ...]:
     for axis, n in enumerate(size):
         dirty, period, rows = np.zeros(n, bool), 1, []
         for layer in stack:
-            op = layer.axis_op(axis)
+            if isinstance(layer, Kind):  # its tap tables for this very length (size-dependent kinds too)
+                maps = layer.axis_maps(axis, len(dirty))
+                op = AxisOp("map", maps=maps) if maps else AxisOp("identity")
+            else:
+                op = layer.axis_op(axis)
             dirty = _dirty_step(op, dirty)
             if op.kind in ("transposed", "repeat", "linear"):
                 period *= op.stride
             elif op.kind == "conv":
                 period //= math.gcd(period, op.stride)
+            for m in op.maps:
+                period = m.step_out * period // math.gcd(period, m.step_in)
             rows.append((period, _edge(dirty)))
         per_axis.append(rows)
     return tuple(Interior((ph, pw), (eh, ew)) for (ph, eh), (pw, ew) in zip(*per_axis, strict=True))

@@ -108,6 +108,11 @@ def axis_maps(layer: Layer, axis: int, n: int, taps=None) -> tuple:
     op = layer.axis_op(axis)
     if op.kind == "identity":
         return ()
+    if op.kind == "map":  # Conv2d with a padding_mode: the same taps with another boundary
+        if taps is None:
+            return op.maps
+        (m,) = op.maps
+        return (Convolution.make(m.kernel, m.stride, m.pad_before, m.pad_after, m.dilation, taps, m.boundary),)
     if op.kind == "transposed":
         return (Transposed.make(op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation, taps),)
     if op.kind == "conv":
@@ -300,6 +305,22 @@ class Network:
                 object.__setattr__(node, "shape", tuple(want))
 
     # --------------------------------------------------------------------------------------------- run
+    def run(self, x: np.ndarray, dtype=None, keep: bool = False) -> Run:
+        """The network on x ((N, C, H, W), or (C, H, W) as a batch of one) in `dtype` (default: x's if float32
+        or float64, else float32): a `Run` with the output and, with keep=True, every node's output."""
+        x = np.asarray(x)
+        if x.ndim == len(self.input_shape) - 1:
+            x = x[None]
+        dtype = np.dtype(dtype if dtype is not None else x.dtype if x.dtype in (np.float32, np.float64)
+                         else np.float32)
+        if dtype not in (np.float32, np.float64):
+            raise CheckerlabError(f"dtype={dtype} must be float32 or float64")
+        x = np.ascontiguousarray(x, dtype)
+        if not np.all(np.isfinite(x)):
+            raise CheckerlabError("the input has NaN or infinite values")
+        values = self.forward(x, keep=True) if keep else {self.output: self.forward(x)}
+        return Run(self, x, values[self.output], values if keep else {})
+
     def forward(self, x: np.ndarray, keep: bool = False) -> np.ndarray | dict[str, np.ndarray]:
         """The network on x (N, C, H, W) with the kernels: the output (N, ...), or with keep=True every
         node's output (name -> (N, ...)). float32 or float64, as x."""
@@ -440,6 +461,16 @@ def prune(nodes: list[Node], output: str) -> list[Node]:
             needed.add(name)
             stack += list(by[name].inputs)
     return [n for n in nodes if n.name in needed or isinstance(n.op, Input)]
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One run of a network: its input (N, ...), output, and (when kept) every node's output by name."""
+
+    network: Network
+    input: np.ndarray
+    output: np.ndarray
+    activations: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _where(node: Node) -> str:

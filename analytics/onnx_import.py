@@ -25,9 +25,8 @@ import numpy as np
 
 from .errors import CheckerlabError, LayerError
 from .fusion import fuse
-from .layers import ConvTranspose2d, PixelShuffle
+from .layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, ReLU, Sigmoid, Tanh
 from .layers.activation import ELU, GELU, Dropout, Hardsigmoid, Hardswish, Hardtanh, Identity, Mish, PReLU
-from .layers.base import Conv2d, LeakyReLU, ReLU, Sigmoid, Tanh
 from .layers.norm import BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .layers.pad import CircularPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
@@ -505,7 +504,7 @@ class _Converter:
             align = ctm == "align_corners"
         else:
             raise CheckerlabError(f"mode={mode!r} is not supported")
-        self.emit(node, Upsample(size, factor, torch_mode, align), [x])
+        self.emit(node, Upsample(factor, torch_mode, align, size=size), [x])
 
     def on_DepthToSpace(self, node, a):
         r = int(a["blocksize"])

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .budget import MAX_BYTES, MAX_COUNT_BITS, MAX_LISTED, MAX_PERIOD, MAX_WORK, array_bytes, check
+from .errors import LayerError
 from .layers import AxisOp
 from .rational import RationalArray
 from .spectrum import count_artifacts, relative_amplitudes, strongest_artifacts
@@ -101,8 +102,17 @@ def _zero_insert(x: np.ndarray, s: int, length: int) -> np.ndarray:
     return z
 
 
+def _maps(op: AxisOp, signal: tuple[np.ndarray, int], periodic: bool) -> tuple[np.ndarray, int]:
+    """A 'map' AxisOp: its tap tables (`analytics.axis`) applied in order, to a finite or a periodic signal."""
+    for m in op.maps:
+        signal = m.tile(signal) if periodic else m.profile(signal)
+    return signal
+
+
 def _profile_step(op: AxisOp, x: np.ndarray, den: int) -> tuple[np.ndarray, int]:
     """Apply one layer to a finite 1D signal x/den (zero outside), with PyTorch's boundary rules."""
+    if op.kind == "map":
+        return _maps(op, (x, den), periodic=False)
     k, s, pb, d = op.kernel, op.stride, op.pad_before, op.dilation
     n, out = len(x), op.output_length(len(x))
     if op.kind == "transposed":  # y[i*s + t*d - pb] += x[i]
@@ -123,6 +133,8 @@ def _profile_step(op: AxisOp, x: np.ndarray, den: int) -> tuple[np.ndarray, int]
 
 def _tile_step(op: AxisOp, c: np.ndarray, den: int) -> tuple[np.ndarray, int]:
     """Apply one layer to an infinite periodic signal given by one period c (c[n % P]/den)."""
+    if op.kind == "map":
+        return _maps(op, (c, den), periodic=True)
     k, s, pb, d = op.kernel, op.stride, op.pad_before, op.dilation
     p = len(c)
     if op.kind == "transposed":  # period P*s; y[n] = sum_t z[n + pb - t*d], z = c zero-inserted
@@ -154,12 +166,24 @@ def _exact(num: np.ndarray, den: int) -> np.ndarray:
 # ---------------------------------------------------------------- budgets: what each axis will cost
 
 
-def _axis_ops(stack: Stack, axis: int) -> list[AxisOp]:
-    return [layer.axis_op(axis) for _, layer in stack.spatial_layers]
+def _axis_ops(stack: Stack, axis: int, spatial: bool = True) -> list[AxisOp]:
+    """The layers' size-free per-axis ops (activations left out if `spatial`); errors name the layer."""
+    ops = []
+    for i, layer in enumerate(stack):
+        if spatial and layer.is_activation:
+            continue
+        try:
+            ops.append(layer.axis_op(axis))
+        except LayerError as exc:
+            raise exc.at(i) from None
+    return ops
 
 
 def _bits(op: AxisOp) -> int:
-    """Bits a layer may add to the largest exact numerator: sums of k taps, or (2s) for bilinear weights."""
+    """Bits a layer may add to the largest exact numerator: sums of k taps, or (2s) for bilinear weights; for a
+    'map', its tap numerators' largest sum and its denominator."""
+    if op.kind == "map":
+        return sum(m.gain.bit_length() + m.denominator.bit_length() for m in op.maps)
     if op.kind in ("transposed", "conv"):
         return max(int(op.kernel) - 1, 0).bit_length()
     return (2 * op.stride).bit_length() if op.kind == "linear" else 0
@@ -185,6 +209,8 @@ def _check_axis(ops: list[AxisOp], axis: int) -> list[tuple[int, int]]:
             period *= op.stride
         elif op.kind == "conv":
             period //= gcd(period, op.stride)
+        for m in op.maps:
+            period = m.step_out * period // gcd(period, m.step_in)
         bits += _bits(op)
         check(period, MAX_PERIOD, f"the pattern's period along {name}", "use fewer or smaller upsampling strides")
         check(bits, MAX_COUNT_BITS, f"the bits of the exact counts along {name}",
@@ -293,6 +319,10 @@ def _reach_step(op: AxisOp, a: int, b: int) -> tuple[int, int]:
     a' = a*s + s//2 (its clamp), and the mirror image at the end (bilinear: b' = b*s + s). An upper bound:
     the measured borders (`_sweep`) are at most this."""
     k, s, pb, pa, d = op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation
+    if op.kind == "map":
+        for m in op.maps:
+            a, b = m.reach(a, b)
+        return a, b
     if op.kind == "transposed":
         return max(0, a * s + (k - 1) * d - pb), max(0, b * s + (k - 1) * d - pa)
     if op.kind == "conv":
@@ -322,7 +352,7 @@ def _sweep(stack: Stack, axis: int, every: bool) -> list[AxisPattern]:
     modulo the product Q of the conv strides, so `after` is the maximum over Q consecutive lengths: the
     interior bounds hold for every input size that has an interior. All prefixes share the profiles, so
     the whole sweep costs O(layers * (P + Q * L)) for period P and output length L, budgeted first."""
-    ops = [layer.axis_op(axis) for layer in stack]
+    ops = _axis_ops(stack, axis, spatial=False)
     _check_axis(ops, axis)
     measured = range(len(ops)) if every else range(len(ops) - 1, len(ops))
     tiles, c, den = [], np.ones(1, dtype=np.int64), 1
@@ -346,6 +376,7 @@ def _sweep(stack: Stack, axis: int, every: bool) -> list[AxisPattern]:
     for op in ops:
         if op.kind == "conv":
             q *= op.stride
+        q *= op.steps[0]  # a 'map' that reads every p-th sample: the end depends on n mod p
     check(q, MAX_PERIOD, f"the product of conv strides along {'HW'[axis]}", "use fewer strided convolutions")
     _check_profiles(stack, tuple(range(lo, lo + q)), axis, "measuring the pattern's borders",
                     "use smaller kernel_size x dilation, smaller strides or fewer layers")
@@ -355,7 +386,7 @@ def _sweep(stack: Stack, axis: int, every: bool) -> list[AxisPattern]:
         for i, op in enumerate(ops):
             x, xden = _profile_step(op, x, xden)
             if i in edges:
-                edges[i] = _measure(x, tiles[i][0], reach[i], edges[i])
+                edges[i] = _measure((x, xden), tiles[i], reach[i], edges[i])
     out = []
     for i in measured:
         c, den = tiles[i]
@@ -365,12 +396,17 @@ def _sweep(stack: Stack, axis: int, every: bool) -> list[AxisPattern]:
     return out
 
 
-def _measure(profile: np.ndarray, tile_num: np.ndarray, reach: tuple[int, int],
+def _measure(profile: tuple[np.ndarray, int], tile: tuple[np.ndarray, int], reach: tuple[int, int],
              edge: tuple[int, int]) -> tuple[int, int]:
     """`edge` widened to the borders of one long profile: where it differs from the periodic interior, within
-    its reach bound at each end. O(len(profile))."""
-    length, (a, b) = len(profile), reach
-    bad = np.flatnonzero(profile != tile_num[np.arange(length) % len(tile_num)])
+    its reach bound at each end; both are (numerators, denominator) and compared exactly. O(len(profile))."""
+    (pnum, pden), (tnum, tden) = profile, tile
+    length, (a, b) = len(pnum), reach
+    periodic = tnum[np.arange(length) % len(tnum)]
+    if pden == tden:
+        bad = np.flatnonzero(pnum != periodic)
+    else:  # an average pool's border divisors put the profile over another denominator
+        bad = np.flatnonzero(_room(pnum, tden) * tden != _room(periodic, pden) * pden)
     head, tail = bad[bad < a], bad[bad >= length - b]
     if len(head) + len(tail) != len(bad):
         raise AssertionError("overlap: a border reaches past its bound")  # a bug, never bad input
@@ -553,7 +589,15 @@ def overlap_pattern(stack, input_size=None) -> OverlapPattern:
 
     With `input_size`, the pattern also reports that input's interior (`OverlapPattern.has_interior`).
     O(layers * (P + Q * L)) per axis (see `_sweep`), budgeted before it runs; measured 18 ms with its JSON
-    export for `ConvTranspose2d(3, stride=2) * 12` (P = 4096, docs/performance.md)."""
+    export for `ConvTranspose2d(3, stride=2) * 12` (P = 4096, docs/performance.md).
+
+    A `Network` (a DAG, e.g. from `from_torch`) gets its `NetworkPattern` (`analytics.network_pattern`)."""
+    from .network import Network
+
+    if isinstance(stack, Network):
+        from .network_pattern import network_pattern
+
+        return network_pattern(stack)
     stack = as_stack(stack)
     size = _input(stack, input_size)
     (rows,), (cols,) = _sweep(stack, 0, every=False), _sweep(stack, 1, every=False)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .budget import MAX_SIM_WORK, check
 from .errors import CheckerlabError, LayerError, excerpt
-from .layers import Conv2d, ConvTranspose2d, Layer, PixelShuffle, Upsample
+from .layers import Conv2d, ConvTranspose2d, Kind, Layer, PixelShuffle
 from .metrics import ArtifactMetrics, interiors, measure
 from .stack import Stack, _size_pair, as_stack
 from .weights import Params, init_params
@@ -102,15 +102,19 @@ def _apply(layer: Layer, x: np.ndarray, params: Params, activation=None) -> tupl
                                      groups=layer.groups, **fused)
     elif isinstance(layer, Conv2d):
         w, b = params
-        y = kernels.conv2d(x, w, b, stride=layer.stride, padding=(*layer.pads(0), *layer.pads(1)),
-                           dilation=layer.dilation, groups=layer.groups, **fused)
-    elif isinstance(layer, Upsample):
-        f = kernels.upsample_nearest2d if layer.mode == "nearest" else kernels.upsample_bilinear2d
-        y = f(x, layer.scale_factor)
+        (pt, pb), (pl, pr) = layer.pads(0), layer.pads(1)
+        if layer.padding_mode != "zeros":  # as torch: pad with the mode, then a convolution without padding
+            x = kernels.pad(x, (pl, pr, pt, pb), mode=layer.padding_mode)
+            pt = pb = pl = pr = 0
+        y = kernels.conv2d(x, w, b, stride=layer.stride, padding=(pt, pb, pl, pr), dilation=layer.dilation,
+                           groups=layer.groups, **fused)
     elif isinstance(layer, PixelShuffle):
         y = kernels.pixel_shuffle(x, layer.upscale_factor)
     elif (act := activation_of(layer, params)) is not None:
         y = kernels.activations.apply(act, x)
+    elif isinstance(layer, Kind):  # every further kind runs its own forward on (N, C, H, W)
+        named = {} if params is None else dict(zip(("weight", "bias"), params, strict=False))
+        y = layer.forward(x[None], named)[0] if x.ndim == 3 else layer.forward(x, named)
     else:
         raise CheckerlabError(f"{layer.type} cannot be simulated")
     return y if isinstance(y, tuple) else (y,)
@@ -217,7 +221,13 @@ def simulate(stack, image: np.ndarray, *, init: str = "kaiming_uniform", bias: s
              bias_value: float = 0.1, seed: int = 0, dtype=np.float32,
              params: list[Params] | None = None) -> Simulation:
     """Run `stack` on `image` ((C, H, W) or (H, W)) with weights drawn by `init_params(seed=seed)`, or with
-    the given `params`. y = f_L(... f_1(x)) with PyTorch semantics, in `dtype` (float32 or float64)."""
+    the given `params`. y = f_L(... f_1(x)) with PyTorch semantics, in `dtype` (float32 or float64).
+
+    A `Network` (e.g. from `from_torch`) runs with its own weights on image (N, C, H, W): `Network.run`."""
+    from .network import Network
+
+    if isinstance(stack, Network):
+        return stack.run(image, dtype)
     stack = as_stack(stack)
     bias, bias_value = _run_args(bias, bias_value, seed)
     dtype = np.dtype(dtype)

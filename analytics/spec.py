@@ -23,39 +23,31 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from dataclasses import fields
 from typing import Any
 
 from .budget import MAX_LAYERS, MAX_NESTING, MAX_PARAM, MAX_REPEAT, MAX_SPEC_CHARS, check
 from .errors import CheckerlabError, LayerError, SpecError, excerpt
-from .layers import LAYER_TYPES, Layer, make_layer
+from .layers import LAYER_TYPES, Layer, allowed_kinds, make_layer
 
-ALIASES = {
-    "convtranspose2d": "ConvTranspose2d", "convtranspose": "ConvTranspose2d", "convt": "ConvTranspose2d",
-    "deconv": "ConvTranspose2d", "deconv2d": "ConvTranspose2d", "tconv": "ConvTranspose2d",
-    "conv2d": "Conv2d", "conv": "Conv2d",
-    "upsample": "Upsample", "up": "Upsample", "upsamplingnearest2d": "Upsample",
-    "pixelshuffle": "PixelShuffle", "ps": "PixelShuffle", "subpixel": "PixelShuffle",
-    "relu": "ReLU", "leakyrelu": "LeakyReLU", "lrelu": "LeakyReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
-}
 
-# Positional order of checkerlab's short form and of torch.nn (None: a torch argument we drop).
-SHORT_ORDER = {
-    "ConvTranspose2d": ("kernel_size", "stride", "padding", "output_padding", "dilation"),
-    "Conv2d": ("kernel_size", "stride", "padding", "dilation"),
-    "Upsample": ("scale_factor", "mode", "align_corners"),
-    "PixelShuffle": ("upscale_factor",),
-    "LeakyReLU": ("negative_slope",),
-}
-TORCH_ORDER = {
-    "ConvTranspose2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
-                        "groups", "bias", "dilation", "padding_mode"),
-    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
-               "padding_mode"),
-    "Upsample": ("size", "scale_factor", "mode", "align_corners"),
-    "PixelShuffle": ("upscale_factor",),
-    "LeakyReLU": ("negative_slope", "inplace"),
-    "ReLU": ("inplace",),
-}
+def _short_order(cls) -> tuple[str, ...]:
+    """checkerlab's positional order: the layer's fields up to the keyword-only ones."""
+    return tuple(f.name for f in fields(cls) if not f.kw_only)
+
+
+#: lower-case name or alias -> layer type; every kind's own name and the `aliases` it declares.
+ALIASES = {alias: name for name, cls in LAYER_TYPES.items()
+           for alias in (name.lower(), *getattr(cls, "aliases", ()))}
+#: Positional order of checkerlab's short form and of torch.nn (None: a torch argument we drop); a kind whose
+#: torch.nn order differs declares `torch_order`.
+SHORT_ORDER = {name: _short_order(cls) for name, cls in LAYER_TYPES.items()}
+TORCH_ORDER = {name: getattr(cls, "torch_order", None) or _short_order(cls) + (("inplace",) if cls.is_activation
+                                                                             else ())
+               for name, cls in LAYER_TYPES.items()}
+#: torch.nn classes that are an Upsample with fixed arguments.
+_UPSAMPLING = {"upsamplingnearest2d": {"mode": "nearest"},
+               "upsamplingbilinear2d": {"mode": "bilinear", "align_corners": True}}
 #: A leading positional integer above this is a channel count, not a kernel size or stride.
 CHANNEL_HINT = 16
 #: torch.nn keywords that do not change the geometry: accepted and dropped.
@@ -106,11 +98,13 @@ def _build(name: str, params: dict[str, Any]) -> Layer:
                          f"1..{MAX_PARAM}")
     for key in _DROPPED:
         params.pop(key, None)
-    mode = params.pop("padding_mode", "zeros")
-    if mode != "zeros":
-        raise LayerError(name, "padding_mode", f"padding_mode={excerpt(mode)} is not supported: only 'zeros'")
-    if params.pop("size", None) is not None:
-        raise LayerError(name, "size", "size= is not supported: give an integer scale_factor")
+    if name == "ConvTranspose2d":  # PyTorch's own rule: only zeros
+        mode = params.pop("padding_mode", "zeros")
+        if mode != "zeros":
+            raise LayerError(name, "padding_mode", f"padding_mode={excerpt(mode)} is not supported by "
+                             "ConvTranspose2d (as in PyTorch): only 'zeros'")
+    if name == "Upsample" and params.get("size") is None:
+        params.pop("size", None)
     return make_layer(name, **params)
 
 
@@ -173,23 +167,24 @@ _CONVOLUTIONS = ("ConvTranspose2d", "Conv2d")
 def _layer(node: ast.Call, index: int, symbols: bool = False) -> Layer:
     raw, torch_style = _torch_prefixed(node.func)
     column = node.col_offset + 1
-    if (raw or "").lower() == "upsamplingbilinear2d":
-        raise SpecError(f"layer {index}: UpsamplingBilinear2d uses align_corners=True, whose weights depend on "
-                        "the input size; use Upsample(scale_factor=2, mode='bilinear')", column)
-    name = ALIASES.get((raw or "").lower())
+    fixed = _UPSAMPLING.get((raw or "").lower(), {})
+    name = "Upsample" if fixed else ALIASES.get((raw or "").lower())
     if name is None:
-        raise SpecError(f"layer {index}: unknown layer {excerpt(ast.unparse(node.func))}; allowed: "
-                        f"{', '.join(LAYER_TYPES)}", column)
+        raise SpecError(f"layer {index}: unknown layer {excerpt(ast.unparse(node.func))}; {allowed_kinds(raw)}",
+                        column)
     try:
         if name in _CONVOLUTIONS and not torch_style:
             return _convolution(name, node, symbols, index)
         if name in _CONVOLUTIONS and len(node.args) < 3 and all(kw.arg != "kernel_size" for kw in node.keywords):
             raise SpecError(f"layer {index} ({name}): nn.{name} takes (in_channels, out_channels, kernel_size, "
                             f"...) as in PyTorch; drop 'nn.' for the short form {name}(kernel_size, ...)", column)
-        order = (TORCH_ORDER if torch_style else SHORT_ORDER).get(name, ())
+        order = ("size", "scale_factor") if fixed else (TORCH_ORDER if torch_style else SHORT_ORDER)[name]
         params = _params(name, order, node, symbols, index)
         if name in _CONVOLUTIONS:
             _needs_channels(name, params, index, column)
+        for key, value in fixed.items():
+            if params.setdefault(key, value) != value:
+                raise LayerError(name, key, f"{raw} has {key}={value!r} (use Upsample for another)")
         return _build(name, params)
     except LayerError as exc:
         raise exc.at(index) from None

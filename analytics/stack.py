@@ -73,7 +73,10 @@ class Stack(Sequence):
         """Length along `axis` before the first layer and after each layer; refuses an empty output."""
         out = [n]
         for i, layer in enumerate(self.layers):
-            m = layer.axis_op(axis).output_length(out[-1])
+            try:
+                m = layer.output_length(axis, out[-1])
+            except LayerError as exc:
+                raise exc.at(i) from None
             if m < 1:
                 raise LayerError(layer.type, None, f"output would be empty: length {out[-1]} -> {m} along "
                                  f"{'HW'[axis]}; use a larger input_size", i)
@@ -135,7 +138,7 @@ def _macs(layer: Layer, c_in: int, c_out: int, size_in: tuple[int, int], size_ou
     kernel = getattr(layer, "kernel_size", None)
     if kernel is None or isinstance(kernel[0], str):
         return c_out * size_out[0] * size_out[1]  # resampling and activations: about one op per value
-    groups = layer.groups
+    groups = getattr(layer, "groups", c_in)  # pools: one window per channel
     if layer.type == "ConvTranspose2d":
         return c_in * size_in[0] * size_in[1] * kernel[0] * kernel[1] * (c_out // groups)
     return c_out * size_out[0] * size_out[1] * kernel[0] * kernel[1] * (c_in // groups)

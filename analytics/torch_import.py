@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import CheckerlabError
 from .fusion import fuse
-from .layers import ConvTranspose2d, PixelShuffle
+from .layers import Conv2d, ConvTranspose2d, LeakyReLU, PixelShuffle, ReLU, Sigmoid, Tanh
 from .layers.activation import (
     ELU,
     GELU,
@@ -41,7 +41,6 @@ from .layers.activation import (
     PReLU,
     SiLU,
 )
-from .layers.base import Conv2d, LeakyReLU, ReLU, Sigmoid, Tanh
 from .layers.norm import BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .layers.pad import CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
@@ -524,7 +523,8 @@ class _Converter:
         scale = a["scale_factor"]
         if scale is not None:
             scale = tuple(float(v) for v in scale) if isinstance(scale, (tuple, list)) else float(scale)
-        self.layer(call, Upsample(size, scale, a["mode"], a["align_corners"], a["recompute_scale_factor"]))
+        self.layer(call, Upsample(scale, a["mode"], a["align_corners"], size=size,
+                                  recompute_scale_factor=a["recompute_scale_factor"]))
 
     def on_pixel_shuffle(self, call):
         self.layer(call, PixelShuffle(int(self.bind(("input", "upscale_factor"), call)["upscale_factor"])))

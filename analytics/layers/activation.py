@@ -1,4 +1,4 @@
-"""Pointwise activations beyond the original four, Dropout and Identity, with PyTorch's names and defaults.
+"""Pointwise activations, Dropout and Identity, with PyTorch's names and defaults.
 
 Exact rule: pointwise, so the geometry is unchanged (the overlap counts ignore activations); the simulation
 applies them with `kernels`' activation functions. Dropout is the identity in eval mode, which is how a
@@ -9,10 +9,12 @@ The kernels are imported on first use (`act()`), so the layer model stays import
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..errors import LayerError
+from ..errors import LayerError, excerpt
 from .base import _integer
 from .kind import Kind, real
 
@@ -26,6 +28,53 @@ def act():
 
 class _Activation(Kind):
     is_activation: ClassVar = True
+
+
+@dataclass(frozen=True, repr=False)
+class ReLU(_Activation):
+    """max(x, 0)."""
+
+    def forward(self, x, params):
+        return act().relu(x)
+
+
+@dataclass(frozen=True, repr=False)
+class LeakyReLU(_Activation):
+    """max(x, 0) + negative_slope * min(x, 0)."""
+
+    aliases: ClassVar = ("lrelu",)
+
+    negative_slope: float = 0.01
+
+    def __post_init__(self):
+        v = self.negative_slope
+        try:
+            ok = not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(float(v))
+        except OverflowError:  # an integer beyond float range
+            ok = False
+        if not ok:
+            raise LayerError(self.type, "negative_slope", f"negative_slope={excerpt(v)} must be a finite real "
+                             "number")
+        object.__setattr__(self, "negative_slope", float(v))
+
+    def forward(self, x, params):
+        return act().leaky_relu(x, self.negative_slope)
+
+
+@dataclass(frozen=True, repr=False)
+class Tanh(_Activation):
+    """tanh(x)."""
+
+    def forward(self, x, params):
+        return act().tanh(x)
+
+
+@dataclass(frozen=True, repr=False)
+class Sigmoid(_Activation):
+    """1 / (1 + exp(-x))."""
+
+    def forward(self, x, params):
+        return act().sigmoid(x)
 
 
 @dataclass(frozen=True, repr=False)
@@ -68,6 +117,8 @@ class ELU(_Activation):
 @dataclass(frozen=True, repr=False)
 class SiLU(_Activation):
     """x * sigmoid(x) (Swish)."""
+
+    aliases: ClassVar = ("swish",)
 
     def forward(self, x, params):
         return act().silu(x)
@@ -155,4 +206,5 @@ class Identity(_Activation):
         return x
 
 
-KINDS = (PReLU, ELU, SiLU, GELU, Hardtanh, Hardswish, Hardsigmoid, Mish, Dropout, Identity)
+KINDS = (ReLU, LeakyReLU, Tanh, Sigmoid, PReLU, ELU, SiLU, GELU, Hardtanh, Hardswish, Hardsigmoid, Mish, Dropout,
+         Identity)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import LayerError
-from .base import Layer
+from .base import AxisOp, Layer
 
 
 class Kind(Layer):
@@ -26,9 +26,30 @@ class Kind(Layer):
 
     pointwise: ClassVar[bool] = True
 
-    def axis_maps(self, axis: int, n: int) -> tuple:
-        """The exact rule along `axis` for input length n (pointwise: none)."""
+    def axis_maps(self, axis: int, n: int | None) -> tuple:
+        """The exact rule along `axis` for input length n (pointwise: none). n is None where the rule must not
+        depend on the input size (a stack's pattern): a kind whose rule does raises `size_dependent`."""
         return ()
+
+    def axis_op(self, axis: int) -> AxisOp:
+        """The size-free per-axis rule as an AxisOp of kind 'map' (the stack engine's currency)."""
+        maps = self.axis_maps(axis, None)
+        if any(m.kind == "global" for m in maps):
+            raise LayerError(self.type, None, "pools every position into one value: a stack after it has no "
+                             "spatial pattern (in a network, such a branch is a gain or a bias)")
+        return AxisOp("map", maps=maps) if maps else AxisOp("identity")
+
+    def output_length(self, axis: int, n: int) -> int:
+        """PyTorch's output length along `axis` for input length n, validated with n (e.g. reflection padding
+        smaller than the input)."""
+        for m in self.axis_maps(axis, n):
+            n = m.output_length(n) if n > 0 else n
+        return n
+
+    def size_dependent(self, why: str) -> LayerError:
+        """The error of a rule that needs the input size (see `axis_maps`)."""
+        return LayerError(self.type, None, f"{why}: its pattern depends on the input size; analyse it with an "
+                          "input size as a network: Network.from_stack(stack, input_shape)")
 
     def param_shapes(self, c_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
         """name -> (shape, required) of the parameters and buffers for c_in input channels."""

@@ -9,7 +9,7 @@ model it is the identity. The simulation applies them with `kernels`' norm funct
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -76,6 +76,8 @@ class BatchNorm2d(_StatsNorm):
     """(x - running_mean) / sqrt(running_var + eps) * weight + bias per channel (eval mode); without running
     statistics (track_running_stats=False) PyTorch normalises by the batch statistics even in eval mode."""
 
+    aliases: ClassVar = ("bn",)
+
     num_features: int | None = None
     eps: float = 1e-5
     momentum: float | None = 0.1
@@ -116,6 +118,8 @@ class InstanceNorm2d(_StatsNorm):
 class GroupNorm(_Norm):
     """GroupNorm(num_groups): the C channels in num_groups groups, each normalised per sample over its
     channels and positions (biased variance), then weight and bias per channel."""
+
+    aliases: ClassVar = ("gn",)
 
     positional = ("num_groups",)
     num_groups: int

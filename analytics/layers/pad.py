@@ -61,6 +61,8 @@ class _Pad(Kind):
 
     def axis_maps(self, axis, n):
         before, after = self.pads[axis]
+        if n is None:  # the rule itself does not depend on n; its limits are checked with the size
+            return (Convolution.make(1, 1, before, after, boundary=self.boundary),)
         if self.boundary == "reflect" and max(before, after) >= n:
             raise LayerError(self.type, "padding", f"reflection padding {max(before, after)} must be smaller "
                              f"than the input length {n} along {'HW'[axis]}")

@@ -88,6 +88,8 @@ class AvgPool2d(_Pool):
 class MaxPool2d(_Pool):
     """Maximum over kernel_size windows (dilated) every stride samples; padding never wins (-inf)."""
 
+    torch_order: ClassVar = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+
     kernel_size: Any
     stride: Any = None
     padding: Any = 0
@@ -129,6 +131,8 @@ class AdaptiveAvgPool2d(Kind):
             return ()
         if m == 1:
             return (GlobalAxis(1),)
+        if n is None:
+            raise self.size_dependent(f"output_size={m} averages windows of length in / {m}")
         return (Resample.make("area", Fraction(n, m), size=m),)
 
     def forward(self, x, params):

@@ -17,14 +17,14 @@ network).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import floor
 from typing import Any, ClassVar
 
 from ..axis import Convolution, Resample
-from ..errors import LayerError
-from .base import _integer
+from ..errors import LayerError, excerpt
+from .base import AxisOp, Layer, _integer, is_symbolic
 from .kind import Kind
 
 MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
@@ -35,11 +35,14 @@ MAX_SCALE_DENOMINATOR = 1024
 
 
 def _factor(layer: str, name: str, value: Any) -> Fraction | int:
-    """A positive scale factor, exact: an int, or the exact rational of a float (2.0 -> 2, 1.5 -> 3/2)."""
+    """A positive scale factor, exact: an int, or the exact rational of a float (2.0 -> 2, 1.5 -> 3/2); a
+    SymPy integer symbol passes (closed forms)."""
+    if is_symbolic(value) or getattr(value, "is_Integer", False):
+        return _integer(layer, name, value, 1)
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise LayerError(layer, name, f"{name}={value!r} must be a positive number")
+        raise LayerError(layer, name, f"{name}={excerpt(value)} must be a positive number")
     if value != value or value in (float("inf"), float("-inf")) or value <= 0:
-        raise LayerError(layer, name, f"{name}={value!r} must be a positive finite number")
+        raise LayerError(layer, name, f"{name}={excerpt(value)} is out of range: must be a positive finite number")
     f = Fraction(value)
     if f.denominator > MAX_SCALE_DENOMINATOR:
         raise LayerError(layer, name, f"{name}={value!r} is not a ratio of small integers (denominator "
@@ -51,13 +54,16 @@ def _factor(layer: str, name: str, value: Any) -> Fraction | int:
 class Upsample(Kind):
     """torch.nn.Upsample / F.interpolate: to `size` or by `scale_factor`, with `mode` and `align_corners`."""
 
+    aliases: ClassVar = ("up",)
+    torch_order: ClassVar = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")
+
     pointwise: ClassVar = False
     positional: ClassVar = ()
-    size: Any = None
     scale_factor: Any = None
     mode: str = "nearest"
     align_corners: bool | None = None
-    recompute_scale_factor: bool | None = None
+    size: Any = field(default=None, kw_only=True)
+    recompute_scale_factor: bool | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
         name = self.type
@@ -66,24 +72,24 @@ class Upsample(Kind):
         if self.size is not None:
             pair = self.size if isinstance(self.size, (tuple, list)) else (self.size, self.size)
             if len(pair) != 2:
-                raise LayerError(name, "size", f"size={self.size!r} must be an int or an (h, w) pair")
+                raise LayerError(name, "size", f"size={excerpt(self.size)} must be an int or an (h, w) pair")
             object.__setattr__(self, "size", tuple(_integer(name, "size", v, 1) for v in pair))
         else:
             pair = self.scale_factor if isinstance(self.scale_factor, (tuple, list)) else (self.scale_factor,) * 2
             if len(pair) != 2:
-                raise LayerError(name, "scale_factor", f"scale_factor={self.scale_factor!r} must be a number or "
-                                 "an (h, w) pair")
+                raise LayerError(name, "scale_factor", f"scale_factor={excerpt(self.scale_factor)} must be a "
+                                 "number or an (h, w) pair")
             object.__setattr__(self, "scale_factor", tuple(_factor(name, "scale_factor", v) for v in pair))
-        if self.mode not in MODES:
-            raise LayerError(name, "mode", f"mode={self.mode!r} is not supported: use one of "
+        if not isinstance(self.mode, str) or self.mode not in MODES:
+            raise LayerError(name, "mode", f"mode={excerpt(self.mode)} is not supported: use one of "
                              f"{', '.join(repr(m) for m in MODES)}")
         if self.align_corners is not None:
+            if not isinstance(self.align_corners, bool):
+                raise LayerError(name, "align_corners", f"align_corners={excerpt(self.align_corners)} must be "
+                                 "None, True or False")
             if self.mode not in ("bilinear", "bicubic"):
                 raise LayerError(name, "align_corners", "align_corners only applies to mode='bilinear' or "
                                  "'bicubic' (as in PyTorch); leave it unset")
-            if not isinstance(self.align_corners, bool):
-                raise LayerError(name, "align_corners", f"align_corners={self.align_corners!r} must be True or "
-                                 "False")
         if self.recompute_scale_factor not in (None, True, False):
             raise LayerError(name, "recompute_scale_factor", "recompute_scale_factor must be True, False or None")
 
@@ -109,8 +115,26 @@ class Upsample(Kind):
         """PyTorch's output length: size, or floor(n * scale_factor)."""
         return self.size[axis] if self.size is not None else floor(n * self.scale_factor[axis])
 
+    def axis_op(self, axis: int) -> AxisOp:
+        """The size-free rule for the stack engine; the PyTorch-equivalent old kinds where they exist."""
+        s = self.scale_factor[axis] if self.scale_factor is not None else None
+        if self.size_free and (isinstance(s, int) or is_symbolic(s)):
+            if self.mode == "nearest":
+                return AxisOp("repeat", stride=s)
+            if self.mode == "bilinear":
+                return AxisOp("linear", stride=s)
+        return super().axis_op(axis)
+
+    @property
+    def size_free(self) -> bool:
+        """Whether the sampling does not depend on the input size: a scale factor, half-pixel centres."""
+        return self.size is None and not self.align_corners and self.mode != "area" \
+            and not self.recompute_scale_factor
+
     def ratio(self, axis: int, n: int) -> Fraction:
         """Input samples per output sample, as PyTorch computes the source index."""
+        if n is None:
+            return 1 / Fraction(self.scale_factor[axis])
         m = self.output_length(axis, n)
         if self.align_corners:
             return Fraction(n - 1, m - 1) if m > 1 else Fraction(0)
@@ -119,6 +143,12 @@ class Upsample(Kind):
         return Fraction(n, m)
 
     def axis_maps(self, axis, n):
+        if n is None:
+            if not self.size_free:
+                raise self.size_dependent("size=, align_corners=True, mode='area' or recompute_scale_factor tie "
+                                          "the sampling step to the input size")
+            ratio = self.ratio(axis, None)
+            return (Resample.make(_METHOD[self.mode], ratio),)
         m = self.output_length(axis, n)
         if m < 1:
             raise LayerError(self.type, "scale_factor", f"output would be empty along {'HW'[axis]}: {n} -> {m}")
@@ -132,6 +162,29 @@ class Upsample(Kind):
         return kernels.interpolate(x, scale_factor=tuple(float(s) for s in self.scale_factor), mode=self.mode,
                                    align_corners=self.align_corners,
                                    recompute_scale_factor=self.recompute_scale_factor)
+
+
+@dataclass(frozen=True, repr=False)
+class PixelShuffle(Layer):
+    """torch.nn.PixelShuffle(r): (C*r^2, H, W) -> (C, rH, rW); out[c, r*h + i, r*w + j] = in[c*r^2 + r*i + j, h, w]."""
+
+    aliases: ClassVar = ("ps", "subpixel")
+
+    positional: ClassVar = ("upscale_factor",)
+    upscale_factor: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "upscale_factor", _integer(self.type, "upscale_factor", self.upscale_factor, 1))
+
+    def axis_op(self, axis: int) -> AxisOp:
+        return AxisOp("repeat", stride=self.upscale_factor)
+
+    def out_channels_for(self, in_channels: int) -> int:
+        r2 = self.upscale_factor ** 2
+        if in_channels % r2:
+            raise LayerError(self.type, "upscale_factor", f"needs input channels divisible by "
+                             f"upscale_factor^2 = {r2}, got {in_channels} channels")
+        return in_channels // r2
 
 
 @dataclass(frozen=True, repr=False)
@@ -151,7 +204,7 @@ class PixelUnshuffle(Kind):
 
     def axis_maps(self, axis, n):
         r = self.downscale_factor
-        if n % r:
+        if n is not None and n % r:
             raise LayerError(self.type, "downscale_factor", f"the input length {n} along {'HW'[axis]} must be "
                              f"divisible by downscale_factor={r}")
         return (Convolution.make(r, r),)
@@ -162,4 +215,4 @@ class PixelUnshuffle(Kind):
         return kernels.pixel_unshuffle(x, self.downscale_factor)
 
 
-KINDS = (Upsample, PixelUnshuffle)
+KINDS = (Upsample, PixelShuffle, PixelUnshuffle)
