@@ -42,7 +42,12 @@ class LayerError(CheckerlabError):
 
     def at(self, index: int) -> LayerError:
         """The same error, located at position `index` of a stack."""
-        return LayerError(self.layer_type, self.param, self.reason, index)
+        return type(self)(self.layer_type, self.param, self.reason, index)
+
+
+class SizeDependentError(LayerError):
+    """A layer whose exact rule needs the input size (Upsample(size=...), align_corners=True, adaptive
+    pooling): its pattern exists for a given input, as a network (`Network.from_stack(stack, input_shape)`)."""
 
 
 class SpecError(CheckerlabError):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..analytics import CheckerlabError, Config, overlap_map, overlap_pattern, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
-from ..analytics.errors import BudgetError, excerpt
+from ..analytics.errors import BudgetError, SizeDependentError, excerpt
 from ..analytics.files import check_array, irregular
 from ..analytics.presets import preset_names
 from ..analytics.stack import MAX_PIXELS
@@ -212,7 +212,12 @@ def cmd_analyze(args) -> int:
     if args.spec is None:
         raise CheckerlabError("analyze needs a layer list, a .json config, a preset, a .onnx model or --torch")
     config = load_target(args.spec, args.input_size)
-    report = analysis_report(config)
+    try:
+        report = analysis_report(config)
+    except SizeDependentError:  # e.g. Upsample(size=...): exact at this input size, as a network
+        from .model_analysis import analyze_stack_as_network
+
+        return analyze_stack_as_network(config, args)
     if args.csv:
         check_array(args.csv, report["output_size"])
         write_array(args.csv, overlap_map(config.stack, config.input_size))

@@ -147,9 +147,21 @@ def format_model_report(report: dict, per_layer=None) -> str:
     return "\n".join(lines)
 
 
+def analyze_stack_as_network(config, args) -> int:
+    """`analyze` on a stack whose layers need the input size: its network at the config's input size."""
+    if args.latex:
+        raise CheckerlabError("--latex needs a stack without size-dependent layers (no closed form)")
+    net = Network.from_stack(config.stack, (1, config.simulation.in_channels, *config.input_size))
+    return _report(net, str(config.stack), args)
+
+
 def analyze_model(args) -> int:
     """`analyze` on a model: the exact pattern per output channel group, the verdict, and --per-layer."""
     net = load_network(args)
+    return _report(net, args.torch or Path(args.spec).name, args)
+
+
+def _report(net: Network, source: str, args) -> int:
     pattern = network_pattern(net)
     per_layer = None
     if args.per_layer:
@@ -161,7 +173,6 @@ def analyze_model(args) -> int:
             raise CheckerlabError(f"--csv: the output has no spatial pattern ({pattern.why})")
         (_, first), *_ = network_map(net)
         write_array(args.csv, first)
-    source = args.torch or Path(args.spec).name
     report = model_report(net, pattern, source, per_layer)
     print(json.dumps(report, indent=2) if args.json else format_model_report(report, per_layer))
     return 0

@@ -224,3 +224,20 @@ def test_mutated_weight_files_give_tensors_or_one_line(tmp_path):
                 assert all(hasattr(v, "shape") for v in out.values())
             except CheckerlabError as exc:
                 assert "\n" not in str(exc) and len(str(exc)) <= 300
+
+
+def test_a_spec_with_size_dependent_layers_is_analysed_at_its_input_size(capsys):
+    code, out, err = run(capsys, "analyze", "ConvTranspose2d(3, stride=2), Upsample(size=(40, 40), mode='bilinear')",
+                         "--input-size", 15, 15, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["output_shape"] == [1, 3, 40, 40] and data["groups"][0]["period"] == [80, 80]  # 3 input channels
+    err = one_line_error(capsys, "analyze", "Upsample(size=8)", "--latex", "x.tex")
+    assert "--latex needs a stack without size-dependent layers" in err
+
+
+def test_model_presets_are_specs_everywhere(capsys):
+    code, out, _ = run(capsys, "analyze", "pix2pix-resnet-up")
+    assert code == 0 and "period    4 x 4" in out
+    code, out, _ = run(capsys, "simulate", "stylegan2-blur", "--draws", 1)
+    assert code == 0 and "Upfirdn2d" in out

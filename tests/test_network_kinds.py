@@ -148,3 +148,17 @@ def test_size_dependent_layers_need_an_input_size():
         overlap_pattern("AdaptiveAvgPool2d(1)")
     with pytest.raises(CheckerlabError, match=r"reflection padding 3 must be smaller than the input length 2"):
         Stack("ReflectionPad2d(3)").output_size((2, 8))
+
+
+def test_every_model_preset_has_the_same_pattern_in_both_engines_and_simulates():
+    from checkerlab.analytics.presets import MODEL_PRESETS, get_preset
+
+    for key, preset in MODEL_PRESETS.items():
+        config = preset.config
+        assert get_preset(key) is preset
+        p = overlap_pattern(config.stack)
+        net = Network.from_stack(config.stack, (1, config.simulation.in_channels, *config.input_size))
+        q = network_pattern(net)
+        assert p.period == q.period and p.is_even == q.is_even, key
+        out = simulate(config.stack, np.ones((config.simulation.in_channels, *config.input_size))).output
+        assert out.shape == net.output_shape[1:] and np.all(np.isfinite(out)), key

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import LayerError
+from ..errors import LayerError, SizeDependentError
 from .base import AxisOp, Layer
 
 
@@ -46,9 +46,9 @@ class Kind(Layer):
             n = m.output_length(n) if n > 0 else n
         return n
 
-    def size_dependent(self, why: str) -> LayerError:
+    def size_dependent(self, why: str) -> SizeDependentError:
         """The error of a rule that needs the input size (see `axis_maps`)."""
-        return LayerError(self.type, None, f"{why}: its pattern depends on the input size; analyse it with an "
+        return SizeDependentError(self.type, None, f"{why}: its pattern depends on the input size; analyse it with an "
                           "input size as a network: Network.from_stack(stack, input_shape)")
 
     def param_shapes(self, c_in: int) -> dict[str, tuple[tuple[int, ...], bool]]:
