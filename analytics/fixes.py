@@ -1,11 +1,9 @@
-"""The checkerboard-free condition, decided exactly, and the nearest fixes of a stack that breaks it.
+"""The nearest checkerboard-free variants of a stack that breaks the condition, each proven free.
 
-A linear upsampler of total stride S with effective kernel H(z) is free of checkerboard artifacts iff
-H(w^m) = 0 for m = 1..S-1, i.e. iff the zero-order hold 1 + z + ... + z^(S-1) = prod_{q | S, q > 1} Phi_q(z)
-divides H(z) (Sugawara, Shiota & Kiya 2018/2019). H is a product of per-layer factors and Phi_q is
-irreducible, so the proof is a certificate: for every divisor q > 1 of S, a layer whose factor vanishes at
-the primitive q-th roots of unity. A period q with no such layer is an artifact; it is blamed on the layer
-whose upsampling creates that frequency (q | s_i P_i but not P_i, P_i = product of the strides after it).
+Three kinds of fix, nearest first: (1) kernel sizes made multiples of the stride, with padding and
+output_padding that keep the output size; (2) resize-convolution (nearest or bilinear upsampling + Conv2d) in
+place of the culprit transposed convolutions; (3) a zero-order-hold blur Conv2d(s, padding='same') after each
+culprit (StyleGAN-style). Every fix is proven by `checkerboard_free` before it is returned.
 """
 
 from __future__ import annotations
@@ -15,209 +13,14 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from math import gcd
 
-import sympy as sp
-
+from .condition import FreeVerdict, checkerboard_free
 from .errors import CheckerlabError
 from .layers import Conv2d, ConvTranspose2d, Layer, Upsample
+from .overlap import overlap_pattern
 from .stack import Stack, as_stack
-from .symbolic import ClosedForm, closed_form
 
 #: Most candidate stacks tried by the kernel-size search of `suggest_fixes`.
 MAX_CANDIDATES = 400
-
-
-# ------------------------------------------------------------------ the condition
-
-
-@dataclass(frozen=True)
-class Culprit:
-    """Layer `index` creates the artifact periods `periods` along `axis` and no layer cancels them."""
-
-    index: int
-    layer: Layer
-    axis: int
-    periods: tuple[int, ...]
-    reason: str
-
-
-@dataclass(frozen=True)
-class AxisVerdict:
-    """The condition along one axis: `free` (None if undecided for symbols), the SymPy `condition`, and for
-    numeric stacks the certificate `annihilators` {q: layers whose factor vanishes at order q}."""
-
-    axis: int
-    form: ClosedForm
-    free: bool | None
-    condition: sp.Basic
-    annihilators: dict[int, tuple[int, ...]]
-    culprits: tuple[Culprit, ...]
-
-    @property
-    def present_periods(self) -> tuple[int, ...]:
-        return tuple(q for q, who in self.annihilators.items() if not who)
-
-
-def _reason(layer: Layer, axis: int, folded: bool) -> str:
-    if folded:
-        return "the downsampling here folds an uneven pattern from the layers before it"
-    op = layer.axis_op(axis)
-    k, s, d = op.kernel, op.stride, op.dilation
-    if gcd(d, s) > 1:
-        return f"dilation {d} and stride {s} share the factor {gcd(d, s)}, leaving holes"
-    if k % s:
-        return f"kernel size {k} is not a multiple of stride {s}"
-    return f"its factor does not cancel the frequencies its stride {s} creates"
-
-
-def _axis_verdict(stack: Stack, axis: int) -> AxisVerdict:
-    cf = closed_form(stack, axis)
-    if cf.is_symbolic:
-        cond = cf.even_condition
-        free = True if cond is sp.true else False if cond is sp.false else None
-        return AxisVerdict(axis, cf, free, cond, {}, ())
-    ann = cf.annihilators
-    culprits = {}
-    for q, who in ann.items():
-        if who:
-            continue
-        for f in cf.factors:
-            if f.creates(q):
-                culprits.setdefault(f.index, (f, []))[1].append(q)
-                break
-    out = tuple(Culprit(i, stack[i], axis, tuple(qs), _reason(stack[i], axis, f.zeros is None))
-                for i, (f, qs) in sorted(culprits.items()))
-    # A dead interior (a downsampling conv that samples only holes: mean 0) has no artifact but no signal
-    # either; it is not called free.
-    free = not any(not who for who in ann.values()) and cf.mean != 0
-    return AxisVerdict(axis, cf, free, sp.true if free else sp.false, ann, out)
-
-
-@dataclass(frozen=True)
-class FreeVerdict:
-    """`checkerboard_free(stack)`: per-axis verdicts; truthy iff free along both axes."""
-
-    stack: Stack
-    axes: tuple[AxisVerdict, ...]
-    same_axes: bool = False
-
-    @property
-    def _shown(self) -> tuple[tuple[str, AxisVerdict], ...]:
-        """(label, verdict) to print: one for identical axes."""
-        if self.same_axes:
-            return (("", self.axes[0]),)
-        return tuple((f"axis {a.axis}", a) for a in self.axes)
-
-    @property
-    def free(self) -> bool | None:
-        values = [a.free for a in self.axes]
-        if all(v is True for v in values):
-            return True
-        return False if any(v is False for v in values) else None
-
-    def __bool__(self) -> bool:
-        return self.free is True
-
-    @property
-    def culprits(self) -> tuple[Culprit, ...]:
-        """Every layer that breaks the condition, per axis, with the periods it leaves."""
-        return tuple(c for a in self.axes for c in a.culprits)
-
-    @property
-    def culprit_layers(self) -> tuple[int, ...]:
-        return tuple(sorted({c.index for c in self.culprits}))
-
-    def rows(self) -> list[tuple[str, str]]:
-        from .latex import latex
-        rows = []
-        for label, a in self._shown:
-            cf, tag = a.form, (rf"\text{{{label}: }}" if label else "")
-            zoh = r"\frac{1 - z^{" + latex(cf.stride) + r"}}{1 - z}"
-            rows.append((tag + r"\text{free}", r"\iff " + zoh + r" \text{ divides } H(z)"))
-            if cf.is_symbolic:
-                rows.append((r"", r"\iff " + latex(a.condition)))
-                continue
-            rows += [(lhs, rhs) for lhs, rhs in _certificate(a)]
-            verdict = (r"\text{yes: } c(n) = H(1)/S = " + latex(cf.mean)) if a.free else r"\text{no}"
-            rows.append((tag + r"\text{checkerboard-free}", r": " + verdict))
-        return rows
-
-    def latex(self) -> str:
-        """amsmath align*: the condition and its certificate (Phi_q | factor of layer i) per axis."""
-        from .latex import math_block
-        return math_block(self.rows())
-
-    def _repr_latex_(self) -> str:
-        from .latex import jupyter_block
-        return jupyter_block(self.rows())
-
-    def document(self, intro: bool = True) -> str:
-        """Prose and displays for `export_latex` (`intro`: state the condition first)."""
-        from .latex import display, latex, math_block, tex_text
-        parts = [INTRO] if intro else []
-        for label, a in self._shown:
-            cf = a.form
-            head = f"{label.capitalize()}: " if label else ""
-            if cf.is_symbolic:
-                parts += [head + "free iff", display(latex(a.condition))]
-                continue
-            if a.free:
-                parts.append(head + f"free: $S = {latex(cf.stride)}$ and every $\\Phi_q$, $q \\mid S$, "
-                             "$q > 1$, divides a factor of $H(z)$, so $c(n) = H(1)/S = " + latex(cf.mean)
-                             + "$ everywhere.")
-            elif not a.present_periods:
-                parts.append(head + "not free: the interior is identically zero (every pixel is a hole).")
-            else:
-                parts.append(head + "not free. Artifact periods present: "
-                             + ", ".join(f"${q}$" for q in a.present_periods) + ".")
-            if a.annihilators:
-                parts.append(math_block(_certificate(a)))
-            for c in a.culprits:
-                parts.append(f"Layer {c.index} (\\texttt{{{tex_text(c.layer.spec())}}}) breaks it: "
-                             f"{tex_text(c.reason)}; it creates the period(s) "
-                             + ", ".join(f"${q}$" for q in c.periods) + " that no layer cancels.")
-        return "\n\n".join(parts)
-
-    def __repr__(self) -> str:
-        state = {True: "free", False: "not free", None: "undecided"}[self.free]
-        who = f", culprits {list(self.culprit_layers)}" if self.culprits else ""
-        return f"FreeVerdict({str(self.stack)!r}: {state}{who})"
-
-
-INTRO = (r"A linear upsampler of total stride $S$ is free of checkerboard artifacts iff its effective kernel "
-         r"vanishes at every non-trivial $S$-th root of unity, $H(\omega^m) = 0$ for $0 < m < S$, i.e.\ iff "
-         r"$H(z)$ contains the zero-order hold "
-         r"$1 + z + \dots + z^{S-1} = \prod_{q \mid S,\, q > 1} \Phi_q(z)$ "
-         r"(Sugawara, Shiota \& Kiya). Each cyclotomic polynomial $\Phi_q$ is irreducible, so it must divide "
-         r"the factor $H_i(z^{P_i})$ of some layer $i$.")
-
-
-def _certificate(a: AxisVerdict) -> list[tuple[str, str]]:
-    """Rows Phi_q(z) = ... | factor of layer i (or: does not divide H): the exact proof, q | S, q > 1."""
-    from .latex import latex
-    z = a.form.z
-    rows = []
-    for q, who in a.annihilators.items():
-        phi = rf"\Phi_{{{q}}}(z) = {latex(sp.cyclotomic_poly(q, z))}"
-        if who:
-            f = next(f for f in a.form.factors if f.index == who[0])
-            rows.append((phi, rf"\mid {latex(f.scale * f.expr)} \quad \text{{(layer {who[0]})}}"))
-        else:
-            rows.append((phi, rf"\not\mid H(z) \quad \text{{(period {q} present)}}"))
-    return rows
-
-
-def checkerboard_free(stack) -> FreeVerdict:
-    """Decide exactly whether 1 + z + ... + z^(S-1) divides H(z) on both axes; name the layers breaking it."""
-    stack = as_stack(stack)
-    axes = (0,) if all(layer.axis_op(0) == layer.axis_op(1) for layer in stack) else (0, 1)
-    verdicts = tuple(_axis_verdict(stack, a) for a in axes)
-    if axes == (0,):  # identical axes: the same verdict holds for columns
-        v = verdicts[0]
-        verdicts = (v, replace(v, axis=1, culprits=tuple(replace(c, axis=1) for c in v.culprits)))
-    return FreeVerdict(stack, verdicts, axes == (0,))
-
-
-# ------------------------------------------------------------------ fixes
 
 
 @dataclass(frozen=True)
@@ -248,39 +51,7 @@ class Fix:
 
     @cached_property
     def pattern(self):
-        from .overlap import overlap_pattern
         return overlap_pattern(self.stack)
-
-    def rows(self) -> list[tuple[str, str]]:
-        from .latex import exact, tex_text
-        (h, w), (oh, ow) = self.input_size, self.output_size
-        rows = [(r"\text{stack}", r": \text{\texttt{" + tex_text(str(self.stack)) + "}}"),
-                (r"\text{size}", rf": {h} \times {w} \to {oh} \times {ow}"
-                 + (r" \text{ (unchanged)}" if self.same_size else r" \text{ (changed)}")),
-                (r"\text{tile}", r": " + exact(self.pattern.tile[0, 0])
-                 + r" \text{ everywhere (period } 1 \times 1)")]
-        return rows + self.verdict.rows()
-
-    def latex(self) -> str:
-        from .latex import math_block
-        return math_block(self.rows())
-
-    def _repr_latex_(self) -> str:
-        from .latex import jupyter_block
-        return jupyter_block(self.rows())
-
-    def document(self) -> str:
-        from .latex import exact, tex_text
-        (h, w), (oh, ow) = self.input_size, self.output_size
-        (bh, bw) = self.original_output_size
-        lines = [r"\texttt{" + tex_text(str(self.stack)) + "}", r"\begin{itemize}"]
-        lines += [r"\item " + tex_text(c) for c in self.changes]
-        size = "unchanged" if self.same_size else f"was ${bh} \\times {bw}$"
-        lines += [rf"\item output ${oh} \times {ow}$ for a ${h} \times {w}$ input ({size})",
-                  r"\item interior count $" + exact(self.pattern.tile[0, 0])
-                  + r"$ at every pixel (period $1 \times 1$)",
-                  r"\end{itemize}", "Proof:", self.verdict.document(intro=False)]
-        return "\n".join(lines)
 
 
 def _keep_size(k2: int, d2: int, s: int, target: int) -> tuple[int, int, bool]:
@@ -460,5 +231,5 @@ def suggest_fixes(stack, input_size=(32, 32), limit: int = 5) -> list[Fix]:
     return fixes[:limit]
 
 
-__all__ = ["AxisVerdict", "Culprit", "Fix", "FreeVerdict", "checkerboard_free", "suggest_fixes"]
+__all__ = ["Fix", "suggest_fixes"]
 

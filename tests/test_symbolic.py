@@ -2,7 +2,7 @@
 
 Symbolic formulas are substituted over the issue's grid (k <= 12, s <= 6, d <= 3, p <= 3) and a depth-2 stack
 with k1, s1, k2, s2 (and p, d) symbolic; counts and minimal periods must equal the reference exactly.
-Evaluation uses `analytics.symbolic.evaluate` (exact integers); `test_subs_agrees_with_evaluate` checks that
+Evaluation uses `analytics.evaluation.evaluate` (exact integers); `test_subs_agrees_with_evaluate` checks that
 it equals SymPy's own `subs(...).doit()`.
 """
 
@@ -30,7 +30,8 @@ from checkerlab.analytics import (
     depth_law,
     overlap_pattern,
 )
-from checkerlab.analytics.symbolic import Divides, DivisorLcm, IntGcd, IntMod, ModInverse, evaluate, substitute
+from checkerlab.analytics.evaluation import evaluate
+from checkerlab.analytics.symbols import Divides, DivisorLcm, IntGcd, IntMod, ModInverse, substitute
 
 k, s, d = sp.symbols("k s d", integer=True, positive=True)
 p = sp.Symbol("p", integer=True, nonnegative=True)
