@@ -21,7 +21,7 @@ import sympy as sp
 
 from .errors import CheckerlabError
 from .evaluation import evaluate
-from .exact_spectrum import symbolic_spectrum, tile_spectrum
+from .exact_spectrum import numeric_spectrum, symbolic_spectrum
 from .factors import compose
 from .layer_forms import Step, axis_steps
 from .overlap import overlap_pattern
@@ -159,8 +159,7 @@ class ClosedForm:
     def _spectrum(self) -> tuple:
         if self.is_symbolic:
             return symbolic_spectrum(self.factors, self.stride, self.m)
-        tile = [Fraction(v) for v in self.pattern.tile]
-        return tile_spectrum(tile, int(self.offset), int(self.stride), lambda q: bool(self.annihilators[q]))
+        return numeric_spectrum(self.factors, int(self.stride))
 
     @property
     def spectrum(self):
