@@ -34,7 +34,7 @@ _LAZY = {
     "closed_form": "closed_forms", "ClosedForm": "closed_forms", "evaluate": "evaluation", "substitute": "symbols",
     "depth_law": "depth", "DepthLaw": "depth",
     "checkerboard_free": "condition", "FreeVerdict": "condition",
-    "suggest_fixes": "fixes", "Fix": "fixes",
+    "suggest_fixes": "fixes", "Fix": "fixes", "Fixes": "fixes",
     # simulation, inputs, metrics, the exact vs simulated comparison
     "simulate": "simulation", "monte_carlo": "simulation", "Simulation": "simulation", "Cancelled": "simulation",
     "simulate_settings": "simulation",

@@ -4,23 +4,40 @@ Three kinds of fix, nearest first: (1) kernel sizes made multiples of the stride
 output_padding that keep the output size; (2) resize-convolution (nearest or bilinear upsampling + Conv2d) in
 place of the culprit transposed convolutions; (3) a zero-order-hold blur Conv2d(s, padding='same') after each
 culprit (StyleGAN-style). Every fix is proven by `checkerboard_free` before it is returned.
+
+The kernel search is a set cover. A stack of total stride S is free iff every divisor q > 1 of S is killed by
+some factor of H(z) (`condition`), and changing a transposed layer's kernel changes only its own factor,
+(1 - z^(k'd'P))/(1 - z^(d'P)) at its fixed P, so what each change kills is known in integer arithmetic. A
+branch and bound over the transposed layers finds the fewest changes, then the cheapest: it prunes on
+coverage (the layers left cannot cover what is missing) and on the lower bound ceil(|missing| / the most
+that one change covers). Layers before a downsampling convolution are folded into one exact pattern; they are
+tried one at a time. Cost: O(T o) integer operations per node (T transposed layers, o <= 4 options), at most
+`budget` nodes; measured 0.1 s for 24 uneven layers (it took 40 s before the search knew the cover
+structure; see docs/performance.md). When the budget or `cancel` stops it, the best fixes found so far are
+returned and `Fixes.complete` is False.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from math import gcd
 
+import sympy as sp
+
+from .closed_forms import ClosedForm
 from .condition import FreeVerdict, checkerboard_free
 from .errors import CheckerlabError
+from .layer_forms import same_axes
 from .layers import Conv2d, ConvTranspose2d, Layer, Upsample
 from .overlap import overlap_pattern
+from .periods import kills_int
 from .stack import Stack, as_stack
 
-#: Most candidate stacks tried by the kernel-size search of `suggest_fixes`.
-MAX_CANDIDATES = 400
+#: Nodes the kernel-size search of `suggest_fixes` may visit (about 10 microseconds each).
+SEARCH_BUDGET = 20_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,13 @@ class Fix:
     @cached_property
     def pattern(self):
         return overlap_pattern(self.stack)
+
+
+class Fixes(list):
+    """`suggest_fixes`' answer: the fixes, nearest first. `complete` is False when the search budget or a
+    cancel stopped the kernel-size search before it had proven that no nearer kernel fix exists."""
+
+    complete: bool = True
 
 
 def _keep_size(k2: int, d2: int, s: int, target: int) -> tuple[int, int, bool]:
@@ -137,27 +161,164 @@ def output_size(stack: Stack, input_size: tuple[int, int]) -> tuple[int, int]:
     return (stack.lengths(input_size[0], 0)[-1], stack.lengths(input_size[1], 1)[-1])
 
 
-def suggest_fixes(stack, input_size=(32, 32), limit: int = 5) -> list[Fix]:
+# ------------------------------------------------------------------ the kernel-size search
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A transposed layer in the search: the kills of its factor as it is and of each option (bit masks)."""
+
+    index: int
+    kept: int
+    options: tuple[tuple[int, int, int], ...]  # (cost, kills, option number)
+
+
+def _folded(form: ClosedForm) -> int:
+    """Index of the last layer folded into an exact pattern (a downsampling conv), -1 if none."""
+    return max((f.index for f in form.factors if f.zeros is None), default=-1)
+
+
+def _problem(stack: Stack, axes: tuple[int, ...], movable: list[int], options: dict) -> tuple[int, int, list]:
+    """(full, fixed, items): the divisors q > 1 of S per axis as bits, the kills of the factors that do not
+    move, and per movable layer its `_Item` (a kernel k' d' at stride product P kills q iff q | k'd'P and q
+    does not divide d'P)."""
+    bits, fixed, stretch = {}, 0, {}
+    for a in axes:
+        form = ClosedForm(stack, a)
+        for q in sp.divisors(int(form.stride))[1:]:
+            bits[(a, int(q))] = 1 << len(bits)
+        for f in form.factors:
+            if f.index in movable:
+                stretch[(f.index, a)] = int(f.stretch)
+                continue
+            fixed |= sum(bit for (b, q), bit in bits.items() if b == a and kills_int(f, q))
+
+    def kills(index: int, layer: Layer) -> int:
+        mask = 0
+        for a in axes:
+            op = layer.axis_op(a)
+            if (index, a) not in stretch or op.kind != "transposed":
+                continue
+            p = stretch[(index, a)]
+            zeros = (op.kernel * op.dilation * p, op.dilation * p)
+            mask |= sum(bit for (b, q), bit in bits.items() if b == a and zeros[0] % q == 0 and zeros[1] % q)
+        return mask
+
+    items = []
+    for i in movable:
+        choices = tuple((cost, kills(i, repl), n) for n, (cost, repl) in enumerate(options[i]))
+        items.append(_Item(i, kills(i, stack[i]), choices))
+    return sum(bits.values()), fixed, items
+
+
+def _cover(full: int, fixed: int, items: list[_Item], start: tuple, found: list, keep: int, state: dict) -> None:
+    """Branch and bound over `items` in layer order: add to `found` (sorted, at most `keep`, all of the fewest
+    changes) the assignments of options that cover `full`, keyed (changes, cost, layers, options).
+
+    Prunes (1) when the layers left cannot cover what is missing, (2) on the lower bound: the fewest of the
+    layers left whose best options together cover as many bits as are missing, and (3) on dominance: two
+    partial assignments that reach layer j with the same cover have the same completions, so only the `keep`
+    best prefixes (by the same key; later layers have larger indices) go on."""
+    n = len(items)
+    kept, reach = [0] * (n + 1), [0] * (n + 1)
+    for j in range(n - 1, -1, -1):
+        it = items[j]
+        kept[j] = kept[j + 1] | it.kept
+        reach[j] = reach[j + 1] | it.kept
+        for _, mask, _ in it.options:
+            reach[j] |= mask
+    best: dict[tuple[int, int], list] = {}
+
+    def visit(j: int, mask: int, cost: int, chosen: tuple) -> None:
+        if state["stopped"]:
+            return
+        state["nodes"] += 1
+        if state["nodes"] > state["budget"] or (state["nodes"] % 256 == 0 and state["cancel"]()):
+            state["stopped"] = True
+            return
+        if (mask | reach[j]) != full:
+            return
+        missing, bound = full & ~(mask | kept[j]), len(chosen)
+        if missing:
+            need = missing.bit_count()
+            gains = sorted((max((m & missing).bit_count() for _, m, _ in it.options) for it in items[j:]),
+                           reverse=True)
+            for gain in gains:
+                if need <= 0 or gain == 0:
+                    break
+                need, bound = need - gain, bound + 1
+            if need > 0:
+                return
+        if found:
+            size, worst = found[0][0][0], found[-1][0][1]
+            if bound > size or (bound == size and len(found) == keep and cost > worst):
+                return
+        key = (len(chosen), cost, tuple(i for i, _ in chosen), tuple(o for _, o in chosen))
+        prefixes = best.setdefault((j, mask), [])
+        if len(prefixes) == keep and prefixes[-1] <= key:
+            return
+        prefixes.append(key)
+        prefixes.sort()
+        del prefixes[keep:]
+        if j == n:
+            found.append((key, chosen))
+            found.sort()
+            found[:] = [f for f in found if f[0][0] == found[0][0][0]][:keep]
+            return
+        it = items[j]
+        visit(j + 1, mask | it.kept, cost, chosen)
+        for c, m, o in it.options:
+            visit(j + 1, mask | m, cost + c, chosen + ((it.index, o),))
+
+    visit(0, fixed, start[0], start[1])
+
+
+def _kernel_fixes(stack: Stack, options: dict, keep: int, budget: int, cancel) -> tuple[list, bool]:
+    """The `keep` nearest kernel-size assignments [(key, ((layer, option), ...))], and whether the search
+    finished. Layers folded before a downsampling conv are changed one at a time (each a separate problem)."""
+    axes = (0,) if same_axes(stack) else (0, 1)
+    last = max(_folded(ClosedForm(stack, a)) for a in axes)
+    movable = [i for i in options if i > last]
+    variants = [(stack, (0, ()))]
+    for i in (i for i in options if i <= last):
+        for n, (cost, repl) in enumerate(options[i]):
+            variants.append((Stack([*stack[:i], repl, *stack[i + 1:]]), (cost, ((i, n),))))
+    found: list = []
+    state = {"nodes": 0, "budget": budget, "stopped": False, "cancel": cancel or (lambda: False)}
+    for variant, start in variants:
+        try:
+            full, fixed, items = _problem(variant, axes, movable, options)
+        except CheckerlabError:  # a folded variant without an interior
+            continue
+        _cover(full, fixed, items, start, found, keep, state)
+    return found, not state["stopped"]
+
+
+def suggest_fixes(stack, input_size=(32, 32), limit: int = 5, *, budget: int = SEARCH_BUDGET,
+                  cancel: Callable[[], bool] | None = None) -> Fixes:
     """The nearest checkerboard-free variants of a numeric stack, each proven even and with its output size:
 
     1. kernel sizes made multiples of the stride (fewest layers changed, then smallest change), with
        padding/output_padding that keep the output size; 2. resize-convolution (nearest, then bilinear
        upsampling + Conv2d) in place of the culprit transposed convs; 3. a zero-order-hold blur
        Conv2d(s, padding='same') after each culprit (StyleGAN-style: a fixed filter that contains
-       1 + z + ... + z^(s-1))."""
+       1 + z + ... + z^(s-1)). The kernel search visits at most `budget` nodes and stops when `cancel()`
+       returns True, keeping the best found (see the module docstring)."""
     stack = as_stack(stack)
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise CheckerlabError(f"budget={budget!r} must be an integer >= 1")
     verdict = checkerboard_free(stack)
     if verdict.free is None:
         raise CheckerlabError("suggest_fixes needs numeric layer parameters: substitute values for the "
                               "symbols")
     if verdict.free:
-        return []
+        return Fixes()
     if isinstance(input_size, int):
         input_size = (input_size, input_size)
     input_size = tuple(input_size)
     original = output_size(stack, input_size)
     layers = list(stack)
-    fixes: list[Fix] = []
+    fixes = Fixes()
 
     def add(kind, title, new_layers, changes, cost):
         new = Stack(new_layers)
@@ -170,29 +331,16 @@ def suggest_fixes(stack, input_size=(32, 32), limit: int = 5) -> list[Fix]:
         size_cost = 0 if size == original else 1
         fixes.append(Fix(kind, title, new, tuple(changes), input_size, size, original, (size_cost, *cost)))
 
-    # 1. kernel sizes: search subsets of transposed layers, fewest changes first
-    transposed = [i for i, layer in enumerate(layers) if isinstance(layer, ConvTranspose2d)]
-    options = {i: _layer_options(layers[i])[:4] for i in transposed}
-    found, tried = [], 0
-    for size in range(1, len(transposed) + 1):
-        for subset in itertools.combinations(transposed, size):
-            for choice in itertools.product(*(options[i] for i in subset)):
-                tried += 1
-                if tried > MAX_CANDIDATES:
-                    break
-                new = layers[:]
-                for i, (_, repl) in zip(subset, choice, strict=True):
-                    new[i] = repl
-                if _free(Stack(new)):
-                    cost = sum(c for c, _ in choice)
-                    found.append((cost, subset, [r for _, r in choice], new))
-        if found:
-            break
-    for cost, subset, repls, new in sorted(found, key=lambda f: f[0])[:2]:
-        changes = [_describe(i, layers[i], [r]) for i, r in zip(subset, repls, strict=True)]
-        title = "kernel size a multiple of the stride"
-        title += "" if len(subset) == 1 else f" ({len(subset)} layers)"
-        add("kernel", title, new, changes, (0, len(subset), cost))
+    # 1. kernel sizes: the fewest transposed layers changed, then the cheapest change
+    options = {i: _layer_options(layer)[:4] for i, layer in enumerate(layers) if isinstance(layer, ConvTranspose2d)}
+    found, fixes.complete = _kernel_fixes(stack, options, 2, budget, cancel)
+    for (size, cost, _, _), chosen in found:
+        new = layers[:]
+        for i, n in chosen:
+            new[i] = options[i][n][1]
+        changes = [_describe(i, layers[i], [new[i]]) for i, _ in chosen]
+        title = "kernel size a multiple of the stride" + ("" if size == 1 else f" ({size} layers)")
+        add("kernel", title, new, changes, (0, size, cost))
 
     # 2. resize-convolution in place of the culprit transposed convs
     culprits = [i for i in verdict.culprit_layers if isinstance(layers[i], ConvTranspose2d)]
@@ -228,8 +376,9 @@ def suggest_fixes(stack, input_size=(32, 32), limit: int = 5) -> list[Fix]:
     if blame:
         add("blur", "zero-order-hold blur after the culprit layers", new, changes, (3, len(blame), 0))
     fixes.sort(key=lambda f: f.cost)
-    return fixes[:limit]
+    del fixes[limit:]
+    return fixes
 
 
-__all__ = ["Fix", "suggest_fixes"]
+__all__ = ["Fix", "Fixes", "suggest_fixes"]
 
