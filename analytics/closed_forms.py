@@ -9,13 +9,13 @@ S at which no factor vanishes (`periods`), and the stack is even iff 1 + z + ...
 (Sugawara, Shiota & Kiya). For one layer with g = gcd(d, s): period g if (s/g) | k, else s.
 
 Layer parameters may be SymPy integer symbols (`symbols`); `evaluate` gives exact values. Rendering lives
-in `presentation` (`to_latex`, `to_text`).
+in `presentation` (`to_latex`, `to_text`). `closed_form` keeps the last `CACHE_SIZE` results (LRU).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -23,11 +23,14 @@ from .errors import CheckerlabError
 from .evaluation import evaluate
 from .exact_spectrum import numeric_spectrum, symbolic_spectrum
 from .factors import compose
-from .layer_forms import Step, axis_steps
+from .layer_forms import Step, axis_steps, check_axis
 from .overlap import overlap_pattern
 from .periods import annihilators, minimal_period
-from .stack import as_stack
+from .stack import Stack, as_stack
 from .symbols import IntGcd, IntMod, fresh_symbol, substitute
+
+#: Closed forms that `closed_form` keeps, least recently used dropped first (each holds SymPy expressions).
+CACHE_SIZE = 64
 
 
 class ClosedForm:
@@ -207,6 +210,15 @@ class ClosedForm:
         return f"ClosedForm({str(self.stack)!r}, axis={self.axis})"
 
 
-def closed_form(stack, axis: int = 0) -> ClosedForm:
-    """Closed forms of the interior overlap pattern along `axis` (0: rows/H, 1: columns/W); see ClosedForm."""
+@lru_cache(maxsize=CACHE_SIZE)
+def _closed_form(stack: Stack, axis: int) -> ClosedForm:
     return ClosedForm(stack, axis)
+
+
+def closed_form(stack, axis: int = 0) -> ClosedForm:
+    """Closed forms of the interior overlap pattern along `axis` (0: rows/H, 1: columns/W); see ClosedForm.
+
+    The last `CACHE_SIZE` results are kept (LRU): the report, the fixes and the GUI ask for the same stack's
+    closed form several times, and its SymPy expressions are computed once."""
+    check_axis(axis)
+    return _closed_form(as_stack(stack), axis)

@@ -438,3 +438,19 @@ def test_depth_law_refuses_symbols_and_bad_depths():
         depth_law(ConvTranspose2d(k, stride=2))
     with pytest.raises(CheckerlabError, match="max_depth"):
         depth_law("ConvTranspose2d(3, stride=2)", max_depth=0)
+
+
+def test_closed_form_keeps_a_bounded_cache():
+    """The report, the fixes and the GUI ask for the same closed form several times: it is built once, and the
+    cache holds at most CACHE_SIZE of them (least recently used dropped first)."""
+    from checkerlab.analytics import closed_forms
+
+    first = closed_form("ConvTranspose2d(3, stride=2) * 2")
+    assert closed_form(Stack("ConvTranspose2d(3, stride=2) * 2")) is first
+    assert closed_form("ConvTranspose2d(3, stride=2) * 2", axis=1) is not first
+    for kk in range(1, closed_forms.CACHE_SIZE + 2):
+        closed_form(ConvTranspose2d(kk, stride=3))
+    assert closed_forms._closed_form.cache_info().currsize == closed_forms.CACHE_SIZE
+    assert closed_form("ConvTranspose2d(3, stride=2) * 2") is not first  # evicted, rebuilt
+    with pytest.raises(CheckerlabError, match=r"axis=\[0\]"):
+        closed_form("ConvTranspose2d(3, stride=2)", axis=[0])
