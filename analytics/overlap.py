@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
-from typing import Any
 
 import numpy as np
 
@@ -244,25 +243,6 @@ class OverlapPattern:
     def artifact_frequencies(self) -> list[tuple[Fraction, Fraction, float]]:
         """(fy, fx, amplitude relative to DC) in cycles/pixel for every non-DC frequency that carries energy."""
         return artifact_frequencies(self.spectrum)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (exact values as strings where they are rational)."""
-        def exact(v):
-            return int(v) if isinstance(v, (int, np.integer)) or Fraction(v).denominator == 1 else str(Fraction(v))
-        contrast = self.contrast
-        return {
-            "period": list(self.period),
-            "tile": [[exact(v) for v in row] for row in self.tile],
-            "profiles": [[exact(v) for v in a.tile] for a in self.axes],
-            "edge": [list(e) for e in self.edge],
-            "is_even": self.is_even,
-            "has_holes": self.has_holes,
-            "contrast": None if contrast == float("inf") else str(contrast),
-            "contrast_float": None if contrast == float("inf") else float(contrast),
-            "artifact_frequencies": [
-                {"fy": str(fy), "fx": str(fx), "amplitude": round(a, 12)} for fy, fx, a in self.artifact_frequencies
-            ],
-        }
 
 
 def overlap_pattern(stack) -> OverlapPattern:

@@ -20,11 +20,15 @@ from .layers import is_symbolic
 from .stack import Stack, as_stack
 
 
-class IntGcd(sp.Function):
-    """gcd(a, b) of integers, unevaluated until both are numbers (SymPy's `gcd(k, s)` of two symbols is 1)."""
+class IntegerFunction(sp.Function):
+    """An integer-valued function of two integers; its `eval` gives the number once the arguments are."""
 
     nargs = 2
     is_integer = True
+
+
+class IntGcd(IntegerFunction):
+    """gcd(a, b) of integers, unevaluated until both are numbers (SymPy's `gcd(k, s)` of two symbols is 1)."""
 
     @classmethod
     def eval(cls, a, b):
@@ -49,14 +53,11 @@ class IntGcd(sp.Function):
         return True
 
 
-class IntMod(sp.Function):
+class IntMod(IntegerFunction):
     """a mod m (0 <= result < m for m > 0) of integers, unevaluated until both are numbers.
 
     Used instead of `sympy.Mod`, whose symbolic rewriting is wrong for nested residues in SymPy 1.14:
     Mod(2*Mod(x, 3), 3) becomes 2*Mod(x, 3), which is 4 at x = 2 (cf. sympy/sympy#24215)."""
-
-    nargs = 2
-    is_integer = True
 
     @classmethod
     def eval(cls, a, m):
@@ -72,12 +73,10 @@ class IntMod(sp.Function):
         return True if self.args[1].is_positive else None
 
 
-class Divides(sp.Function):
+class Divides(IntegerFunction):
     """The Iverson bracket [g | a]: 1 if the integer g divides a (a an integer), else 0. Unevaluated until
     both are numbers; a product instead of a Piecewise so that it can sit inside nested Sums."""
 
-    nargs = 2
-    is_integer = True
     is_nonnegative = True
 
     @classmethod
@@ -89,11 +88,8 @@ class Divides(sp.Function):
         return None
 
 
-class ModInverse(sp.Function):
+class ModInverse(IntegerFunction):
     """x with a*x = 1 (mod m) for coprime integers a and m >= 1 (0 when m = 1); used only modulo m."""
-
-    nargs = 2
-    is_integer = True
 
     @classmethod
     def eval(cls, a, m):
