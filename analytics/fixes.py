@@ -9,12 +9,11 @@ The kernel search is a set cover. A stack of total stride S is free iff every di
 some factor of H(z) (`condition`), and changing a transposed layer's kernel changes only its own factor,
 (1 - z^(k'd'P))/(1 - z^(d'P)) at its fixed P, so what each change kills is known in integer arithmetic. A
 branch and bound over the transposed layers finds the fewest changes, then the cheapest: it prunes on
-coverage (the layers left cannot cover what is missing) and on the lower bound ceil(|missing| / the most
-that one change covers). Layers before a downsampling convolution are folded into one exact pattern; they are
-tried one at a time. Cost: O(T o) integer operations per node (T transposed layers, o <= 4 options), at most
-`budget` nodes; measured 0.1 s for 24 uneven layers (it took 40 s before the search knew the cover
-structure; see docs/performance.md). When the budget or `cancel` stops it, the best fixes found so far are
-returned and `Fixes.complete` is False.
+coverage, on a lower bound of the changes still needed, and on dominance (see `_cover`). Layers before a
+downsampling convolution are folded into one exact pattern; they are tried one at a time. Cost: O(T o)
+integer operations per node (T transposed layers, o <= 4 options), at most `budget` nodes; measured 0.1 s for
+24 uneven layers (it took 40 s before the search knew the cover structure; see docs/performance.md). When
+the budget or `cancel` stops it, the best fixes found so far are returned and `Fixes.complete` is False.
 """
 
 from __future__ import annotations
@@ -211,14 +210,29 @@ def _problem(stack: Stack, axes: tuple[int, ...], movable: list[int], options: d
     return sum(bits.values()), fixed, items
 
 
-def _cover(full: int, fixed: int, items: list[_Item], start: tuple, found: list, keep: int, state: dict) -> None:
+class _Budget:
+    """The search nodes left and the cancel token, polled every 256 nodes."""
+
+    def __init__(self, nodes: int, cancel: Callable[[], bool] | None):
+        self.left, self.cancel, self.stopped = nodes, cancel, False
+
+    def spend(self) -> bool:
+        """Take one node; False (from then on) once the budget is spent or cancel() says so."""
+        self.left -= 1
+        if self.left < 0 or (self.cancel is not None and self.left % 256 == 0 and self.cancel()):
+            self.stopped = True
+        return not self.stopped
+
+
+def _cover(full: int, fixed: int, items: list[_Item], start: tuple, found: list, keep: int, budget: _Budget):
     """Branch and bound over `items` in layer order: add to `found` (sorted, at most `keep`, all of the fewest
     changes) the assignments of options that cover `full`, keyed (changes, cost, layers, options).
 
     Prunes (1) when the layers left cannot cover what is missing, (2) on the lower bound: the fewest of the
     layers left whose best options together cover as many bits as are missing, and (3) on dominance: two
     partial assignments that reach layer j with the same cover have the same completions, so only the `keep`
-    best prefixes (by the same key; later layers have larger indices) go on."""
+    best prefixes (by the same key; later layers have larger indices) go on. Depth-first, with an explicit
+    stack (a stack may have more layers than Python's recursion limit)."""
     n = len(items)
     kept, reach = [0] * (n + 1), [0] * (n + 1)
     for j in range(n - 1, -1, -1):
@@ -228,16 +242,11 @@ def _cover(full: int, fixed: int, items: list[_Item], start: tuple, found: list,
         for _, mask, _ in it.options:
             reach[j] |= mask
     best: dict[tuple[int, int], list] = {}
-
-    def visit(j: int, mask: int, cost: int, chosen: tuple) -> None:
-        if state["stopped"]:
-            return
-        state["nodes"] += 1
-        if state["nodes"] > state["budget"] or (state["nodes"] % 256 == 0 and state["cancel"]()):
-            state["stopped"] = True
-            return
+    todo = [(0, fixed, *start)]
+    while todo and budget.spend():
+        j, mask, cost, chosen = todo.pop()
         if (mask | reach[j]) != full:
-            return
+            continue
         missing, bound = full & ~(mask | kept[j]), len(chosen)
         if missing:
             need = missing.bit_count()
@@ -248,15 +257,15 @@ def _cover(full: int, fixed: int, items: list[_Item], start: tuple, found: list,
                     break
                 need, bound = need - gain, bound + 1
             if need > 0:
-                return
+                continue
         if found:
             size, worst = found[0][0][0], found[-1][0][1]
             if bound > size or (bound == size and len(found) == keep and cost > worst):
-                return
+                continue
         key = (len(chosen), cost, tuple(i for i, _ in chosen), tuple(o for _, o in chosen))
         prefixes = best.setdefault((j, mask), [])
         if len(prefixes) == keep and prefixes[-1] <= key:
-            return
+            continue
         prefixes.append(key)
         prefixes.sort()
         del prefixes[keep:]
@@ -264,13 +273,11 @@ def _cover(full: int, fixed: int, items: list[_Item], start: tuple, found: list,
             found.append((key, chosen))
             found.sort()
             found[:] = [f for f in found if f[0][0] == found[0][0][0]][:keep]
-            return
+            continue
         it = items[j]
-        visit(j + 1, mask | it.kept, cost, chosen)
-        for c, m, o in it.options:
-            visit(j + 1, mask | m, cost + c, chosen + ((it.index, o),))
-
-    visit(0, fixed, start[0], start[1])
+        children = [(j + 1, mask | it.kept, cost, chosen)]
+        children += [(j + 1, mask | m, cost + c, chosen + ((it.index, o),)) for c, m, o in it.options]
+        todo += reversed(children)  # keep the layer first, then its options in order
 
 
 def _kernel_fixes(stack: Stack, options: dict, keep: int, budget: int, cancel) -> tuple[list, bool]:
@@ -284,14 +291,14 @@ def _kernel_fixes(stack: Stack, options: dict, keep: int, budget: int, cancel) -
         for n, (cost, repl) in enumerate(options[i]):
             variants.append((Stack([*stack[:i], repl, *stack[i + 1:]]), (cost, ((i, n),))))
     found: list = []
-    state = {"nodes": 0, "budget": budget, "stopped": False, "cancel": cancel or (lambda: False)}
+    spent = _Budget(budget, cancel)
     for variant, start in variants:
         try:
             full, fixed, items = _problem(variant, axes, movable, options)
         except CheckerlabError:  # a folded variant without an interior
             continue
-        _cover(full, fixed, items, start, found, keep, state)
-    return found, not state["stopped"]
+        _cover(full, fixed, items, start, found, keep, spent)
+    return found, not spent.stopped
 
 
 def suggest_fixes(stack, input_size=(32, 32), limit: int = 5, *, budget: int = SEARCH_BUDGET,
