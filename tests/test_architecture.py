@@ -4,8 +4,9 @@ Every module of the installed package (the packages listed in pyproject.toml) is
 import statement anywhere in it (module level, inside functions, under TYPE_CHECKING) is an arrow, and so
 are the names that a package face loads lazily through its `_LAZY` table. Layers, top to bottom: the root
 `checkerlab/__init__.py`; `app`; the `analytics` package face; `analytics.presentation`; the analytics domain;
-`kernels`. Third-party rules: kernels imports neither SymPy nor Qt, analytics never imports Qt, and the
-optional extras (torch, onnx, matplotlib, dask) are imported only inside the functions that need them.
+`kernels`. Other rules: imports inside the package are relative, kernels imports neither SymPy nor Qt,
+analytics never imports Qt, and the optional extras (torch, onnx, matplotlib, dask) are imported only inside
+the functions that need them.
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ def test_every_package_folder_is_installed():
 
 def test_third_party_rules():
     arrows, files = graph()
+    for path in files.values():  # inside the package every import of the package is relative
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            assert not any(n == PACKAGE or n.startswith(PACKAGE + ".") for n in names), f"{path}:{node.lineno}"
     for m, targets in arrows.items():
         for target, line, at_top in targets:
             where = f"{files[m].name}:{line}: {m} imports {target}"
