@@ -14,7 +14,7 @@ iff a factor vanishes at the primitive roots of order S / gcd(m, S).
 
 Cost for a numeric stack of total stride S with L layers: O(d(S) L) integer operations to find the present
 frequencies, then for each of them (at most S/2) O(L) exponent additions and ONE SymPy product of at most 2L
-sines, plus O(p) terms for a folded pattern of period p. Measured 0.1-0.2 s for ConvTranspose2d(5, stride=3)
+sines, plus O(p) terms for a folded pattern of period p. Measured 0.1-0.4 s for ConvTranspose2d(5, stride=3)
 * 5 (S = 243, 121 present frequencies; docs/performance.md), where the expanded DFT of the tile that it
 replaces took 18.6-27 s (~P^2.5).
 """

@@ -11,7 +11,7 @@ some factor of H(z) (`condition`), and changing a transposed layer's kernel chan
 branch and bound over the transposed layers finds the fewest changes, then the cheapest: it prunes on
 coverage, on a lower bound of the changes still needed, and on dominance (see `_cover`). Layers before a
 downsampling convolution are folded into one exact pattern; they are tried one at a time. Cost: O(T o)
-integer operations per node (T transposed layers, o <= 4 options), at most `budget` nodes; measured 0.1 s for
+integer operations per node (T transposed layers, o <= 4 options), at most `budget` nodes; measured 0.04-0.15 s for
 24 uneven layers (it took 40 s before the search knew the cover structure; see docs/performance.md). When
 the budget or `cancel` stops it, the best fixes found so far are returned and `Fixes.complete` is False.
 """
