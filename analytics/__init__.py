@@ -5,6 +5,7 @@
     [2, 1]
 
 SymPy and the simulation are imported on first use (module `__getattr__`), so `import checkerlab` stays fast.
+Results hold data and mathematics; `to_latex`, `to_text` and `to_dict` render them (`presentation`).
 """
 
 from importlib import import_module
@@ -33,16 +34,20 @@ from .targets import load_target
 
 # name -> submodule, imported lazily on first attribute access.
 _LAZY = {
-    # symbolic closed forms, depth laws, checkerboard-free condition, fixes, LaTeX
-    "closed_form": "symbolic", "ClosedForm": "symbolic",
+    # symbolic closed forms, depth laws, the checkerboard-free condition, fixes
+    "closed_form": "closed_forms", "ClosedForm": "closed_forms", "evaluate": "evaluation", "substitute": "symbols",
     "depth_law": "depth", "DepthLaw": "depth",
-    "checkerboard_free": "fixes", "suggest_fixes": "fixes", "FreeVerdict": "fixes", "Fix": "fixes",
-    "export_latex": "latex",
-    # simulation, inputs, metrics
+    "checkerboard_free": "condition", "FreeVerdict": "condition",
+    "suggest_fixes": "fixes", "Fix": "fixes", "Fixes": "fixes",
+    # simulation, inputs, metrics, the exact vs simulated comparison
     "simulate": "simulation", "monte_carlo": "simulation", "Simulation": "simulation", "Cancelled": "simulation",
     "simulate_settings": "simulation",
     "make_input": "inputs",
     "phase_mean_tile": "metrics", "artifact_metrics": "metrics",
+    "compare": "comparison", "Comparison": "comparison",
+    # presentation: LaTeX (blocks and the report), text, JSON-ready dicts
+    "to_latex": "presentation.latex", "export_latex": "presentation.latex", "latex_document": "presentation.latex",
+    "to_text": "presentation.text", "to_dict": "presentation.data",
     # real models: import, the pattern of a network, the per-layer report on trained weights
     "from_torch": "torch_import", "from_onnx": "onnx_import", "load_weights": "state_dict",
     "network_pattern": "network_pattern", "NetworkPattern": "network_pattern",

@@ -126,13 +126,13 @@ def layer_forward(layer: Layer, x: np.ndarray, params: Mapping[str, np.ndarray])
     """The layer on an (N, C, H, W) array (pointwise layers: any shape) with the kernels."""
     if isinstance(layer, Kind):
         return layer.forward(x, params)
-    from .simulation import _apply
+    from .forward import apply_layer
 
     if isinstance(layer, (Conv2d, ConvTranspose2d)):
         b = params.get("bias")
-        return _apply(layer, x, (params["weight"].astype(x.dtype, copy=False),
-                                 None if b is None else b.astype(x.dtype, copy=False)))[0]
-    return _apply(layer, x, None)[0]
+        return apply_layer(layer, x, (params["weight"].astype(x.dtype, copy=False),
+                                      None if b is None else b.astype(x.dtype, copy=False)))[0]
+    return apply_layer(layer, x, None)[0]
 
 
 class Network:
@@ -349,8 +349,8 @@ class Network:
         s = sqrt(var + eps); bias (b - mean) g / s + beta) and an activation that alone reads either runs in
         the convolution's output loop: one kernel call instead of three. With keep=True every node's own output
         is needed, so only the activation is fused (the kernel returns the pre-activation output too)."""
+        from .forward import activation_of
         from .layers.norm import BatchNorm2d
-        from .simulation import activation_of
 
         users = self.consumers()
 
@@ -407,7 +407,7 @@ class Network:
         return cache[key]
 
     def _run(self, x: np.ndarray, keep: bool):
-        from .simulation import _apply
+        from .forward import apply_layer
 
         plan = self._plans[keep]
         left = {name: len(users) for name, users in self.consumers().items()}
@@ -421,7 +421,7 @@ class Network:
             elif node.name in plan:
                 covered, bn, fn = plan[node.name]
                 done.update(covered)
-                results = _apply(node.op, values[node.inputs[0]], self._conv_params(node, bn, x.dtype), fn)
+                results = apply_layer(node.op, values[node.inputs[0]], self._conv_params(node, bn, x.dtype), fn)
                 if keep:  # (activation output, convolution output)
                     values[covered[-1]] = results[0]
                     y = results[-1]

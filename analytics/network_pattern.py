@@ -41,6 +41,7 @@ from .layers.kind import Kind
 from .layers.resample import PixelUnshuffle
 from .network import Network, axis_maps, diagonal, fixed_taps, is_layer
 from .ops import Input
+from .rational import RationalArray
 from .spectrum import plane_artifacts, relative_amplitudes
 
 
@@ -344,6 +345,12 @@ def network_map(net: Network) -> list[tuple[tuple[int, int], np.ndarray]]:
     out = values[net.output]
     if not isinstance(out, Spatial):
         raise CheckerlabError(f"the output has no spatial pattern: {out.why}")
-    from .overlap import _exact
+    return [((g.start, g.stop), _exact_map(*g.value)) for g in out.groups]
 
-    return [((g.start, g.stop), _exact(*g.value)) for g in out.groups]
+
+def _exact_map(num: np.ndarray, den: int) -> np.ndarray | RationalArray:
+    """num/den as an integer array when den divides every numerator, else a `RationalArray` (integer
+    numerators over one denominator), as `overlap_map` returns them."""
+    g = reduce(gcd, (int(v) for v in np.unique(num)), den) if den > 1 else 1
+    num, den = (num // g, den // g) if g > 1 else (num, den)
+    return num if den == 1 else RationalArray(num, den)

@@ -542,38 +542,6 @@ class OverlapPattern:
         strongest first; the strongest `MAX_LISTED` when there are more (see `artifact_count`)."""
         return self.strongest_artifacts(MAX_LISTED)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (exact values as strings where they are rational).
-
-        "tile" lists every cell up to `MAX_TILE_LISTED` cells and is null beyond: it is always the outer
-        product of "profiles". "artifact_frequencies" lists the strongest `MAX_LISTED` of "artifact_count".
-        O(ph + pw + min(ph*pw, MAX_TILE_LISTED) + MAX_LISTED log P)."""
-        def exact(values: np.ndarray) -> list:
-            if values.dtype != object:  # integers: NumPy converts them all at once
-                return values.tolist()
-            return [v if isinstance(v, int) else v.numerator if v.denominator == 1 else str(v)
-                    for v in map(_py, values)]
-        contrast = self.contrast
-        ph, pw = self.period
-        out = {
-            "period": [ph, pw],
-            "tile": [exact(row) for row in self.tile] if ph * pw <= MAX_TILE_LISTED else None,
-            "profiles": [exact(a.tile) for a in self.axes],
-            "edge": [list(e) for e in self.edge],
-            "is_even": self.is_even,
-            "has_holes": self.has_holes,
-            "contrast": None if contrast == float("inf") else str(contrast),
-            "contrast_float": None if contrast == float("inf") else float(contrast),
-            "artifact_count": self.artifact_count,
-            "artifact_frequencies": [
-                {"fy": str(fy), "fx": str(fx), "amplitude": round(a, 12)} for fy, fx, a in self.artifact_frequencies
-            ],
-        }
-        if self.input_size is not None:
-            out["has_interior"] = self.has_interior
-            out["interior"] = list(self.interior)
-        return out
-
 
 def _input(stack: Stack, input_size) -> tuple[int, int] | None:
     if input_size is None:

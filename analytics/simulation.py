@@ -26,7 +26,8 @@ import numpy as np
 
 from .budget import MAX_SIM_WORK, check
 from .errors import CheckerlabError, LayerError, excerpt
-from .layers import Conv2d, ConvTranspose2d, Kind, Layer, PixelShuffle
+from .forward import activation_of, apply_layer
+from .layers import Conv2d, ConvTranspose2d
 from .metrics import ArtifactMetrics, interiors, measure
 from .stack import Stack, _size_pair, as_stack
 from .weights import Params, init_params
@@ -66,60 +67,6 @@ class Cancelled(Exception):
 #: Largest total of all live activations (bytes) a simulation may hold; `monte_carlo` multiplies by its workers.
 MAX_LIVE_BYTES = 1 << 30
 
-# torch.nn activation class -> (torch.nn.functional name, the layer fields that are its keywords)
-ACTIVATIONS = {
-    "ReLU": ("relu", ()), "ReLU6": ("relu6", ()), "LeakyReLU": ("leaky_relu", ("negative_slope",)),
-    "PReLU": ("prelu", ()), "ELU": ("elu", ("alpha",)), "SiLU": ("silu", ()), "GELU": ("gelu", ("approximate",)),
-    "Tanh": ("tanh", ()), "Sigmoid": ("sigmoid", ()), "Hardtanh": ("hardtanh", ("min_val", "max_val")),
-    "Hardswish": ("hardswish", ()), "Hardsigmoid": ("hardsigmoid", ()), "Mish": ("mish", ()),
-}
-
-
-def activation_of(layer: Layer, params: Params = None):
-    """The `kernels.Activation` an activation layer computes (PReLU's weight from its params), or None."""
-    from .. import kernels
-
-    spec = ACTIVATIONS.get(layer.type)
-    if spec is None:
-        return None
-    name, fields = spec
-    kw = {f: getattr(layer, f) for f in fields}
-    if name == "prelu":
-        kw["weight"] = params[0]
-    return kernels.Activation(name, **kw)
-
-
-def _apply(layer: Layer, x: np.ndarray, params: Params, activation=None) -> tuple[np.ndarray, ...]:
-    """One layer on a (C, H, W) array with the kernels: (output,), or (output, pre-activation output) when a
-    convolution runs ``activation`` in its output loop. The one place that maps layers to kernels."""
-    from .. import kernels
-
-    fused = dict(activation=activation, return_preactivation=True) if activation is not None else {}
-    if isinstance(layer, ConvTranspose2d):
-        w, b = params
-        y = kernels.conv_transpose2d(x, w, b, stride=layer.stride, padding=layer.padding,
-                                     output_padding=layer.output_padding, dilation=layer.dilation,
-                                     groups=layer.groups, **fused)
-    elif isinstance(layer, Conv2d):
-        w, b = params
-        (pt, pb), (pl, pr) = layer.pads(0), layer.pads(1)
-        if layer.padding_mode != "zeros":  # as torch: pad with the mode, then a convolution without padding
-            x = kernels.pad(x, (pl, pr, pt, pb), mode=layer.padding_mode)
-            pt = pb = pl = pr = 0
-        y = kernels.conv2d(x, w, b, stride=layer.stride, padding=(pt, pb, pl, pr), dilation=layer.dilation,
-                           groups=layer.groups, **fused)
-    elif isinstance(layer, PixelShuffle):
-        y = kernels.pixel_shuffle(x, layer.upscale_factor)
-    elif (act := activation_of(layer, params)) is not None:
-        y = kernels.activations.apply(act, x)
-    elif isinstance(layer, Kind):  # every further kind runs its own forward on (N, C, H, W)
-        named = {} if params is None else dict(zip(("weight", "bias"), params, strict=False))
-        y = layer.forward(x[None], named)[0] if x.ndim == 3 else layer.forward(x, named)
-    else:
-        raise CheckerlabError(f"{layer.type} cannot be simulated")
-    return y if isinstance(y, tuple) else (y,)
-
-
 def _as_image(image, dtype) -> np.ndarray:
     x = np.asarray(image)
     if x.ndim == 2:
@@ -150,7 +97,7 @@ def forward(stack, image: np.ndarray, params: list[Params]) -> list[np.ndarray]:
         act = None
         if isinstance(layer, (Conv2d, ConvTranspose2d)) and i + 1 < len(layers):
             act = activation_of(layers[i + 1], params[i + 1])
-        results = _apply(layer, x, params[i], act)
+        results = apply_layer(layer, x, params[i], act)
         if act is not None:  # (output after the activation, conv output): two layers done
             outputs += [results[1], results[0]]
             i += 2

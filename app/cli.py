@@ -14,20 +14,20 @@ import signal
 import sys
 import threading
 import warnings
-from fractions import Fraction
 from pathlib import Path
 
-from ..analytics import CheckerlabError, Config, overlap_map, overlap_pattern, write_array
+from ..analytics import CheckerlabError, overlap_map, write_array
 from ..analytics.config import BIAS_KINDS, INITS, INPUT_KINDS
 from ..analytics.errors import BudgetError, SizeDependentError, excerpt
 from ..analytics.files import check_array, irregular
+from ..analytics.presentation.data import analysis_report
+from ..analytics.presentation.text import analysis_text
 from ..analytics.presets import preset_names
 from ..analytics.stack import MAX_PIXELS
 from ..analytics.targets import load_target
 from .model_analysis import add_model_options
 
 DEFAULT_SPEC = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=8) * 4, ReLU()"
-MAX_TILE_PRINT = 16
 
 
 def _version() -> str:
@@ -145,62 +145,6 @@ def _output(path: str | None, option: str, suffixes: tuple[str, ...]) -> None:
         raise CheckerlabError(f"{option} {excerpt(path)[1:-1]}: use a {' or '.join(suffixes)} file name")
 
 
-def _fmt(v) -> str:
-    f = Fraction(v)
-    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
-
-
-def format_tile(tile) -> str:
-    """A small table: rows are i mod ph, columns j mod pw."""
-    cells = [[_fmt(v) for v in row] for row in tile]
-    width = max(len(c) for row in cells for c in row + [str(len(row) - 1)])
-    head = " " * 4 + " ".join(f"{j:>{width}}" for j in range(len(cells[0])))
-    return "\n".join([head] + [f"{i:>3} " + " ".join(f"{c:>{width}}" for c in row) for i, row in enumerate(cells)])
-
-
-def analysis_report(config: Config) -> dict:
-    """Everything `analyze` prints, machine-readable."""
-    pattern = overlap_pattern(config.stack, config.input_size)
-    return {"spec": str(config.stack), "input_size": list(config.input_size),
-            "output_size": list(pattern.output_size), **pattern.to_dict()}
-
-
-def format_report(report: dict) -> str:
-    """The human-readable form of `analysis_report`."""
-    (ph, pw), (h, w), (oh, ow) = report["period"], report["input_size"], report["output_size"]
-    contrast = "inf (holes)" if report["contrast"] is None else \
-        f"{report['contrast']} = {report['contrast_float']:.4g}"
-    (t, b), (le, ri) = report["edge"]
-    interior = report.get("has_interior", True)
-    lines = [
-        f"stack     {report['spec']}",
-        f"size      {h}x{w} -> {oh}x{ow}",
-        f"period    {ph} x {pw}",
-        f"even      {'yes' if report['is_even'] else 'no' if interior else 'no: there is no interior'}",
-        f"holes     {'yes' if report['has_holes'] else 'no'}",
-        f"contrast  {contrast}   (max/min overlap in the interior)",
-        f"interior  starts {t} rows / {le} cols in, ends {b} rows / {ri} cols before the border",
-    ]
-    if not interior:
-        lines.append(f"          none at {h}x{w}: every output pixel is border (it sees padding or a partial "
-                     "kernel); the pattern below is what a larger input shows inside")
-    if ph <= MAX_TILE_PRINT and pw <= MAX_TILE_PRINT:
-        lines += [f"tile      overlap count at (i mod {ph}, j mod {pw}):", format_tile(report["tile"])]
-    else:
-        lines.append(f"tile      {ph}x{pw}: too large to print; use --json or --csv")
-    freqs, count = report["artifact_frequencies"], report["artifact_count"]
-    if freqs:
-        lines.append("artifacts (fy, fx) cycles/pixel, amplitude relative to DC:")
-        lines += [f"  ({f['fy']}, {f['fx']})  {f['amplitude']:.4g}" for f in freqs[:12]]
-        if count > 12:
-            lines.append(f"  ... {count - 12:,} more (--json lists the strongest {len(freqs):,})")
-    elif interior:
-        lines.append("artifacts none: the interior is flat")
-    else:
-        lines.append("artifacts none inside a larger input's interior; this output is all border")
-    return "\n".join(lines)
-
-
 def cmd_analyze(args) -> int:
     """Exact overlap analysis of a stack, or of a model (ONNX file, --torch factory)."""
     from .model_analysis import analyze_model, is_model
@@ -226,94 +170,28 @@ def cmd_analyze(args) -> int:
         with _deadline(_symbolic_seconds(), "the LaTeX report", "use fewer layers or smaller strides (the exact "
                        "spectrum grows with the period)"):
             export_latex(config.stack, args.latex, config.input_size)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    print(json.dumps(report, indent=2) if args.json else analysis_text(report))
     return 0
 
 
 def cmd_formula(args) -> int:
     """The closed forms of the stack along one axis, as an amsmath align* block."""
-    from ..analytics import closed_form
+    from ..analytics import closed_form, to_latex
 
     stack = load_target(args.spec, symbols=True).stack
     with _deadline(_symbolic_seconds(), "deriving the closed form", "use fewer layers or smaller strides (the "
                    "exact spectrum grows with the period, the algebra with the number of symbolic layers)"):
-        text = closed_form(stack, args.axis).latex()
+        text = to_latex(closed_form(stack, args.axis))
     print(text)
     return 0
-
-
-def _stat(stat: dict, draws: int) -> str:
-    """'mean' or 'mean±std' of a report entry; '-' when there is nothing to show."""
-    if stat["mean"] is None:
-        return "-"
-    return f"{stat['mean']:.4g}" if draws == 1 else f"{stat['mean']:.4g}±{stat['std'] or 0:.2g}"
-
-
-def simulation_report(config: Config, mc) -> dict:
-    """Everything `simulate` prints, machine-readable: per layer the simulated metrics (mean and std over
-    draws; None for inf/NaN) next to the exact pattern of the stack up to that layer."""
-    from dataclasses import asdict
-
-    from ..analytics.metrics import analytic_energy, layer_patterns
-
-    def num(v):
-        return float(v) if v == v and abs(v) != float("inf") else None
-
-    sim = config.simulation
-    shapes = config.stack.shapes((sim.in_channels, *config.input_size))
-    layers = []
-    for i, (layer, stats, pattern) in enumerate(zip(config.stack, mc.layers, layer_patterns(config.stack),
-                                                    strict=True)):
-        m = mc.first.metrics[i]
-        exact = pattern.to_dict()
-        layers.append({
-            "index": i, "layer": layer.spec(), "shape": list(shapes[i + 1]),
-            "period": list(m.period) if m is not None else None,
-            "contrast": {"mean": num(stats.contrast_mean), "std": num(stats.contrast_std),
-                         "infinite_fraction": stats.contrast_infinite},
-            "modulation": {"mean": num(stats.modulation_mean), "std": num(stats.modulation_std)},
-            "artifact_energy": {"mean": num(stats.energy_mean), "std": num(stats.energy_std)},
-            "exact": {"period": exact["period"], "contrast": exact["contrast"],
-                      "contrast_float": exact["contrast_float"], "artifact_energy": analytic_energy(pattern)},
-        })
-    return {"spec": str(config.stack), "input_size": list(config.input_size), "simulation": asdict(sim),
-            "output_shape": list(shapes[-1]), "draws": mc.draws, "layers": layers}
-
-
-def format_simulation(report: dict) -> str:
-    """The human-readable form of `simulation_report`."""
-    sim, draws = report["simulation"], report["draws"]
-    (h, w), out = report["input_size"], report["output_shape"]
-    bias = f"{sim['bias']} {sim['bias_value']:g}" if sim["bias"] == "constant" else sim["bias"]
-    lines = [
-        f"stack     {report['spec']}",
-        f"input     {sim['input']} {sim['in_channels']}x{h}x{w}, brightness {sim['brightness']:g}; "
-        f"init {sim['init']}, bias {bias}, seed {sim['seed']}, {draws} draw{'s' if draws > 1 else ''}",
-        f"output    {'x'.join(map(str, out))}",
-        "contrast: max/min of the phase-mean tile (inf: a phase reaches 0); energy: fraction at the artifact "
-        "frequencies",
-        f"{'layer':<22} {'output':<13} {'period':<7} {'contrast sim':>16} {'exact':>9} "
-        f"{'energy sim':>16} {'exact':>7}",
-    ]
-    for row in report["layers"]:
-        c, x = row["contrast"], row["exact"]
-        contrast = "inf" if c["infinite_fraction"] >= 1 else _stat(c, draws)
-        if 0 < c["infinite_fraction"] < 1:
-            contrast += f" (inf {c['infinite_fraction']:.0%})"
-        period = "x".join(map(str, row["period"])) if row["period"] else "-"
-        shape = "x".join(map(str, row["shape"]))
-        name = row["layer"].split("(")[0]
-        lines.append(f"{row['index']:>2} {name:<19} {shape:<13} {period:<7} {contrast:>16} "
-                     f"{x['contrast'] or 'inf':>9} {_stat(row['artifact_energy'], draws):>16} "
-                     f"{x['artifact_energy']:>7.4g}")
-    return "\n".join(lines)
 
 
 def cmd_simulate(args) -> int:
     """Run the stack as a network (random weights, bias, activations) and print per-layer artifact metrics."""
     from dataclasses import asdict
 
-    from ..analytics import SimulationSettings
+    from ..analytics import SimulationSettings, compare, to_dict
+    from ..analytics.presentation.text import comparison_text
     from ..analytics.simulation import simulate_settings
 
     _output(args.out, "--out", (".npy", ".csv"))
@@ -339,8 +217,8 @@ def cmd_simulate(args) -> int:
     mc = simulate_settings(config.stack, config.input_size, config.simulation, image=image)
     if args.out:
         write_array(args.out, mc.first.output)
-    report = simulation_report(config, mc)
-    print(json.dumps(report, indent=2) if args.json else format_simulation(report))
+    report = to_dict(compare(config, mc))
+    print(json.dumps(report, indent=2) if args.json else comparison_text(report))
     return 0
 
 
@@ -349,7 +227,7 @@ def cmd_run(args) -> int:
     the path of a screenshot PNG."""
     from .gui.launch import run_default
 
-    return run_default(lambda config: format_report(analysis_report(config)))
+    return run_default(lambda config: analysis_text(analysis_report(config)))
 
 
 def cmd_gui(args) -> int:

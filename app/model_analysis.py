@@ -11,7 +11,6 @@ the checkerboard with these weights. Every failure is one line and exit code 2 (
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -38,20 +37,45 @@ def is_model(args) -> bool:
     return bool(getattr(args, "torch", None)) or str(args.spec or "").lower().endswith(".onnx")
 
 
+def _user_module(name: str):
+    """The user's module `name` (e.g. mypackage.models), found like `python -m` would: the current directory
+    first. Never a checkerlab module: that is no model factory, and the package's own imports are static."""
+    import importlib.util
+
+    if name == "checkerlab" or name.startswith("checkerlab."):
+        raise CheckerlabError(f"--torch: {name[:60]} is part of checkerlab, not a model module")
+    cwd = os.getcwd()
+    sys.path.insert(0, cwd)
+    try:
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+        return module
+    finally:
+        if sys.path and sys.path[0] == cwd:
+            sys.path.pop(0)
+
+
 def _factory(spec: str):
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise CheckerlabError(f"--torch {spec[:80]!r}: write it as package.module:factory")
-    cwd = os.getcwd()
-    sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(module_name)
+        module = _user_module(module_name)
+    except CheckerlabError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any import failure of the user's module
         raise CheckerlabError(f"--torch: cannot import {module_name[:80]!r}: {type(exc).__name__}: "
                               f"{' '.join(str(exc).split())[:120]}") from None
-    finally:
-        if sys.path and sys.path[0] == cwd:
-            sys.path.pop(0)
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise CheckerlabError(f"--torch: {module_name[:60]} has no callable {attr[:60]!r}")
@@ -118,7 +142,7 @@ def model_report(net: Network, pattern: NetworkPattern, source: str, per_layer=N
 
 def format_model_report(report: dict, per_layer=None) -> str:
     """The human-readable form of `model_report`."""
-    from .cli import MAX_TILE_PRINT, format_tile
+    from ..analytics.presentation.text import MAX_TILE_PRINT, tile_text
 
     shape = "x".join(map(str, report["input_shape"][1:]))
     out = "x".join(map(str, report["output_shape"][1:]))
@@ -129,7 +153,7 @@ def format_model_report(report: dict, per_layer=None) -> str:
         lines.append(f"channels  {a}..{b - 1}: period {ph} x {pw}, even {'yes' if g['is_even'] else 'no'}, "
                      f"contrast {contrast}{'' if g['has_interior'] else ', no interior'}")
         if ph <= MAX_TILE_PRINT and pw <= MAX_TILE_PRINT:
-            lines.append(format_tile(g["tile"]))
+            lines.append(tile_text(g["tile"]))
     lines += ["verdict   " + line for line in report["verdict"].splitlines()]
     if per_layer is not None:
         lines += ["", "per layer (trained weights; measured on a constant input):",

@@ -497,14 +497,14 @@ def test_run_without_display_prints_the_analysis_and_a_screenshot_path(tmp_path)
 def test_formula_panel_and_copy_as_latex(window, qtbot):
     from PySide6.QtGui import QGuiApplication
 
-    from checkerlab.analytics import closed_form
+    from checkerlab.analytics import closed_form, to_latex
 
     qtbot.waitUntil(lambda: window.formula is not None and window.fixes is not None, timeout=20000)
     text = window.formula_panel.pretty.toPlainText()
     assert "c(n) = t[n mod 8],  t = (1, 4, 3, 5, 2, 5, 3, 4)" in text and "H(z) = " in text
     assert "f =   1/2:  1/3" in text  # exact artifact amplitude |H(-1)|/H(1) = 1/3
     latex = window.formula_panel.copy_latex()
-    assert latex == closed_form(default_config().stack, axis=0).latex()
+    assert latex == to_latex(closed_form(default_config().stack, axis=0))
     assert QGuiApplication.clipboard().text() == latex
     assert window.formula_panel.source.toPlainText() == latex
 

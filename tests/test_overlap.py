@@ -308,7 +308,9 @@ def test_stern_depth_twelve_is_exact_and_fast():
 
     start = time.perf_counter()
     p = overlap_pattern("ConvTranspose2d(3, stride=2) * 12", input_size=(1, 1))
-    text = json.dumps(p.to_dict())
+    from checkerlab.analytics.presentation.data import to_dict
+
+    text = json.dumps(to_dict(p))
     assert time.perf_counter() - start < 20  # generous: measured in benchmarks/bench_overlap.py (~0.05 s)
     data = json.loads(text)
     stern = [1, 1]  # Stern's diatomic sequence s(1), s(2), ...: s(2n) = s(n), s(2n+1) = s(n) + s(n+1)
@@ -402,7 +404,12 @@ def test_strongest_artifacts_equal_the_full_2d_listing(layers, limit):
     assume(p.period[0] * p.period[1] <= 4096)
     full = _listing_2d(p)
     assert p.artifact_count == len(full)
-    assert p.strongest_artifacts(limit) == full[:limit]
+    got = p.strongest_artifacts(limit)
+    # equal products of unequal factors may differ in their last bit: amplitudes agree to 1e-9, and every
+    # listed frequency is an artifact (the order of such near-ties is not part of the contract)
+    assert [round(a, 9) for *_, a in got] == [round(a, 9) for *_, a in full[:limit]]
+    listed = {(fy, fx): a for fy, fx, a in full}
+    assert all((fy, fx) in listed and abs(listed[fy, fx] - a) <= 1e-12 for fy, fx, a in got)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -83,11 +83,12 @@ REAL_MODELS = {
 def test_real_models_fit_every_exact_budget(name):
     from checkerlab.analytics import overlap_map, overlap_pattern
     from checkerlab.analytics.overlap import check_map
+    from checkerlab.analytics.presentation.data import to_dict
 
     spec, size = REAL_MODELS[name]
     config = load_target(spec, size)
     pattern = overlap_pattern(config.stack, config.input_size)
-    json.dumps(pattern.to_dict())
+    json.dumps(to_dict(pattern))
     check_map(config.stack, config.input_size)
     out = overlap_map(config.stack, config.input_size)
     assert out.shape == pattern.output_size

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ...analytics import Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
+from ...analytics.presentation.text import exact_text
+
+#: The GUI's name for analytics' one number formatter (3, 7/4).
+exact_str = exact_text
 
 #: Periods up to this size get their tile printed with numbers.
 MAX_TILE_NUMBERS = 16
@@ -23,12 +26,6 @@ def to_float(a: np.ndarray) -> np.ndarray:
     """Exact arrays (int64 or object arrays of Fractions) as float64 for display."""
     a = np.asarray(a)
     return a.astype(np.float64) if a.dtype != object else np.vectorize(float, otypes=[np.float64])(a)
-
-
-def exact_str(v: Any) -> str:
-    """An exact value as text: 3, 7/4."""
-    f = Fraction(v)
-    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
 def log_spectrum(image: np.ndarray) -> np.ndarray:
@@ -167,88 +164,26 @@ class FormulaResult:
 
 
 def formula(config: Config) -> FormulaResult:
-    """Closed forms (per axis) of the stack's overlap count, from `analytics.symbolic.closed_form`.
+    """Closed forms (per axis) of the stack's overlap count, from `analytics.closed_form`.
 
     The map is separable: count(i, j) = c_rows(i) * c_cols(j); equal axes are shown once."""
-    from ...analytics import closed_form
+    from ...analytics import closed_form, to_latex
+    from ...analytics.layer_forms import same_axes
+    from ...analytics.presentation.text import closed_form_text
 
-    same = all(layer.axis_op(0) == layer.axis_op(1) for layer in config.stack)
+    same = same_axes(config.stack)
     axes = (0,) if same else (0, 1)
     latex_parts, pretty_parts, summary = [], [], []
     for axis in axes:
         cf = closed_form(config.stack, axis=axis)
         name = "both axes (i and j)" if same else ("rows (i)" if axis == 0 else "columns (j)")
-        latex_parts.append(("" if same else f"% {name}\n") + cf.latex())
-        pretty_parts.append(f"Along {name}:\n\n{pretty_closed_form(cf)}")
+        latex_parts.append(("" if same else f"% {name}\n") + to_latex(cf))
+        pretty_parts.append(f"Along {name}:\n\n{closed_form_text(cf)}")
         summary.append(f"{'' if same else name + ': '}period {cf.period}, S = {cf.stride}")
     head = "count(i, j) = c(i) · c(j)" if same else "count(i, j) = c_rows(i) · c_cols(j)"
     return FormulaResult(
         "\n\n".join(latex_parts), head + "\n\n" + "\n\n".join(pretty_parts), "; ".join(summary)
     )
-
-
-def _readable(expr):
-    """SymPy expression with checkerlab's integer functions in their textbook form (n mod 8, gcd)."""
-    import sympy as sp
-
-    from ...analytics import symbolic
-
-    if not isinstance(expr, sp.Basic):
-        return expr
-    expr = expr.replace(symbolic.IntMod, lambda a, m: sp.Mod(a, m, evaluate=False))
-    return expr.replace(symbolic.IntGcd, lambda a, b: sp.gcd(a, b))
-
-
-def pretty_closed_form(cf) -> str:
-    """Unicode rendering (SymPy's 2D pretty printer) of a `ClosedForm`: c(n), H(z), period, spectrum."""
-    import sympy as sp
-
-    def pp(expr) -> str:
-        return sp.pretty(_readable(expr), use_unicode=True, wrap_line=False)
-
-    def eq(lhs: str, expr, sep: str = " = ", tail: str = "") -> str:
-        body = pp(expr).splitlines() or [""]
-        width = max(len(line) for line in body)
-        pad = " " * (len(lhs) + len(sep))
-        mid = len(body) // 2
-        return "\n".join(
-            (lhs + sep if k == mid else pad) + line.ljust(width) + (tail if k == mid else "")
-            for k, line in enumerate(body)
-        ).rstrip()
-
-    n, z = cf.n, cf.z
-    if cf.is_symbolic or not isinstance(cf.count, sp.Piecewise):
-        count = eq(f"c({n})", cf.count)
-    else:  # a numeric tile: the table form is clearer than a many-branch Piecewise
-        count = f"c({n}) = t[{n} mod {cf.period}],  t = ({', '.join(exact_str(v) for v in cf.tile)})"
-    lines = [
-        f"total stride S = {cf.stride},  offset = {pp(cf.offset)}",
-        "",
-        count,
-        "",
-        eq(f"H({z})", cf.generating_function),
-        "",
-        f"mean H(1)/S = {pp(cf.mean)},  period = {pp(cf.period)}",
-    ]
-    if cf.is_symbolic:
-        lines += ["", eq("even  ⇔", cf.even_condition), eq("holes ⇔", cf.holes_condition)]
-        return "\n".join(lines)
-    lines.append(
-        f"even: {'yes' if cf.even_condition else 'no'}   holes: {'yes' if cf.holes_condition else 'no'}"
-    )
-    try:
-        freqs = cf.artifact_frequencies
-    except Exception as exc:  # a period too long for the exact spectrum
-        return "\n".join(lines + [f"spectrum: {exc}"])
-    if not freqs:
-        lines.append("artifacts: none, H(ωᵐ) = 0 for 0 < m < S")
-    else:
-        lines += ["", "artifacts |H(ωᵐ)| / H(1), ω = e^(−2πi/S):"]
-        for f, amp in freqs[:12]:
-            lines.append(eq(f"  f = {exact_str(f):>5}", amp, sep=":  ", tail=f"  ≈ {float(amp):.4g}"))
-        if len(freqs) > 12:
-            lines.append(f"  … {len(freqs) - 12} more")
-    return "\n".join(lines)
 
 
 #: Stacks run once in the background after the window is shown, so that every kernel (direct and GEMM
