@@ -136,6 +136,10 @@ def axis_steps(stack: Stack, axis: int) -> list[Step]:
         op = layer.axis_op(axis)
         if op.kind == "identity":
             continue
+        if op.kind == "map":
+            raise LayerError(layer.type, None, "has no closed form yet (closed forms cover transposed "
+                             "convolutions, convolutions, nearest and bilinear upsampling and pixel shuffle); its "
+                             "exact pattern is in analyze", index)
         kind = op.kind
         if kind == "conv" and op.stride != 1:
             if is_symbolic(op.stride):

@@ -162,3 +162,13 @@ def test_every_model_preset_has_the_same_pattern_in_both_engines_and_simulates()
         assert p.period == q.period and p.is_even == q.is_even, key
         out = simulate(config.stack, np.ones((config.simulation.in_channels, *config.input_size))).output
         assert out.shape == net.output_shape[1:] and np.all(np.isfinite(out)), key
+
+
+def test_closed_forms_cover_the_classic_kinds_and_refuse_the_rest_in_one_line():
+    from checkerlab.analytics import closed_form, to_latex
+
+    assert "H(z)" in to_latex(closed_form("ConvTranspose2d(3, stride=2), GroupNorm(1), SiLU(), Dropout()"))
+    for spec in ("ConvTranspose2d(3, stride=2), ReflectionPad2d(1)", "Upsample(2, mode='bicubic')",
+                 "Conv2d(3, padding=1, padding_mode='reflect')"):
+        with pytest.raises(CheckerlabError, match=r"has no closed form yet .*its exact pattern is in analyze"):
+            closed_form(spec)

@@ -102,6 +102,10 @@ class AxisOp(NamedTuple):
         """PyTorch's output size along this axis for an input of length n (may be <= 0: empty)."""
         k, s, pb, pa, d = self.kernel, self.stride, self.pad_before, self.pad_after, self.dilation
         if self.kind == "map":
+            if is_symbolic(n):
+                raise LayerError("AxisOp", None, "a layer of this kind has no closed form yet (closed forms cover "
+                                 "transposed convolutions, convolutions, nearest and bilinear upsampling and pixel "
+                                 "shuffle); its exact pattern is in analyze")
             for m in self.maps:
                 n = m.output_length(n) if n > 0 else n
             return n
