@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from math import prod
 
+import numba
 import numpy as np
 
+from ..kernels.jit import parallel_for
 from .errors import CheckerlabError
 from .graph_overlap import (
     Context,
@@ -735,6 +737,22 @@ class Softmax(TensorOp):
         return v
 
 
+ATTENTION_BLOCK = 1 << 19  # score elements per block of query rows (2 MB of float32)
+
+
+def _softmax_rows(lo, hi, s, total):
+    """Rows lo..hi-1 of the scores `s`: exp(s - row max) in place, the row sums into `total` (1 for a fully
+    masked row, whose exponentials are all 0). NumPy ufuncs release the GIL, so `parallel_for` splits the rows
+    over threads."""
+    s, total = s[lo:hi], total[lo:hi]
+    top = s.max(axis=1, keepdims=True)
+    top[top == -np.inf] = 0  # a row of -inf: exp gives 0 (PyTorch's output there is 0, not NaN)
+    np.subtract(s, top, out=s)
+    np.exp(s, out=s)
+    np.sum(s, axis=1, keepdims=True, out=total)
+    total[total == 0] = 1
+
+
 @dataclass(frozen=True, repr=False)
 class Attention(TensorOp):
     """F.scaled_dot_product_attention(q, k, v[, mask]): softmax(q k^T * scale + mask) v, scale 1/sqrt(E)
@@ -753,18 +771,36 @@ class Attention(TensorOp):
         return (*_broadcast(self, [q[:-2], k[:-2], v[:-2]]), q[-2], v[-1])
 
     def forward(self, xs, params):
+        """Blocks of query rows: scores (block, S) by BLAS, the softmax in place on the kernel threads (NumPy
+        ufuncs release the GIL), then the product with v, normalised afterwards. The scores never exist
+        whole (an (L, S) matrix per head is 64 MB at L = S = 4096), and a fully masked row gives 0, as
+        PyTorch."""
         q, k, v = xs[:3]
-        scale = self.scale if self.scale is not None else 1 / np.sqrt(q.shape[-1])
-        s = np.matmul(q, np.swapaxes(k, -1, -2)) * q.dtype.type(scale)
-        if self.is_causal:
-            n, m = s.shape[-2:]
-            s = np.where(np.tril(np.ones((n, m), bool)), s, -np.inf)
-        if len(xs) > 3:
-            mask = xs[3]
-            s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
-        s = np.exp(s - s.max(axis=-1, keepdims=True))
-        s /= s.sum(axis=-1, keepdims=True)
-        return np.matmul(s.astype(q.dtype, copy=False), v)
+        lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        n, m, e = q.shape[-2], k.shape[-2], v.shape[-1]
+        masks = ([np.tril(np.ones((n, m), bool))] if self.is_causal else []) + list(xs[3:4])
+        masks = [np.broadcast_to(a, (*lead, n, m)).reshape(-1, n, m) for a in masks]
+        q, k, v = (np.broadcast_to(a, (*lead, *a.shape[-2:])).reshape(-1, *a.shape[-2:]) for a in (q, k, v))
+        scale = q.dtype.type(self.scale if self.scale is not None else 1 / np.sqrt(q.shape[-1]))
+        out = np.empty((q.shape[0], n, e), q.dtype)
+        block = max(1, min(n, ATTENTION_BLOCK // max(m, 1)))
+        scores, sums = np.empty((block, m), q.dtype), np.empty((block, 1), q.dtype)
+        threads = numba.get_num_threads() if block * m >= 1 << 16 else 1
+        for b in range(q.shape[0]):
+            qs, kt = q[b] * scale, k[b].T  # q scaled before the product, as PyTorch's math path
+            for lo in range(0, n, block):
+                hi = min(n, lo + block)
+                s, total = scores[: hi - lo], sums[: hi - lo]
+                np.matmul(qs[lo:hi], kt, out=s)  # BLAS on its own threads
+                for mask in masks:
+                    if mask.dtype == bool:
+                        np.copyto(s, -np.inf, where=~mask[b, lo:hi])
+                    else:
+                        s += mask[b, lo:hi]
+                parallel_for(_softmax_rows, hi - lo, threads, s, total)
+                np.matmul(s, v[b], out=out[b, lo:hi])
+                out[b, lo:hi] /= total  # (block, E) divisions instead of (block, S)
+        return out.reshape(*lead, n, e)
 
     def pattern(self, values, ctx):
         """Attention mixes every position with every other: the output is flat, and the residual path

@@ -171,3 +171,32 @@ def test_the_layer_list_indents_branches():
     assert [rows[k] for k in ("x", "up", "a", "b", "sum")] == [0] * 5
     assert rows["proj"] == rows["scaled"] == 1 and rows["c"] == 2  # the constant branches off the branch
     assert net["c"].label == "constant 0.5"
+
+
+def _naive_attention(q, k, v, mask=None, causal=False, scale=None):
+    s = q @ np.swapaxes(k, -1, -2) * (scale if scale is not None else 1 / np.sqrt(q.shape[-1]))
+    if causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], bool)), s, -np.inf)
+    if mask is not None:
+        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+    with np.errstate(invalid="ignore"):
+        p = np.exp(s - s.max(axis=-1, keepdims=True))
+        p = np.nan_to_num(p / p.sum(axis=-1, keepdims=True))  # a fully masked row: 0, as PyTorch
+    return p @ v
+
+
+@pytest.mark.parametrize("block", [1 << 19, 7 * 90])  # one block; blocks of 7 query rows (and a short last one)
+def test_attention_runs_in_blocks_like_the_whole_softmax(monkeypatch, block):
+    from checkerlab.analytics import ops
+
+    monkeypatch.setattr(ops, "ATTENTION_BLOCK", block)
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((2, 3, 50, 8)), rng.standard_normal((1, 3, 90, 8)), rng.standard_normal((2, 1, 90, 5))
+    mask = rng.random((50, 90)) > 0.3
+    mask[4] = False  # a fully masked query row
+    bias = rng.standard_normal((3, 50, 90))
+    for xs, causal, scale in [((q, k, v), False, None), ((q, k, v, mask), False, 0.3), ((q, k, v, bias), False, None),
+                              ((q, q, v[..., :50, :]), True, None)]:
+        got = ops.Attention(scale, causal).forward(list(xs), {})
+        np.testing.assert_allclose(got, _naive_attention(*xs[:3], *xs[3:], causal=causal, scale=scale), atol=1e-12)
+    assert not ops.Attention().forward([q, k, v, mask], {})[:, :, 4].any()
