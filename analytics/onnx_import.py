@@ -34,6 +34,7 @@ from .layers.resample import Upsample
 from .network import Network, Node, is_layer, layer_shape, prune
 from .ops import Binary, Cat, Expand, Input, Linear, MatMul, PadND, Permute, Reduce, Reshape, Slice, Softmax, Unary
 from .stack import MAX_ELEMENTS
+from .state_dict import checked_file
 
 #: Largest model file read.
 MAX_FILE_BYTES = 2 << 30
@@ -109,15 +110,7 @@ def load_model(path):
     onnx = _onnx()
     from google.protobuf.message import DecodeError
 
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise CheckerlabError(f"{str(path)[:120]}: {exc.strerror or exc}") from None
-    if not p.is_file():
-        raise CheckerlabError(f"{str(path)[:120]}: not a file")
-    if size > MAX_FILE_BYTES:
-        raise CheckerlabError(f"{p.name[:80]}: {size:,} bytes exceed the budget of {MAX_FILE_BYTES:,}")
+    p, size = checked_file(path, MAX_FILE_BYTES)
     if size == 0:
         raise CheckerlabError(f"{p.name[:80]}: empty file, not an ONNX model")
     try:

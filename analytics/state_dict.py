@@ -123,8 +123,9 @@ def read_torch_checkpoint(path) -> dict:
     raise CheckerlabError(f"{name}: the checkpoint holds no state dict of tensors")
 
 
-def read_weights(path) -> dict:
-    """name -> tensor (NumPy for safetensors, torch for checkpoints) from a weights file."""
+def checked_file(path, budget: int) -> tuple[Path, int]:
+    """(Path, size in bytes) of an existing regular file of at most `budget` bytes; a one-line
+    CheckerlabError (names cut to a readable length) otherwise. Model and weights files both start here."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -132,8 +133,14 @@ def read_weights(path) -> dict:
         raise CheckerlabError(f"{str(path)[:120]}: {exc.strerror or exc}") from None
     if not p.is_file():
         raise CheckerlabError(f"{str(path)[:120]}: not a file")
-    if size > MAX_WEIGHTS_BYTES:
-        raise CheckerlabError(f"{p.name[:80]}: {size:,} bytes exceed the budget of {MAX_WEIGHTS_BYTES:,}")
+    if size > budget:
+        raise CheckerlabError(f"{p.name[:80]}: {size:,} bytes exceed the budget of {budget:,}")
+    return p, size
+
+
+def read_weights(path) -> dict:
+    """name -> tensor (NumPy for safetensors, torch for checkpoints) from a weights file."""
+    p, _ = checked_file(path, MAX_WEIGHTS_BYTES)
     suffix = p.suffix.lower()
     if suffix == ".safetensors":
         return read_safetensors(p)
