@@ -1,16 +1,18 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Both run on `kernels.gather.gather`. The transposed convolution is computed in polyphase form: output phase
+Both run on `kernels.gather.gather`, except pointwise ops with many channels, which are one BLAS product per
+image and group (`kernels.gemm`). The transposed convolution is computed in polyphase form: output phase
 ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]`` from exactly
 the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a scatter formulation
-would insert. The convolution splits the padded input into its ``s_h * s_w`` stride phases, so that every tap
-again reads a contiguous slice; with stride 1 and no padding it reads ``x`` itself.
+would insert. The convolution reads its input split into its ``s_h * s_w`` stride phases, so that every tap
+again reads a contiguous slice (each job stages the rows it needs, zero-padded).
 
 Per call: the arguments are checked in plain Python, and everything that depends only on the shapes and
 hyper-parameters (validation, tap tables, job split) is a `Plan` cached by those values, so a repeated call
-costs a dictionary lookup, the output allocation, the zero-padded staging copy when padding or stride need
-one, and the compiled kernel. Inputs that are already C-contiguous and of x's dtype are never copied.
+costs a dictionary lookup, the output allocation and the compiled kernel. Inputs that are already
+C-contiguous and of x's dtype are never copied (a read-only array is, once: compiled code takes writable
+arrays only).
 """
 
 from __future__ import annotations

@@ -115,28 +115,18 @@ def _stage(x, n, c0, c_ig, base, xs, geo):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _slices4(xs, o, j, l0, size):
+    """The input slices of terms j..j+3 for the chunk starting at l0."""
+    return (xs[o[j] + l0 : o[j] + l0 + size], xs[o[j + 1] + l0 : o[j + 1] + l0 + size],
+            xs[o[j + 2] + l0 : o[j + 2] + l0 + size], xs[o[j + 3] + l0 : o[j + 3] + l0 + size])
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
 def _axpy_terms(a, xs, o, w, nt, l0, size):
-    """``a[i] += sum_j w[j] * xs[o[j] + l0 + i]`` for i < size, 8 terms per pass over ``a``."""
+    """``a[i] += sum_j w[j] * xs[o[j] + l0 + i]`` for i < size, 4 terms per pass over ``a``."""
     j = 0
-    while j + 8 <= nt:
-        x0 = xs[o[j] + l0 : o[j] + l0 + size]
-        x1 = xs[o[j + 1] + l0 : o[j + 1] + l0 + size]
-        x2 = xs[o[j + 2] + l0 : o[j + 2] + l0 + size]
-        x3 = xs[o[j + 3] + l0 : o[j + 3] + l0 + size]
-        x4 = xs[o[j + 4] + l0 : o[j + 4] + l0 + size]
-        x5 = xs[o[j + 5] + l0 : o[j + 5] + l0 + size]
-        x6 = xs[o[j + 6] + l0 : o[j + 6] + l0 + size]
-        x7 = xs[o[j + 7] + l0 : o[j + 7] + l0 + size]
-        w0, w1, w2, w3, w4, w5, w6, w7 = w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4], w[j + 5], w[j + 6], w[j + 7]
-        for i in range(size):
-            a[i] += (w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i] + w4 * x4[i] + w5 * x5[i] + w6 * x6[i]
-                     + w7 * x7[i])
-        j += 8
     while j + 4 <= nt:
-        x0 = xs[o[j] + l0 : o[j] + l0 + size]
-        x1 = xs[o[j + 1] + l0 : o[j + 1] + l0 + size]
-        x2 = xs[o[j + 2] + l0 : o[j + 2] + l0 + size]
-        x3 = xs[o[j + 3] + l0 : o[j + 3] + l0 + size]
+        x0, x1, x2, x3 = _slices4(xs, o, j, l0, size)
         w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         for i in range(size):
             a[i] += w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i]
@@ -228,10 +218,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
                         a0, a1, a2, a3 = acc[rw, 0], acc[rw, 1], acc[rw, 2], acc[rw, 3]
                         j = 0
                         while j + 4 <= nt:
-                            x0 = xs[o[j] + l0 : o[j] + l0 + size]
-                            x1 = xs[o[j + 1] + l0 : o[j + 1] + l0 + size]
-                            x2 = xs[o[j + 2] + l0 : o[j + 2] + l0 + size]
-                            x3 = xs[o[j + 3] + l0 : o[j + 3] + l0 + size]
+                            x0, x1, x2, x3 = _slices4(xs, o, j, l0, size)
                             w00, w01, w02, w03 = wr[j, 0], wr[j, 1], wr[j, 2], wr[j, 3]
                             w10, w11, w12, w13 = wr[j + 1, 0], wr[j + 1, 1], wr[j + 1, 2], wr[j + 1, 3]
                             w20, w21, w22, w23 = wr[j + 2, 0], wr[j + 2, 1], wr[j + 2, 2], wr[j + 2, 3]

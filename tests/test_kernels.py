@@ -82,6 +82,17 @@ def conv_cases(draw):
                 seed=draw(st.integers(0, 99)))
 
 
+def case_arrays(case, transposed):
+    """x, weight, bias (or None) of a drawn case, in its dtype."""
+    rng = np.random.default_rng(case["seed"])
+    g, dtype = case["groups"], case["dtype"]
+    x = rng.standard_normal((case["n"], g * case["c_ig"], *case["hw"])).astype(dtype)
+    w_shape = (g * case["c_ig"], case["c_og"]) if transposed else (g * case["c_og"], case["c_ig"])
+    w = rng.standard_normal((*w_shape, *case["k"])).astype(dtype)
+    b = rng.standard_normal(g * case["c_og"]).astype(dtype) if case["bias"] else None
+    return x, w, b
+
+
 @SETTINGS
 @given(conv_cases())
 def test_conv2d_matches_direct_definition(case):
@@ -406,28 +417,22 @@ TORCH_TOL = {np.float32: 1e-4, np.float64: 1e-10}  # relative to the largest |ou
 @given(transposed_cases(), st.sampled_from([None, "relu", "silu"]))
 def test_conv_transpose2d_random_shapes_match_torch(case, activation):
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(case["seed"])
-    g, dtype = case["groups"], case["dtype"]
-    x = rng.standard_normal((case["n"], g * case["c_ig"], *case["hw"])).astype(dtype)
-    w = rng.standard_normal((g * case["c_ig"], case["c_og"], *case["k"])).astype(dtype)
-    b = rng.standard_normal(g * case["c_og"]).astype(dtype) if case["bias"] else None
-    kw = dict(stride=case["s"], padding=case["p"], output_padding=case["op"], dilation=case["d"], groups=g)
+    x, w, b = case_arrays(case, transposed=True)
+    kw = dict(stride=case["s"], padding=case["p"], output_padding=case["op"], dilation=case["d"],
+              groups=case["groups"])
     got = kernels.conv_transpose2d(x, w, b, **kw, activation=activation)
     ref = torch.nn.functional.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w),
                                                None if b is None else torch.from_numpy(b), **kw)
     ref = (ref if activation is None else getattr(torch.nn.functional, activation)(ref)).numpy()
-    np.testing.assert_allclose(got, ref, rtol=0, atol=TORCH_TOL[dtype] * max(1.0, np.abs(ref).max()))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=TORCH_TOL[x.dtype.type] * max(1.0, np.abs(ref).max()))
 
 
 @SETTINGS
 @given(conv_cases(), st.sampled_from([None, "relu", "gelu"]))
 def test_conv2d_random_shapes_match_torch(case, activation):
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(case["seed"])
-    g, dtype = case["groups"], case["dtype"]
-    x = rng.standard_normal((case["n"], g * case["c_ig"], *case["hw"])).astype(dtype)
-    w = rng.standard_normal((g * case["c_og"], case["c_ig"], *case["k"])).astype(dtype)
-    b = rng.standard_normal(g * case["c_og"]).astype(dtype) if case["bias"] else None
+    x, w, b = case_arrays(case, transposed=False)
+    g, dtype = case["groups"], x.dtype.type
     pad = case["padding"]
     pad4 = (pad,) * 4 if isinstance(pad, int) else (pad[0], pad[0], pad[1], pad[1]) if len(pad) == 2 else pad
     got = kernels.conv2d(x, w, b, stride=case["s"], padding=pad, dilation=case["d"], groups=g, activation=activation)
