@@ -101,7 +101,7 @@ def install_cache_locator() -> None:
 
 
 class _Pool:
-    """Persistent daemon threads that run compiled (``nogil``) kernels on ranges of their jobs."""
+    """Persistent daemon threads that run the pieces of `parallel_for` calls."""
 
     def __init__(self):
         self.tasks = queue.SimpleQueue()
@@ -116,39 +116,63 @@ class _Pool:
 
     def _work(self) -> None:
         while True:
-            kernel, args, done = self.tasks.get()
-            try:
-                kernel(*args)
-                done.put(None)
-            except BaseException as exc:  # handed to the caller, which re-raises it
-                done.put(exc)
+            self.tasks.get()()
 
 
 _pool = _Pool()
 
 
+class _Pieces:
+    """The pieces of one `parallel_for` call, handed out one at a time to whichever thread asks first."""
+
+    def __init__(self, kernel, bounds, args):
+        self.kernel, self.bounds, self.args = kernel, bounds, args
+        self.next, self.running, self.error = 0, 0, None
+        self.cond = threading.Condition()
+
+    def run(self) -> None:
+        """Take and run pieces until none is left (a helper that wakes up late finds nothing to do)."""
+        while True:
+            with self.cond:
+                if self.next == len(self.bounds) - 1 or self.error is not None:
+                    return
+                i = self.next
+                self.next += 1
+                self.running += 1
+            try:
+                self.kernel(self.bounds[i], self.bounds[i + 1], *self.args)
+            except BaseException as exc:  # handed to the caller, which re-raises it
+                with self.cond:
+                    self.error = self.error or exc
+            with self.cond:
+                self.running -= 1
+                self.cond.notify_all()
+
+    def wait(self) -> None:
+        """Until every piece taken by any thread has finished."""
+        with self.cond:
+            while self.running:
+                self.cond.wait()
+
+
 def parallel_for(kernel, n_jobs: int, threads: int, *args) -> None:
-    """``kernel(lo, hi, *args)`` over ``[0, n_jobs)`` split into ``threads`` contiguous ranges, one per thread
-    (the calling thread runs the first). ``kernel`` must be a ``nogil`` compiled function that writes only
-    its own jobs' outputs. Python threads instead of Numba's ``parallel=True``: one compiled function per
-    kernel and dtype (a ``prange`` driver recompiles its whole body), no thread-pool spin between calls,
-    and callers may run kernels from several threads at once (each with its own ``threads``)."""
+    """``kernel(lo, hi, *args)`` over ``[0, n_jobs)``, in pieces shared by the calling thread and ``threads - 1``
+    helpers. ``kernel`` must be a ``nogil`` compiled function that writes only its own jobs' outputs.
+
+    A piece goes to whichever thread asks first, so a helper that the OS schedules late (a busy machine)
+    costs nothing: the caller does its share. Python threads instead of Numba's ``parallel=True``: one
+    compiled function per kernel and dtype (a ``prange`` driver recompiles its whole body), no thread pool
+    spinning between calls, and callers may run kernels from several threads at once."""
     threads = max(1, min(threads, n_jobs))
     if threads == 1:
         kernel(0, n_jobs, *args)
         return
+    n_pieces = min(n_jobs, 2 * threads)
+    pieces = _Pieces(kernel, [n_jobs * i // n_pieces for i in range(n_pieces + 1)], args)
     _pool.grow(threads - 1)
-    bounds = [n_jobs * t // threads for t in range(threads + 1)]
-    done = queue.SimpleQueue()
-    for t in range(1, threads):
-        _pool.tasks.put((kernel, (bounds[t], bounds[t + 1], *args), done))
-    error = None
-    try:
-        kernel(bounds[0], bounds[1], *args)
-    except BaseException as exc:
-        error = exc
-    for _ in range(1, threads):
-        result = done.get()
-        error = error or result
-    if error is not None:
-        raise error
+    for _ in range(threads - 1):
+        _pool.tasks.put(pieces.run)
+    pieces.run()
+    pieces.wait()
+    if pieces.error is not None:
+        raise pieces.error
