@@ -183,7 +183,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
     n_terms = np.empty(so_w, np.int64)
     acc = np.empty((so_w, BLOCK, chunk), dtype=y.dtype)
     sizes = np.empty(so_w, dtype=np.int64)
-    keep_pre = pre.shape[0] > 0
+    keep_pre = 1 if pre.shape[0] > 0 else 0
     for job in range(lo, hi):
         og = job % n_og
         rest = job // n_og
@@ -272,14 +272,15 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
                             j += 1
                     if l_end == l0:
                         continue
-                    if keep_pre:
-                        _store(acc, sizes, pre, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h, so_w)
-                    if code != IDENTITY:
-                        for rw in range(so_w):
-                            for q in range(nb):
-                                aq = acc[rw, q]
-                                activate(code, table[o0 + q, 0], table[o0 + q, 1], aq, 0, aq, 0, sizes[rw])
-                    _store(acc, sizes, y, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h, so_w)
+                    for out in range(1 - keep_pre, 2):  # out 0: the pre-activation copy, 1: the output
+                        if out == 1 and code != IDENTITY:
+                            for rw in range(so_w):
+                                for q in range(nb):
+                                    aq = acc[rw, q]
+                                    activate(code, table[o0 + q, 0], table[o0 + q, 1], aq, 0, aq, 0, sizes[rw])
+                        # one call site: the store is compiled once
+                        _store(acc, sizes, y if out == 1 else pre, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch,
+                               so_h, so_w)
 
 
 PARALLEL_MIN = 1 << 18  # multiply-adds: below this one thread is faster than waking another
