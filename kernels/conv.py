@@ -103,8 +103,9 @@ class Plan:
             code, table = IDENTITY, self.no_table
         else:
             code, table = activation.code, activation.parameters(self.c_out, self.dtype)
-        budget = numba.get_num_threads()  # this thread's setting (numba.set_num_threads)
-        threads = 1 if self.work < PARALLEL_MIN else budget
+        # this thread's setting (numba.set_num_threads), asked only when the work could use it
+        budget = 1 if self.work < PARALLEL_MIN else numba.get_num_threads()
+        threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
         if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
             gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]), threads)

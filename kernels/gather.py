@@ -86,7 +86,7 @@ def _store(acc, sizes, y, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h,
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _stage(x, n, c0, c_ig, base, xs, geo):
+def _stage(x, n, c0, c_ig, base, xs, row, geo):
     """Copy input channels c0..c0+c_ig-1 of image n, rows of the job starting at plane row ``base``, into
     ``xs[c, a, b, i, j] = xpad[(base + i)*si_h + a, j*si_w + b]``, xpad = x shifted by (pad_t, pad_l) and
     zero outside. Unit stride: writes only the columns that can hold data (the caller zeroed ``xs`` once, so
@@ -100,7 +100,6 @@ def _stage(x, n, c0, c_ig, base, xs, geo):
     # the columns j with 0 <= j - pad_l < w_in (unit stride)
     j_lo = min(pitch, pad_l)
     width = min(pitch, w_in + pad_l) - j_lo
-    row = np.zeros(pitch * si_w, dtype=xs.dtype)  # one padded input row (strided): its borders stay zero
     for c in range(c_ig):
         for a in range(si_h):
             d = (c * si_h + a) * si_w * phase
@@ -177,6 +176,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
     else:
         plane = si * rows_q * pitch  # staged elements per input channel
         xs = np.zeros(c_ig * plane, dtype=y.dtype)  # padding columns stay zero (see _stage)
+    row = np.zeros(pitch * geo[SI_W] if geo[SI_W] > 1 else 1, dtype=y.dtype)  # a padded input row (strided)
     width = p_off.shape[1]
     offs = np.empty((so_w, c_ig * width), np.int64)
     ws = np.zeros((so_w, c_ig * width, BLOCK), y.dtype)
@@ -195,7 +195,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
         if direct:  # no padding, unit stride: the taps read x itself (its rows are the staged rows)
             base = ((n * x.shape[1] + g * c_ig) * x.shape[2] + m0) * pitch
         else:
-            _stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, geo)
+            _stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, geo)
             base = 0
         for prow in range(so_h):
             m_rows = min(rows, p_m[prow * so_w, 0] - m0)  # plane rows of this block in this row phase
