@@ -46,6 +46,7 @@ OPS = ("conv_transpose2d", "conv2d", "depthwise")
 CLASSES = ("tiny", "tool", "mid", "net")
 MAX_WORK = 1 << 31  # multiply-adds: larger shapes are left out (seconds per call)
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
+PAUSE_S = 0.03  # between switching libraries: torch's OpenMP and BLAS threads spin for a while after a call
 
 
 def grid(op: str) -> list[dict]:
@@ -182,7 +183,8 @@ def measure(args, torch) -> dict:
             err = np.abs(got - want).max() / max(1.0, np.abs(want).max())
             assert err <= TOL[dtype], f"{shape} {dtype.__name__}: relative error {err:.2e} against torch"
             budget = 0.5 if work(shape) < 1 << 24 else 3.0
-            t_ours, t_torch = interleaved_best_ms([ours, ref], rounds=args.rounds, inner=3, budget_s=budget)
+            t_ours, t_torch = interleaved_best_ms([ours, ref], rounds=args.rounds, inner=3, budget_s=budget,
+                                                  pause_s=PAUSE_S)
             rows.append(dict(shape, dtype=dtype.__name__, cls=shape_class(shape), label=label(shape),
                              work=work(shape), ours_ms=t_ours, torch_ms=t_torch, ratio=t_ours / t_torch,
                              gflops=2 * work(shape) / t_ours / 1e6, torch_gflops=2 * work(shape) / t_torch / 1e6))
@@ -251,8 +253,10 @@ def main() -> None:
           f"{args.threads} threads for both, numba.set_num_threads and torch.set_num_threads; load average "
           f"{load_before} before, {load()} after).",
           "",
-          "Each shape is timed in the same run as torch, interleaved (rounds alternating the two, the best single "
-          "call of each; see `timing.interleaved_best_ms`), after checking that both agree (float32 within 1e-4, "
+          "Each shape is timed in the same run as torch, interleaved (rounds alternating the two with a "
+          f"{1e3 * PAUSE_S:.0f} ms pause at each switch, so that one library's spinning threads do not slow the "
+          "other; the best single call of each; see `timing.interleaved_best_ms`), after checking that both "
+          "agree (float32 within 1e-4, "
           "float64 within 1e-10 of the largest |output|). Ratio = checkerlab time / torch time, below 1 is "
           "faster. The grid (`grid()` in the script): channels 1-128 (depthwise 3-128, groups = C), spatial 8-256, "
           "(kernel, stride) in (1,1), (3,1), (3,2), (4,2) or (5,1), (5,3), batch cycling 1, 2, 4, shapes up to "

@@ -108,7 +108,7 @@ class Plan:
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
         if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
-            gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]), threads)
+            gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]))
         else:
             gather(x4, w, b, y, pre, code, table, geo, tables, threads)
         if return_preactivation:

@@ -61,7 +61,7 @@ def _epilogue(lo, hi, prod, y, pre, n, o0, b, code, table, kh, kw):
                         dst[kw * j] = row[j]
 
 
-def pointwise(x, w, b, y, pre, code, table, groups, transposed, threads):
+def pointwise(x, w, b, y, pre, code, table, groups, transposed):
     """``y`` (and ``pre``) of a 1x1 conv2d (``transposed`` False, w: (C_out, C_ig, 1, 1)) or of a transposed
     convolution with kernel == stride (w: (C_in, C_og, kH, kW)), see the module docstring."""
     n_batch, c_in, h_in, w_in = x.shape
@@ -78,4 +78,5 @@ def pointwise(x, w, b, y, pre, code, table, groups, transposed, threads):
                 wg = w[g * c_og : (g + 1) * c_og].reshape(c_og, c_ig)
             out = prod if prod is not None else y[n, g * c_og : (g + 1) * c_og].reshape(c_og, h_in * w_in)
             np.matmul(wg, xg, out=out)
-            parallel_for(_epilogue, c_og, threads, out, y, pre, n, g * c_og, b, code, table, kh, kw)
+            # one thread: BLAS's own workers spin for a while after the product and would slow a helper
+            parallel_for(_epilogue, c_og, 1, out, y, pre, n, g * c_og, b, code, table, kh, kw)
