@@ -86,16 +86,18 @@ class Plan:
     op is pointwise and worth a matrix product (`kernels.gemm`), and the work (multiply-adds) that decides
     the threading."""
 
-    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "empty", "no_table")
+    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "empty", "no_table",
+                 "no_bias")
 
     def __init__(self, out_shape, dtype, serial, parallel, work):
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
         self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
+        self.no_bias = np.zeros(self.c_out, dtype)
 
     def run(self, x4, w, b, activation, return_preactivation):
-        """The output (and the pre-activation output if asked) of the planned op on x4, w, b."""
+        """The output (and the pre-activation output if asked) of the planned op on x4, w, b (None: no bias)."""
         y = np.empty(self.out_shape, self.dtype)
         pre = np.empty(self.out_shape, self.dtype) if return_preactivation and activation is not None \
             else self.empty
@@ -108,9 +110,10 @@ class Plan:
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
         if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
-            gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]))
+            gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
+                           self.no_bias)
         else:
-            gather(x4, w, b, y, pre, code, table, geo, tables, threads)
+            gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
         if return_preactivation:
             return y, (pre if activation is not None else y)
         return y
@@ -233,7 +236,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     w = weight4(fn, weight, dtype)
     plan = _transposed_plan(x4.shape, dtype, w.shape, _key(stride), _key(padding), _key(output_padding),
                             _key(dilation), groups)
-    b = bias1(fn, bias, plan.c_out, dtype)
+    b = None if bias is None else bias1(fn, bias, plan.c_out, dtype)
     out = plan.run(x4, w, b, as_activation(activation), return_preactivation)
     if return_preactivation:
         return unbatch(out[0], squeeze), unbatch(out[1], squeeze)
@@ -304,7 +307,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, a
     dtype = x4.dtype
     w = weight4(fn, weight, dtype)
     plan = _conv_plan(x4.shape, dtype, w.shape, _key(stride), _key(padding), _key(dilation), groups)
-    b = bias1(fn, bias, plan.c_out, dtype)
+    b = None if bias is None else bias1(fn, bias, plan.c_out, dtype)
     out = plan.run(x4, w, b, as_activation(activation), return_preactivation)
     if return_preactivation:
         return unbatch(out[0], squeeze), unbatch(out[1], squeeze)

@@ -278,6 +278,8 @@ def test_pointwise_matrix_product_path(matrix_products, transposed, k, groups, d
     assert_close(pre, ref, dtype)
     assert_close(y, naive.leaky_relu(ref), dtype)
     assert_close(f(x[0], w, b, **kw), ref[0], dtype)
+    no_bias = naive.conv_transpose2d(x, w, None, **kw) if transposed else naive.conv2d(x, w, None, **kw)
+    assert_close(f(x, w, None, **kw), no_bias, dtype)  # a 1x1 conv without bias is the product alone
     numba = pytest.importorskip("numba")
     numba.set_num_threads(1)  # the caller limits the threads: the direct kernel, same values
     try:
