@@ -28,7 +28,8 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate
-from .jit import FASTMATH, parallel_for
+from .jit import FASTMATH
+from .threads import parallel_for
 
 BLOCK = 4  # output channels per pass (the register block of the inner loop)
 

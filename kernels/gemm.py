@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate
-from .jit import FASTMATH, parallel_for
+from .jit import FASTMATH
+from .threads import parallel_for
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))

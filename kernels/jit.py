@@ -1,4 +1,5 @@
-"""How the kernels are compiled: lazily, once per op and dtype, cached on disk in the user's cache directory.
+"""How the kernels are compiled: lazily, once per op and dtype, cached on disk in the user's cache directory
+(their threads: `kernels.threads`).
 
 Every kernel is an ``njit`` function with ``cache=True``. Numba's default would write the cache next to the
 source (``__pycache__`` of the installed package) or into Numba's own user directory; `install_cache_locator`
@@ -22,10 +23,8 @@ nothing. Numba keys each cached specialisation by the source file's hash, the ar
 from __future__ import annotations
 
 import os
-import queue
 import sys
 import tempfile
-import threading
 
 from numba.core import caching, config
 
@@ -98,81 +97,3 @@ def install_cache_locator() -> None:
     classes = caching.CacheImpl._locator_classes
     if UserCacheLocator not in classes:
         classes.insert(0, UserCacheLocator)
-
-
-class _Pool:
-    """Persistent daemon threads that run the pieces of `parallel_for` calls."""
-
-    def __init__(self):
-        self.tasks = queue.SimpleQueue()
-        self.size = 0
-        self.lock = threading.Lock()
-
-    def grow(self, n: int) -> None:
-        with self.lock:
-            while self.size < n:
-                threading.Thread(target=self._work, name=f"checkerlab-kernel-{self.size}", daemon=True).start()
-                self.size += 1
-
-    def _work(self) -> None:
-        while True:
-            self.tasks.get()()
-
-
-_pool = _Pool()
-
-
-class _Pieces:
-    """The pieces of one `parallel_for` call, handed out one at a time to whichever thread asks first."""
-
-    def __init__(self, kernel, bounds, args):
-        self.kernel, self.bounds, self.args = kernel, bounds, args
-        self.next, self.running, self.error = 0, 0, None
-        self.cond = threading.Condition()
-
-    def run(self) -> None:
-        """Take and run pieces until none is left (a helper that wakes up late finds nothing to do)."""
-        while True:
-            with self.cond:
-                if self.next == len(self.bounds) - 1 or self.error is not None:
-                    return
-                i = self.next
-                self.next += 1
-                self.running += 1
-            try:
-                self.kernel(self.bounds[i], self.bounds[i + 1], *self.args)
-            except BaseException as exc:  # handed to the caller, which re-raises it
-                with self.cond:
-                    self.error = self.error or exc
-            with self.cond:
-                self.running -= 1
-                self.cond.notify_all()
-
-    def wait(self) -> None:
-        """Until every piece taken by any thread has finished."""
-        with self.cond:
-            while self.running:
-                self.cond.wait()
-
-
-def parallel_for(kernel, n_jobs: int, threads: int, *args) -> None:
-    """``kernel(lo, hi, *args)`` over ``[0, n_jobs)``, in pieces shared by the calling thread and ``threads - 1``
-    helpers. ``kernel`` must be a ``nogil`` compiled function that writes only its own jobs' outputs.
-
-    A piece goes to whichever thread asks first, so a helper that the OS schedules late (a busy machine)
-    costs nothing: the caller does its share. Python threads instead of Numba's ``parallel=True``: one
-    compiled function per kernel and dtype (a ``prange`` driver recompiles its whole body), no thread pool
-    spinning between calls, and callers may run kernels from several threads at once."""
-    threads = max(1, min(threads, n_jobs))
-    if threads == 1:
-        kernel(0, n_jobs, *args)
-        return
-    n_pieces = min(n_jobs, 2 * threads)
-    pieces = _Pieces(kernel, [n_jobs * i // n_pieces for i in range(n_pieces + 1)], args)
-    _pool.grow(threads - 1)
-    for _ in range(threads - 1):
-        _pool.tasks.put(pieces.run)
-    pieces.run()
-    pieces.wait()
-    if pieces.error is not None:
-        raise pieces.error

@@ -658,7 +658,7 @@ def test_the_locator_claims_only_this_package(tmp_path):
 def test_parallel_for_covers_every_job_once(threads):
     from numba import njit
 
-    from checkerlab.kernels.jit import parallel_for
+    from checkerlab.kernels.threads import parallel_for
 
     @njit(nogil=True)
     def mark(lo, hi, out):
@@ -671,7 +671,7 @@ def test_parallel_for_covers_every_job_once(threads):
 
 
 def test_parallel_for_reraises_a_worker_error():
-    from checkerlab.kernels.jit import parallel_for
+    from checkerlab.kernels.threads import parallel_for
 
     def fail(lo, hi):
         if lo > 0:
