@@ -2,8 +2,8 @@
 
 Knows nothing about layer stacks, SymPy or Qt. Every entry point returns a new array of the input's dtype
 and raises ``ValueError`` naming the offending parameter. The compiled code is built on first use per op and
-dtype, cached on disk in the user's cache directory, and releases the GIL (`kernels.jit`). A call uses the
-calling thread's ``numba.get_num_threads()`` threads (its own small pool, not Numba's threading layer), so
+dtype, cached on disk in the user's cache directory (`kernels.jit`), and releases the GIL. A call uses the
+calling thread's ``numba.get_num_threads()`` threads (`kernels.threads`, not Numba's threading layer), so
 several threads may run kernels at once, each with its own thread count.
 """
 

@@ -22,7 +22,8 @@ import numpy as np
 from numba import njit
 
 from ._args import FLOAT_DTYPES
-from .jit import FASTMATH, parallel_for
+from .jit import FASTMATH
+from .threads import parallel_for
 
 # Codes of the compiled dispatch in `activate` (PReLU is leaky_relu with a per-channel slope).
 IDENTITY, RELU, LEAKY_RELU, ELU, SILU, GELU, GELU_TANH, TANH, SIGMOID, HARDTANH, HARDSWISH, HARDSIGMOID, MISH = \

@@ -1,16 +1,18 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Both run on `kernels.gather.gather`. The transposed convolution is computed in polyphase form: output phase
+Both run on `kernels.gather.gather`, except pointwise ops with many channels, which are one BLAS product per
+image and group (`kernels.gemm`). The transposed convolution is computed in polyphase form: output phase
 ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]`` from exactly
 the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a scatter formulation
-would insert. The convolution splits the padded input into its ``s_h * s_w`` stride phases, so that every tap
-again reads a contiguous slice; with stride 1 and no padding it reads ``x`` itself.
+would insert. The convolution reads its input split into its ``s_h * s_w`` stride phases, so that every tap
+again reads a contiguous slice (each job stages the rows it needs, zero-padded).
 
 Per call: the arguments are checked in plain Python, and everything that depends only on the shapes and
 hyper-parameters (validation, tap tables, job split) is a `Plan` cached by those values, so a repeated call
-costs a dictionary lookup, the output allocation, the zero-padded staging copy when padding or stride need
-one, and the compiled kernel. Inputs that are already C-contiguous and of x's dtype are never copied.
+costs a dictionary lookup, the output allocation and the compiled kernel. Inputs that are already
+C-contiguous and of x's dtype are never copied (a read-only array is, once: compiled code takes writable
+arrays only).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ STAGE_BYTES = 1 << 18  # staged input rows per job: stays in L2
 MIN_JOBS = 4 * numba.config.NUMBA_NUM_THREADS  # share channel blocks, then rows, until there are this many
 MIN_LENGTH = 1024  # elements per row block at least (short vectors pay the per-pass overhead)
 GEMM_MIN_CHANNELS = 16  # a pointwise op runs as a matrix product from this many channels per group ...
-GEMM_MIN_WORK = 1 << 20  # ... and multiply-adds
+GEMM_MIN_WORK = 1 << 22  # ... and multiply-adds (BLAS on two threads of an oversubscribed machine can stall)
 
 
 def _phase_taps(k, s, d, p):
@@ -80,19 +82,22 @@ def _plane_tables(planes):
 
 class Plan:
     """Everything about one call that depends only on shapes and hyper-parameters: the output shape, the
-    direct kernel's geometry vector and plane tables, whether the op is pointwise and worth a matrix product
-    (`kernels.gemm`), and the work (multiply-adds) that decides the threading."""
+    direct kernel's job split (geometry vector and plane tables) for one thread and for several, whether the
+    op is pointwise and worth a matrix product (`kernels.gemm`), and the work (multiply-adds) that decides
+    the threading."""
 
-    __slots__ = ("out_shape", "c_out", "dtype", "geo", "tables", "work", "pointwise", "empty", "no_table")
+    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "empty", "no_table",
+                 "no_bias")
 
-    def __init__(self, out_shape, dtype, geo, tables, work):
+    def __init__(self, out_shape, dtype, serial, parallel, work):
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
-        self.geo, self.tables, self.work, self.pointwise = geo, tables, work, False
+        self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
+        self.no_bias = np.zeros(self.c_out, dtype)
 
     def run(self, x4, w, b, activation, return_preactivation):
-        """The output (and the pre-activation output if asked) of the planned op on x4, w, b."""
+        """The output (and the pre-activation output if asked) of the planned op on x4, w, b (None: no bias)."""
         y = np.empty(self.out_shape, self.dtype)
         pre = np.empty(self.out_shape, self.dtype) if return_preactivation and activation is not None \
             else self.empty
@@ -100,13 +105,15 @@ class Plan:
             code, table = IDENTITY, self.no_table
         else:
             code, table = activation.code, activation.parameters(self.c_out, self.dtype)
-        budget = numba.get_num_threads()  # this thread's setting (numba.set_num_threads)
-        threads = 1 if self.work < PARALLEL_MIN else budget
+        # this thread's setting (numba.set_num_threads), asked only when the work could use it
+        budget = 1 if self.work < PARALLEL_MIN else numba.get_num_threads()
+        threads = budget
+        geo, tables = self.serial if threads == 1 else self.parallel
         if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
-            gemm.pointwise(x4, w, b, y, pre, code, table, int(self.geo[_g.GROUPS]), bool(self.geo[_g.TRANSPOSED]),
-                           threads)
+            gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
+                           self.no_bias)
         else:
-            gather(x4, w, b, y, pre, code, table, self.geo, self.tables, threads)
+            gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
         if return_preactivation:
             return y, (pre if activation is not None else y)
         return y
@@ -119,13 +126,22 @@ def _pointwise(c_ig, c_og, work):
     return c_ig >= GEMM_MIN_CHANNELS and c_og >= GEMM_MIN_CHANNELS and work >= GEMM_MIN_WORK
 
 
-def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work):
-    """The `Plan` of one op: rows per job as many as fit `STAGE_BYTES` of staged input, then, until there are
-    `MIN_JOBS` jobs, the output-channel blocks shared among jobs, then shorter row blocks.
+def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
+          direct=False):
+    """The `Plan` of one op; ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, column), t_h, t_w), ...])]: each
+    tap reads the staged input phase ``phase`` shifted by (row, column); ``halo``: staged rows beyond a
+    block's own (the kernel's extent), in plane rows; ``direct``: the op reads x itself, unstaged (no padding,
+    unit stride, pitch = x's width)."""
+    args = (out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct)
+    serial = _jobs(*args, 1)
+    return Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
 
-    ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, column), t_h, t_w), ...])]: each tap reads the staged
-    input phase ``phase`` shifted by (row, column); ``halo``: staged rows beyond the block's own (the kernel's
-    extent), in plane rows."""
+
+def _jobs(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct,
+          min_jobs):
+    """(geometry vector, plane tables) of a job split with at least ``min_jobs`` jobs where the shape allows:
+    rows per job as many as fit `STAGE_BYTES` of staged input, then the output-channel blocks shared among
+    jobs (not for strided inputs), then shorter row blocks."""
     n_batch, c_out = out_shape[0], out_shape[1]
     itemsize = np.dtype(dtype).itemsize
     m_max = max(1, max(p[2] for p in planes))
@@ -133,9 +149,11 @@ def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pa
     rows = max(1, min(m_max, STAGE_BYTES // (c_ig * si[0] * si[1] * pitch * itemsize) - halo))
     n_rb = -(-m_max // rows)
     n_ob = -(-(c_out // groups) // BLOCK)
-    n_og = min(n_ob, -(-MIN_JOBS // (base * n_rb)))  # first share the channel blocks (no extra halo)
-    if base * n_rb * n_og < MIN_JOBS:  # then shorter row blocks, of at least MIN_LENGTH elements
-        want = -(-MIN_JOBS // (base * n_og))
+    # first share the channel blocks (no extra halo; each job stages the same rows: cheap contiguous copies),
+    # except for strided input phases, whose staging (a gather) costs as much as a channel block's multiplies
+    n_og = 1 if si != (1, 1) else min(n_ob, -(-min_jobs // (base * n_rb)))
+    if base * n_rb * n_og < min_jobs:  # then shorter row blocks, of at least MIN_LENGTH elements
+        want = -(-min_jobs // (base * n_og))
         rows = max(1, min(rows, max(-(-MIN_LENGTH // pitch), -(-m_max // want))))
         n_rb = -(-m_max // rows)
     rows_q = rows + halo
@@ -145,11 +163,11 @@ def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pa
                             for r_h, r_w, m_h, m_w, taps in planes])
     geo = np.zeros(_g.GEO_SIZE, np.int64)
     geo[[_g.GROUPS, _g.PITCH, _g.CHUNK, _g.ROWS, _g.N_RB, _g.N_OG, _g.SO_H, _g.SO_W, _g.SI_H, _g.SI_W, _g.ROWS_Q,
-         _g.STAGE_TOP, _g.PAD_T, _g.PAD_L, _g.TRANSPOSED, _g.N_JOBS]] = (
+         _g.STAGE_TOP, _g.PAD_T, _g.PAD_L, _g.TRANSPOSED, _g.N_JOBS, _g.DIRECT]] = (
         groups, pitch, chunk, rows, n_rb, n_og, max(p[0] for p in planes) + 1,
         len(planes) // (max(p[0] for p in planes) + 1), si[0], si[1], rows_q, stage_top, pad_t, pad_l,
-        transposed, base * n_rb * n_og)
-    return Plan(out_shape, dtype, geo, tables, work)
+        transposed, base * n_rb * n_og, direct)
+    return geo, tables
 
 
 def _key(v):
@@ -196,7 +214,7 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
             planes.append((r_h, r_w, max(0, -(-(h_out - r_h) // sh)), max(0, -(-(w_out - r_w) // sw)), taps))
     work = n_batch * c_out * c_ig * kh * kw * h_in * w_in
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
-                 1, work)
+                 1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0))
     plan.pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
         _pointwise(c_ig, c_og * kh * kw, work)
     return plan
@@ -218,7 +236,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     w = weight4(fn, weight, dtype)
     plan = _transposed_plan(x4.shape, dtype, w.shape, _key(stride), _key(padding), _key(output_padding),
                             _key(dilation), groups)
-    b = bias1(fn, bias, plan.c_out, dtype)
+    b = None if bias is None else bias1(fn, bias, plan.c_out, dtype)
     out = plan.run(x4, w, b, as_activation(activation), return_preactivation)
     if return_preactivation:
         return unbatch(out[0], squeeze), unbatch(out[1], squeeze)
@@ -269,7 +287,7 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     c_og = c_out // groups
     work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
-                 (sh, sw), 0, pt, pl, 0, work)
+                 (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0))
     plan.pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
     return plan
 
@@ -289,7 +307,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, a
     dtype = x4.dtype
     w = weight4(fn, weight, dtype)
     plan = _conv_plan(x4.shape, dtype, w.shape, _key(stride), _key(padding), _key(dilation), groups)
-    b = bias1(fn, bias, plan.c_out, dtype)
+    b = None if bias is None else bias1(fn, bias, plan.c_out, dtype)
     out = plan.run(x4, w, b, as_activation(activation), return_preactivation)
     if return_preactivation:
         return unbatch(out[0], squeeze), unbatch(out[1], squeeze)

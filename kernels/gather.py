@@ -28,13 +28,14 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate
-from .jit import FASTMATH, parallel_for
+from .jit import FASTMATH
+from .threads import parallel_for
 
 BLOCK = 4  # output channels per pass (the register block of the inner loop)
 
 # Layout of the int64 geometry vector `geo` (see `Geometry` in kernels/conv.py for the meaning).
 (GROUPS, PITCH, CHUNK, ROWS, N_RB, N_OG, SO_H, SO_W, SI_H, SI_W, ROWS_Q, STAGE_TOP, PAD_T, PAD_L, TRANSPOSED,
- N_JOBS, GEO_SIZE) = range(17)
+ N_JOBS, DIRECT, GEO_SIZE) = range(18)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -44,6 +45,13 @@ def _store(acc, sizes, y, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h,
     Loops index slices from 0: an index Numba cannot prove non-negative gets a wrap-around test per element,
     which stops vectorisation."""
     r_h = p_r[prow * so_w, 0]
+    if so_w == 1 and so_h == 1 and p_m[0, 1] == pitch:  # the rows of y are the chunk's: one copy
+        for q in range(nb):
+            src = acc[0, q, : l_end - l0]
+            dst = y[n, o0 + q].reshape(y.shape[2] * pitch)[m0 * pitch + l0 : m0 * pitch + l_end]
+            for i in range(l_end - l0):
+                dst[i] = src[i]
+        return
     for mh in range(l0 // pitch, (l_end - 1) // pitch + 1):
         lo = max(0, l0 - mh * pitch)
         shift = mh * pitch - l0
@@ -79,64 +87,67 @@ def _store(acc, sizes, y, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h,
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _stage(x, n, c0, c_ig, base, xs, geo):
+def _stage(x, n, c0, c_ig, base, xs, row, geo):
     """Copy input channels c0..c0+c_ig-1 of image n, rows of the job starting at plane row ``base``, into
     ``xs[c, a, b, i, j] = xpad[(base + i)*si_h + a, j*si_w + b]``, xpad = x shifted by (pad_t, pad_l) and
-    zero outside. Writes only the columns that can hold data: the caller zeroed ``xs`` once, so the padding
-    columns stay zero from job to job. O(c_ig * rows_q * pitch * si_h * si_w), no division in the row loop."""
+    zero outside. Unit stride: writes only the columns that can hold data (the caller zeroed ``xs`` once, so
+    the padding columns stay zero from job to job). Strided: each input row is copied once into a zero-padded
+    row, then split into its si_w column phases in one pass. O(c_ig * rows_q * pitch * si_h * si_w)."""
     pitch, si_h, si_w, rows_q = geo[PITCH], geo[SI_H], geo[SI_W], geo[ROWS_Q]
     pad_t, pad_l = geo[PAD_T], geo[PAD_L]
     h_in, w_in = x.shape[2], x.shape[3]
     zero = xs.dtype.type(0)
-    for b in range(si_w):
-        # columns j with 0 <= j*si_w + b - pad_l < w_in
-        j_lo = min(pitch, max(0, (pad_l - b + si_w - 1) // si_w))
-        width = min(pitch, max(j_lo, (w_in + pad_l - b + si_w - 1) // si_w)) - j_lo
-        s_lo = j_lo * si_w + b - pad_l  # x column of j_lo
-        for c in range(c_ig):
-            for a in range(si_h):
-                d = ((c * si_h + a) * si_w + b) * rows_q * pitch + j_lo
-                xr = base * si_h + a - pad_t
-                for _ in range(rows_q):
-                    dst = xs[d : d + width]  # slices: indices from 0 vectorise (see _store)
-                    if xr < 0 or xr >= h_in:
-                        for j in range(width):
+    phase = rows_q * pitch  # elements per (a, b) phase of one channel
+    # the columns j with 0 <= j - pad_l < w_in (unit stride)
+    j_lo = min(pitch, pad_l)
+    width = min(pitch, w_in + pad_l) - j_lo
+    for c in range(c_ig):
+        for a in range(si_h):
+            d = (c * si_h + a) * si_w * phase
+            xr = base * si_h + a - pad_t
+            for _ in range(rows_q):
+                if xr < 0 or xr >= h_in:
+                    for b in range(si_w):
+                        dst = xs[d + b * phase : d + b * phase + pitch]  # slices: indices from 0 vectorise
+                        for j in range(pitch):
                             dst[j] = zero
-                    elif si_w == 1:
-                        src = x[n, c0 + c, xr, s_lo : s_lo + width]
-                        for j in range(width):
-                            dst[j] = src[j]
+                elif si_w == 1:
+                    dst = xs[d + j_lo : d + j_lo + width]
+                    src = x[n, c0 + c, xr, j_lo - pad_l : j_lo - pad_l + width]
+                    for j in range(width):
+                        dst[j] = src[j]
+                else:
+                    src = x[n, c0 + c, xr]
+                    padded = row[pad_l : pad_l + w_in]
+                    for j in range(w_in):
+                        padded[j] = src[j]
+                    if si_w == 2:
+                        d0, d1 = xs[d : d + pitch], xs[d + phase : d + phase + pitch]
+                        for j in range(pitch):
+                            d0[j] = row[2 * j]
+                            d1[j] = row[2 * j + 1]
                     else:
-                        src = x[n, c0 + c, xr, s_lo:]
-                        for j in range(width):
-                            dst[j] = src[j * si_w]
-                    d += pitch
-                    xr += si_h
+                        for b in range(si_w):
+                            dst = xs[d + b * phase : d + b * phase + pitch]
+                            for j in range(pitch):
+                                dst[j] = row[j * si_w + b]
+                d += pitch
+                xr += si_h
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _slices4(xs, o, j, l0, size):
+    """The input slices of terms j..j+3 for the chunk starting at l0."""
+    return (xs[o[j] + l0 : o[j] + l0 + size], xs[o[j + 1] + l0 : o[j + 1] + l0 + size],
+            xs[o[j + 2] + l0 : o[j + 2] + l0 + size], xs[o[j + 3] + l0 : o[j + 3] + l0 + size])
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
 def _axpy_terms(a, xs, o, w, nt, l0, size):
-    """``a[i] += sum_j w[j] * xs[o[j] + l0 + i]`` for i < size, 8 terms per pass over ``a``."""
+    """``a[i] += sum_j w[j] * xs[o[j] + l0 + i]`` for i < size, 4 terms per pass over ``a``."""
     j = 0
-    while j + 8 <= nt:
-        x0 = xs[o[j] + l0 : o[j] + l0 + size]
-        x1 = xs[o[j + 1] + l0 : o[j + 1] + l0 + size]
-        x2 = xs[o[j + 2] + l0 : o[j + 2] + l0 + size]
-        x3 = xs[o[j + 3] + l0 : o[j + 3] + l0 + size]
-        x4 = xs[o[j + 4] + l0 : o[j + 4] + l0 + size]
-        x5 = xs[o[j + 5] + l0 : o[j + 5] + l0 + size]
-        x6 = xs[o[j + 6] + l0 : o[j + 6] + l0 + size]
-        x7 = xs[o[j + 7] + l0 : o[j + 7] + l0 + size]
-        w0, w1, w2, w3, w4, w5, w6, w7 = w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4], w[j + 5], w[j + 6], w[j + 7]
-        for i in range(size):
-            a[i] += (w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i] + w4 * x4[i] + w5 * x5[i] + w6 * x6[i]
-                     + w7 * x7[i])
-        j += 8
     while j + 4 <= nt:
-        x0 = xs[o[j] + l0 : o[j] + l0 + size]
-        x1 = xs[o[j + 1] + l0 : o[j + 1] + l0 + size]
-        x2 = xs[o[j + 2] + l0 : o[j + 2] + l0 + size]
-        x3 = xs[o[j + 3] + l0 : o[j + 3] + l0 + size]
+        x0, x1, x2, x3 = _slices4(xs, o, j, l0, size)
         w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
         for i in range(size):
             a[i] += w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i]
@@ -159,15 +170,21 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
     c_ig = wt.shape[0] // groups if transposed else wt.shape[1]
     n_ob = (c_og + BLOCK - 1) // BLOCK
     per_og = (n_ob + n_og - 1) // n_og
-    plane = si * rows_q * pitch  # staged elements per input channel
+    direct = geo[DIRECT] != 0
+    if direct:
+        xs = x.reshape(x.size)
+        plane = x.shape[2] * x.shape[3]
+    else:
+        plane = si * rows_q * pitch  # staged elements per input channel
+        xs = np.zeros(c_ig * plane, dtype=y.dtype)  # padding columns stay zero (see _stage)
+    row = np.zeros(pitch * geo[SI_W] if geo[SI_W] > 1 else 1, dtype=y.dtype)  # a padded input row (strided)
     width = p_off.shape[1]
-    xs = np.zeros(c_ig * plane, dtype=y.dtype)  # padding columns stay zero (see _stage)
     offs = np.empty((so_w, c_ig * width), np.int64)
     ws = np.zeros((so_w, c_ig * width, BLOCK), y.dtype)
     n_terms = np.empty(so_w, np.int64)
     acc = np.empty((so_w, BLOCK, chunk), dtype=y.dtype)
     sizes = np.empty(so_w, dtype=np.int64)
-    keep_pre = pre.shape[0] > 0
+    keep_pre = 1 if pre.shape[0] > 0 else 0
     for job in range(lo, hi):
         og = job % n_og
         rest = job // n_og
@@ -176,7 +193,11 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
         g = rest % groups
         n = rest // groups
         m0 = rb * rows
-        _stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, geo)
+        if direct:  # no padding, unit stride: the taps read x itself (its rows are the staged rows)
+            base = ((n * x.shape[1] + g * c_ig) * x.shape[2] + m0) * pitch
+        else:
+            _stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, geo)
+            base = 0
         for prow in range(so_h):
             m_rows = min(rows, p_m[prow * so_w, 0] - m0)  # plane rows of this block in this row phase
             if m_rows <= 0:
@@ -190,7 +211,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
                     t = 0
                     for c in range(c_ig):
                         for a in range(p_cnt[p]):
-                            offs[rw, t] = c * plane + p_off[p, a]
+                            offs[rw, t] = base + c * plane + p_off[p, a]
                             th, tw = p_tap[p, a, 0], p_tap[p, a, 1]
                             for q in range(nb):
                                 if transposed:  # weight (C_in, C_out/groups, kH, kW)
@@ -228,10 +249,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
                         a0, a1, a2, a3 = acc[rw, 0], acc[rw, 1], acc[rw, 2], acc[rw, 3]
                         j = 0
                         while j + 4 <= nt:
-                            x0 = xs[o[j] + l0 : o[j] + l0 + size]
-                            x1 = xs[o[j + 1] + l0 : o[j + 1] + l0 + size]
-                            x2 = xs[o[j + 2] + l0 : o[j + 2] + l0 + size]
-                            x3 = xs[o[j + 3] + l0 : o[j + 3] + l0 + size]
+                            x0, x1, x2, x3 = _slices4(xs, o, j, l0, size)
                             w00, w01, w02, w03 = wr[j, 0], wr[j, 1], wr[j, 2], wr[j, 3]
                             w10, w11, w12, w13 = wr[j + 1, 0], wr[j + 1, 1], wr[j + 1, 2], wr[j + 1, 3]
                             w20, w21, w22, w23 = wr[j + 2, 0], wr[j + 2, 1], wr[j + 2, 2], wr[j + 2, 3]
@@ -255,17 +273,18 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
                             j += 1
                     if l_end == l0:
                         continue
-                    if keep_pre:
-                        _store(acc, sizes, pre, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h, so_w)
-                    if code != IDENTITY:
-                        for rw in range(so_w):
-                            for q in range(nb):
-                                aq = acc[rw, q]
-                                activate(code, table[o0 + q, 0], table[o0 + q, 1], aq, 0, aq, 0, sizes[rw])
-                    _store(acc, sizes, y, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch, so_h, so_w)
+                    for out in range(1 - keep_pre, 2):  # out 0: the pre-activation copy, 1: the output
+                        if out == 1 and code != IDENTITY:
+                            for rw in range(so_w):
+                                for q in range(nb):
+                                    aq = acc[rw, q]
+                                    activate(code, table[o0 + q, 0], table[o0 + q, 1], aq, 0, aq, 0, sizes[rw])
+                        # one call site: the store is compiled once
+                        _store(acc, sizes, y if out == 1 else pre, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch,
+                               so_h, so_w)
 
 
-PARALLEL_MIN = 1 << 16  # multiply-adds: below this one thread is faster than handing work to another
+PARALLEL_MIN = 1 << 18  # multiply-adds: below this one thread is faster than waking another
 
 
 def gather(x, wt, b, y, pre, code, table, geo, tables, threads):

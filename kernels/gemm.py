@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate
-from .jit import FASTMATH, parallel_for
+from .jit import FASTMATH
+from .threads import parallel_for
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -61,9 +62,11 @@ def _epilogue(lo, hi, prod, y, pre, n, o0, b, code, table, kh, kw):
                         dst[kw * j] = row[j]
 
 
-def pointwise(x, w, b, y, pre, code, table, groups, transposed, threads):
+def pointwise(x, w, b, y, pre, code, table, groups, transposed, zeros):
     """``y`` (and ``pre``) of a 1x1 conv2d (``transposed`` False, w: (C_out, C_ig, 1, 1)) or of a transposed
-    convolution with kernel == stride (w: (C_in, C_og, kH, kW)), see the module docstring."""
+    convolution with kernel == stride (w: (C_in, C_og, kH, kW)), see the module docstring. ``b`` None: no
+    bias (``zeros`` where one is needed); a 1x1 conv without bias or activation is then the product alone,
+    with no pass over the output."""
     n_batch, c_in, h_in, w_in = x.shape
     c_ig = c_in // groups
     c_og = y.shape[1] // groups
@@ -78,4 +81,8 @@ def pointwise(x, w, b, y, pre, code, table, groups, transposed, threads):
                 wg = w[g * c_og : (g + 1) * c_og].reshape(c_og, c_ig)
             out = prod if prod is not None else y[n, g * c_og : (g + 1) * c_og].reshape(c_og, h_in * w_in)
             np.matmul(wg, xg, out=out)
-            parallel_for(_epilogue, c_og, threads, out, y, pre, n, g * c_og, b, code, table, kh, kw)
+            if b is None and code == IDENTITY and pre.shape[0] == 0 and prod is None:
+                continue  # the product is the output
+            # one thread: BLAS's own workers spin for a while after the product and would slow a helper
+            parallel_for(_epilogue, c_og, 1, out, y, pre, n, g * c_og, zeros if b is None else b, code, table,
+                         kh, kw)

@@ -1,4 +1,5 @@
-"""How the kernels are compiled: lazily, once per op and dtype, cached on disk in the user's cache directory.
+"""How the kernels are compiled: lazily, once per op and dtype, cached on disk in the user's cache directory
+(their threads: `kernels.threads`).
 
 Every kernel is an ``njit`` function with ``cache=True``. Numba's default would write the cache next to the
 source (``__pycache__`` of the installed package) or into Numba's own user directory; `install_cache_locator`
@@ -22,10 +23,8 @@ nothing. Numba keys each cached specialisation by the source file's hash, the ar
 from __future__ import annotations
 
 import os
-import queue
 import sys
 import tempfile
-import threading
 
 from numba.core import caching, config
 
@@ -98,57 +97,3 @@ def install_cache_locator() -> None:
     classes = caching.CacheImpl._locator_classes
     if UserCacheLocator not in classes:
         classes.insert(0, UserCacheLocator)
-
-
-class _Pool:
-    """Persistent daemon threads that run compiled (``nogil``) kernels on ranges of their jobs."""
-
-    def __init__(self):
-        self.tasks = queue.SimpleQueue()
-        self.size = 0
-        self.lock = threading.Lock()
-
-    def grow(self, n: int) -> None:
-        with self.lock:
-            while self.size < n:
-                threading.Thread(target=self._work, name=f"checkerlab-kernel-{self.size}", daemon=True).start()
-                self.size += 1
-
-    def _work(self) -> None:
-        while True:
-            kernel, args, done = self.tasks.get()
-            try:
-                kernel(*args)
-                done.put(None)
-            except BaseException as exc:  # handed to the caller, which re-raises it
-                done.put(exc)
-
-
-_pool = _Pool()
-
-
-def parallel_for(kernel, n_jobs: int, threads: int, *args) -> None:
-    """``kernel(lo, hi, *args)`` over ``[0, n_jobs)`` split into ``threads`` contiguous ranges, one per thread
-    (the calling thread runs the first). ``kernel`` must be a ``nogil`` compiled function that writes only
-    its own jobs' outputs. Python threads instead of Numba's ``parallel=True``: one compiled function per
-    kernel and dtype (a ``prange`` driver recompiles its whole body), no thread-pool spin between calls,
-    and callers may run kernels from several threads at once (each with its own ``threads``)."""
-    threads = max(1, min(threads, n_jobs))
-    if threads == 1:
-        kernel(0, n_jobs, *args)
-        return
-    _pool.grow(threads - 1)
-    bounds = [n_jobs * t // threads for t in range(threads + 1)]
-    done = queue.SimpleQueue()
-    for t in range(1, threads):
-        _pool.tasks.put((kernel, (bounds[t], bounds[t + 1], *args), done))
-    error = None
-    try:
-        kernel(bounds[0], bounds[1], *args)
-    except BaseException as exc:
-        error = exc
-    for _ in range(1, threads):
-        result = done.get()
-        error = error or result
-    if error is not None:
-        raise error
