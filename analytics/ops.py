@@ -17,7 +17,7 @@ from math import prod
 import numba
 import numpy as np
 
-from ..kernels.jit import parallel_for
+from ..kernels.threads import parallel_for
 from .errors import CheckerlabError
 from .graph_overlap import (
     Context,
