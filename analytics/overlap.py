@@ -141,7 +141,8 @@ def overlap_map(stack, input_size) -> np.ndarray | RationalArray:
 
     An int64 array while the counts fit (an object array of Python ints beyond); a `RationalArray` (integer
     numerators over one common denominator, never a Fraction per pixel) when bilinear weights make them
-    rational. O(H*W) time and memory, within the budget of `MAX_BYTES`."""
+    rational. O(H*W) time and memory, within the budget of `MAX_BYTES`; measured 72 ms for a 4096 x 4096
+    rational map (a 6-deep bilinear chain, docs/performance.md)."""
     stack = as_stack(stack)
     h, w = check_map(stack, input_size)
     (rows, rden), (cols, cden) = (_reduced(*_profile(stack, n, axis)) for axis, n in enumerate((h, w)))
