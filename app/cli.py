@@ -1,6 +1,8 @@
 """The `checkerlab` command line. One function per subcommand, registered in `build_parser()`.
 
-Bad input exits with code 2 and a one-line message; Qt is imported only by the subcommands that need it.
+Bad input exits with code 2 and one line of at most 300 characters (no traceback); a bug exits with code 1
+and one line (CHECKERLAB_DEBUG=1 shows the traceback). SPEC is resolved by `analytics.targets.load_target`
+(config file, preset name or layer list). Qt is imported only by the subcommands that need it.
 """
 
 from __future__ import annotations

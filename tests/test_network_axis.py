@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checkerlab.analytics import axis
+from checkerlab.analytics.exact import period_step, profile_step
 from checkerlab.analytics.layers import AxisOp
 from checkerlab.analytics.layers.fir import Upfirdn2d
 from checkerlab.analytics.layers.pad import CircularPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
@@ -16,7 +17,6 @@ from checkerlab.analytics.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPo
 from checkerlab.analytics.layers.resample import Upsample
 from checkerlab.analytics.metrics import _dirty_step
 from checkerlab.analytics.network import axis_maps
-from checkerlab.analytics.overlap import _profile_step, _tile_step
 
 
 def _value(signal):
@@ -58,11 +58,11 @@ def test_old_kinds_equal_the_stack_engine(op, n, data):
          "repeat": lambda: axis.Resample.make("nearest", Fraction(1, op.stride)),
          "linear": lambda: axis.Resample.make("linear", Fraction(1, op.stride))}[op.kind]()
     x = np.array(data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), np.int64)
-    num, den = _profile_step(op, x, 1)
+    num, den = profile_step(op, x, 1)
     assert m.output_length(n) == op.output_length(n)
     assert list(_profile([m], x)) == [Fraction(int(v), den) for v in num]
     c = np.array(data.draw(st.lists(st.integers(0, 9), min_size=1, max_size=6)), np.int64)
-    tnum, tden = _tile_step(op, c, 1)
+    tnum, tden = period_step(op, c, 1)
     mine = _tile([m], c)
     period = np.lcm(len(mine), len(tnum))
     assert [mine[i % len(mine)] for i in range(period)] == [Fraction(int(tnum[i % len(tnum)]), tden)
