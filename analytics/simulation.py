@@ -242,20 +242,39 @@ class MonteCarlo:
         return out
 
 
-def _draw(stack, image, kwargs, seed, keep, stop):
-    """One Monte Carlo draw: (simulation if keep else None, per-layer metrics); None when stopped before."""
+def _draw(stack, image, kwargs, seed, keep, stop, threads):
+    """One Monte Carlo draw with kernels limited to ``threads``: (simulation if keep else None, per-layer
+    metrics); None when stopped before it started."""
+    from ..kernels.threads import limited
+
     if stop.is_set():
         return None
-    sim = simulate(stack, image, seed=seed, **kwargs)
-    metrics = sim.metrics
+    with limited(threads):
+        sim = simulate(stack, image, seed=seed, **kwargs)
+        metrics = sim.metrics
     return (sim if keep else None), metrics
 
 
-def _workers(draws: int, workers: int | None, budget_ok) -> tuple[int, int]:
-    """(worker threads, Numba threads per worker) within the calling thread's Numba threads."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _draw_pool() -> ThreadPoolExecutor:
+    """The persistent worker threads of `monte_carlo` (one per core; created once: no thread churn per run)."""
+    global _pool
     import numba
 
-    threads = numba.get_num_threads()
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="checkerlab-draw")
+        return _pool
+
+
+def _workers(draws: int, workers: int | None, budget_ok) -> tuple[int, int]:
+    """(worker threads, kernel threads per worker) within the calling thread's threads."""
+    from ..kernels.threads import num_threads
+
+    threads = num_threads()
     n = min(draws, threads) if workers is None else max(1, min(int(workers), draws))
     while n > 1 and not budget_ok(n):
         n -= 1
@@ -267,15 +286,14 @@ def monte_carlo(stack, image: np.ndarray, *, draws: int, init: str = "kaiming_un
                 cancel: Callable[[], bool] | None = None, dtype=np.float32, workers: int | None = None) -> MonteCarlo:
     """`draws` simulations of the same input, draw d with seed + d, and per-layer metric statistics.
 
-    Draws run on ``workers`` threads (default: one per Numba thread of the caller, as many as the memory
-    budget allows for that many live draws), each worker with ``threads // workers`` Numba threads, so
-    workers x threads never exceeds the caller's. Results are reduced in draw order: they do not depend on
-    the number of workers. progress(done, total) is called (on the calling thread) after every finished
-    draw; cancel() is polled before every draw is awaited and raises `Cancelled` when it returns True. Only
-    the first draw's activations are kept. Without `cancel`, the whole run is checked against the work
-    budget first (`check_simulation`); with it, only each draw is (the caller can stop it)."""
-    import numba
-
+    Draws run on ``workers`` threads (default: one per kernel thread of the caller, `kernels.threads.num_threads`,
+    as many as the memory budget allows for that many live draws), each worker's kernels limited to
+    ``threads // workers`` threads, so workers x threads never exceeds the caller's. Results are reduced in
+    draw order: they do not depend on the number of workers. progress(done, total) is called (on the calling
+    thread) after every finished draw; cancel() is polled before every draw is awaited and raises `Cancelled`
+    when it returns True. Only the first draw's activations are kept. Without `cancel`, the whole run is
+    checked against the work budget first (`check_simulation`); with it, only each draw is (the caller can
+    stop it)."""
     stack = as_stack(stack)
     bias, bias_value = _run_args(bias, bias_value, seed)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
@@ -298,15 +316,19 @@ def monte_carlo(stack, image: np.ndarray, *, draws: int, init: str = "kaiming_un
         for d in range(draws):
             if cancel is not None and cancel():
                 raise Cancelled(f"cancelled after {d} of {draws} draws")
-            results[d] = _draw(stack, image, kwargs, seed + d, d == 0, stop)
+            results[d] = _draw(stack, image, kwargs, seed + d, d == 0, stop, threads)
             if progress is not None:
                 progress(d + 1, draws)
     else:
-        pool = ThreadPoolExecutor(n_workers, thread_name_prefix="checkerlab-draw",
-                                  initializer=numba.set_num_threads, initargs=(threads,))
+        pool = _draw_pool()
+        pending: dict = {}
+        submitted = 0
         try:
-            pending = {pool.submit(_draw, stack, image, kwargs, seed + d, d == 0, stop): d for d in range(draws)}
             for done in range(draws):
+                while submitted < draws and len(pending) < n_workers:  # at most n_workers draws live at once
+                    future = pool.submit(_draw, stack, image, kwargs, seed + submitted, submitted == 0, stop, threads)
+                    pending[future] = submitted
+                    submitted += 1
                 if cancel is not None and cancel():
                     raise Cancelled(f"cancelled after {done} of {draws} draws")
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -316,7 +338,9 @@ def monte_carlo(stack, image: np.ndarray, *, draws: int, init: str = "kaiming_un
                     progress(done + 1, draws)
         finally:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            for future in pending:
+                future.cancel()
+            wait(pending)  # the running draws end before this returns: no work left behind
     n_layers = len(stack)
     contrast, modulation, energy = (np.full((draws, n_layers), np.nan) for _ in range(3))
     tile_sum: list[np.ndarray | None] = [None] * n_layers

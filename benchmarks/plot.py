@@ -73,21 +73,22 @@ def draw(kernels: dict, series) -> None:
         rng = np.random.default_rng(0)
         for k, cls in enumerate(CLASSES):
             for j, op in enumerate(OPS):
+                both = [r["ratio"] for r in rows if r["cls"] == cls and r["op"] == op]
+                if not both:
+                    continue
                 for dtype, marker in (("float32", "o"), ("float64", "^")):
                     sel = [r["ratio"] for r in rows if r["cls"] == cls and r["op"] == op and r["dtype"] == dtype]
-                    if not sel:
-                        continue
                     x = k + (j - 1) * 0.25 + rng.uniform(-0.06, 0.06, len(sel))
                     ax.scatter(x, sel, s=9, marker=marker, color=COLORS[op], alpha=0.55, linewidths=0,
                                label=f"{op} {dtype}" if k == 3 else None)
-                    ax.plot([k + (j - 1) * 0.25 - 0.1, k + (j - 1) * 0.25 + 0.1], [geomean(sel)] * 2,
-                            color=COLORS[op], lw=2)
+                ax.plot([k + (j - 1) * 0.25 - 0.1, k + (j - 1) * 0.25 + 0.1], [geomean(both)] * 2,
+                        color=COLORS[op], lw=2)
         ax.axhline(1.0, color="k", lw=0.8)
         ax.axhline(0.5, color="k", lw=0.6, ls=":")
         ax.set_yscale("log")
         ax.set_xticks(range(len(CLASSES)), CLASSES)
         ax.set_ylabel("time / torch time (below 1: faster)")
-        ax.set_title("Kernels against torch, per shape class (bars: geomean)")
+        ax.set_title("Kernels against torch, per shape class (bars: geomean, both dtypes)")
         ax.legend(fontsize=6, loc="upper left")
         ax = axes[1]
         for op in OPS:

@@ -17,13 +17,12 @@ import functools
 import math
 import numbers
 
-import numba
 import numpy as np
 from numba import njit
 
 from ._args import FLOAT_DTYPES
 from .jit import FASTMATH
-from .threads import parallel_for
+from .threads import num_threads, parallel_for
 
 # Codes of the compiled dispatch in `activate` (PReLU is leaky_relu with a per-channel slope).
 IDENTITY, RELU, LEAKY_RELU, ELU, SILU, GELU, GELU_TANH, TANH, SIGMOID, HARDTANH, HARDSWISH, HARDSIGMOID, MISH = \
@@ -242,7 +241,7 @@ def apply(activation: Activation, x) -> np.ndarray:
         return y
     row_len = max(row_len, 1)
     n_jobs = x.size // row_len * -(-row_len // CHUNK)
-    threads = 1 if x.size < PARALLEL_MIN else numba.get_num_threads()
+    threads = 1 if x.size < PARALLEL_MIN else num_threads()
     parallel_for(_rows, n_jobs, threads, activation.code, table, src.reshape(-1), y.reshape(-1), row_len, CHUNK)
     return y
 

@@ -27,6 +27,7 @@ from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, as_activation
 from .gather import BLOCK, PARALLEL_MIN, gather
+from .threads import num_threads
 
 CHUNK_BYTES = 2048  # accumulator row per pass: BLOCK rows of this stay in L1
 STAGE_BYTES = 1 << 18  # staged input rows per job: stays in L2
@@ -105,8 +106,8 @@ class Plan:
             code, table = IDENTITY, self.no_table
         else:
             code, table = activation.code, activation.parameters(self.c_out, self.dtype)
-        # this thread's setting (numba.set_num_threads), asked only when the work could use it
-        budget = 1 if self.work < PARALLEL_MIN else numba.get_num_threads()
+        # this thread's setting (threads.limited or numba.set_num_threads), asked only when the work could use it
+        budget = 1 if self.work < PARALLEL_MIN else num_threads()
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
         if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit

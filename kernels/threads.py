@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from contextlib import contextmanager
 
 
 class _Pool:
@@ -91,3 +92,28 @@ def parallel_for(kernel, n_jobs: int, threads: int, *args) -> None:
     pieces.wait()
     if pieces.error is not None:
         raise pieces.error
+
+
+_local = threading.local()
+
+
+def num_threads() -> int:
+    """The threads a kernel called from this thread may use: the limit set by `limited` on this thread, else
+    ``numba.get_num_threads()`` (this thread's ``numba.set_num_threads``; all cores by default)."""
+    n = getattr(_local, "n", 0)
+    if n:
+        return n
+    import numba
+    return numba.get_num_threads()
+
+
+@contextmanager
+def limited(n: int):
+    """Kernels called from this thread inside the block use at most ``n`` threads (e.g. one per Monte Carlo
+    worker). Unlike ``numba.set_num_threads`` it touches no Numba threading layer from the thread."""
+    before = getattr(_local, "n", 0)
+    _local.n = max(1, int(n))
+    try:
+        yield
+    finally:
+        _local.n = before

@@ -421,8 +421,11 @@ def test_newest_request_wins_and_cancel(qtbot):
 
 
 def test_progress_and_cancel_of_a_long_monte_carlo(window, qtbot):
-    with qtbot.waitSignal(window.worker.progress, timeout=10000):
-        window.input_panel.draws.setValue(400)
+    # Poll instead of qtbot.waitSignal: a blocker connected to this high-rate cross-thread signal and then
+    # disconnected can receive a queued emission after it is gone (PySide6 + pytest-qt; crashed 1 run in 50,
+    # more often with faster draws).
+    window.input_panel.draws.setValue(400)
+    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=10000)
     window.cancel()
     qtbot.waitUntil(lambda: not window.worker.is_busy(), timeout=10000)
     assert window.simulation.monte_carlo.draws == 4  # the cancelled run never replaced the shown one

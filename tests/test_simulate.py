@@ -361,9 +361,8 @@ def test_memory_budget_counts_all_live_activations(monkeypatch):
 
 
 def test_monte_carlo_workers_share_the_callers_threads_and_give_the_same_result(monkeypatch):
-    import numba
-
     from checkerlab.analytics import simulation
+    from checkerlab.kernels import threads
 
     spec = "ConvTranspose2d(3, stride=2, out_channels=3), ReLU(), ConvTranspose2d(4, stride=2, padding=1)"
     x = make_input("natural", 12, seed=0)
@@ -371,16 +370,20 @@ def test_monte_carlo_workers_share_the_callers_threads_and_give_the_same_result(
     original = simulation.simulate
 
     def spy(*args, **kwargs):
-        seen.append(numba.get_num_threads())
+        seen.append(threads.num_threads())  # what the draw's kernels may use
         return original(*args, **kwargs)
 
     monkeypatch.setattr(simulation, "simulate", spy)
+    caller = threads.num_threads()
     serial = monte_carlo(spec, x, draws=5, seed=3, bias="random", workers=1)
-    assert seen == [numba.get_num_threads()] * 5
+    assert seen == [caller] * 5
     seen.clear()
     parallel = monte_carlo(spec, x, draws=5, seed=3, bias="random", workers=2)
-    threads = numba.get_num_threads()
-    assert seen == [max(1, threads // 2)] * 5  # workers x threads <= the caller's threads
+    assert seen == [max(1, caller // 2)] * 5  # workers x threads <= the caller's threads
+    with threads.limited(1):  # a caller limited to one thread gets one worker
+        seen.clear()
+        monte_carlo(spec, x, draws=3, seed=3, bias="random")
+        assert seen == [1] * 3
     for a in ("contrast", "modulation", "artifact_energy"):
         np.testing.assert_array_equal(getattr(serial, a), getattr(parallel, a))
     for t1, t2 in zip(serial.tile_sum, parallel.tile_sum, strict=True):
