@@ -26,6 +26,7 @@ from .layers import (
 from .overlap import OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
 from .spec import format_layers, parse_layers
 from .stack import Stack, as_stack
+from .sweep import sweep  # eager: the function shares its module's name, which a lazy import would rebind
 
 # name -> submodule, imported lazily on first attribute access.
 _LAZY = {
@@ -39,12 +40,15 @@ _LAZY = {
     "simulate_settings": "simulation",
     "make_input": "inputs",
     "phase_mean_tile": "metrics", "artifact_metrics": "metrics",
+    # the studies package itself: checkerlab.studies.run(name)
+    "studies": "studies",
 }
 
 
 def __getattr__(name):
     if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        module = import_module(f".{_LAZY[name]}", __name__)
+        value = module if name == _LAZY[name] else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'checkerlab' has no attribute {name!r}")
@@ -54,5 +58,5 @@ __all__ = [
     "CheckerlabError", "Config", "ConfigError", "Conv2d", "ConvTranspose2d", "Layer", "LayerError", "LeakyReLU",
     "OverlapPattern", "PixelShuffle", "ReLU", "Sigmoid", "SimulationSettings", "SpecError", "Stack", "Tanh",
     "Upsample", "as_stack", "atomic_write", "format_layers", "load_config", "overlap_map", "overlap_pattern",
-    "overlap_profiles", "parse_layers", "save_config", "write_array", *_LAZY,
+    "overlap_profiles", "parse_layers", "save_config", "sweep", "write_array", *_LAZY,
 ]
