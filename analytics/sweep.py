@@ -66,6 +66,15 @@ def _worker_init() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
+def _load_kernels() -> None:
+    """Warm a pool worker while the caller does other work: import the kernels and load their compiled code."""
+    import numpy as np
+
+    from .. import kernels
+    one_numba_thread()
+    kernels.conv_transpose2d(np.ones((1, 2, 2), np.float32), np.ones((1, 1, 2, 2), np.float32), stride=2)
+
+
 def run_chunk(fn: Callable[[Any], Any], points: Sequence[Any]) -> list[Any]:
     """fn at each point of one chunk, in order, with one Numba thread (the task every executor runs)."""
     one_numba_thread()
@@ -97,6 +106,8 @@ def open_executor(executor: Any = None, workers: int | None = None) -> Iterator[
                 client.close()
     elif executor is None and _workers(workers) > 1:
         with local_pool(workers) as pool:
+            for _ in range(_workers(workers)):  # the workers start and warm up in the background
+                pool.submit(_load_kernels)
             yield pool
     else:
         yield executor

@@ -272,14 +272,14 @@ def _depth(result):
     left.set_title("(a) contrast")
     left.legend()
     right.plot(depth, [r["energy"] for r in rows], "o-", color=style.COLORS[6],
-               label="energy var(T) / mean(T$^2$)")
+               label="var(T)/mean(T$^2$)")
     right.plot(depth, [r["amplitude"] for r in rows], "s--", color=style.COLORS[3],
-               label="largest amplitude |C(f)| / C(0)")
-    right.set_ylim(0, max(0.5, max(r["energy"] for r in rows) * 1.15))
+               label="peak |C(f)|/C(0)")
+    right.set_ylim(0, min(1.05, max(0.6, 1.6 * max(r["energy"] for r in rows))))  # room for the legend
     right.set_xlabel("depth n")
     right.set_ylabel("fraction")
     right.set_title("(b) energy and peak amplitude")
-    right.legend(loc="lower right")
+    right.legend(loc="upper left")
     for ax in (left, right):
         ax.set_xticks(depth)
     _title(fig, f"{result.settings['block']} stacked n deep", style.COLUMN)

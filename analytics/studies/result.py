@@ -17,6 +17,8 @@ from typing import Any
 
 #: Rows shown by `table()` before it refers to the CSV.
 MAX_TABLE_ROWS = 40
+#: Longest text cell in `table()` (a layer spec); the JSON and CSV keep it whole.
+MAX_CELL = 60
 
 
 def exact(value: Any) -> int | str:
@@ -106,6 +108,7 @@ def _csv_cell(value: Any) -> str:
 
 
 def _cell(value: Any, stderr: Any = None) -> str:
+    """One table cell: 4 significant digits, 'm ± e' with a standard error ('[a b] ± max e' for lists)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -114,5 +117,7 @@ def _cell(value: Any, stderr: Any = None) -> str:
         text = f"{value:.4g}"
         return f"{text} ± {stderr:.2g}" if isinstance(stderr, float) else text
     if isinstance(value, (list, tuple)):
-        return "[" + " ".join(_cell(v) for v in value) + "]"
-    return str(value)
+        text = "[" + " ".join(_cell(v) for v in value) + "]"
+        return f"{text} ± {max(stderr):.2g}" if isinstance(stderr, list) and stderr else text
+    text = str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
