@@ -337,3 +337,17 @@ def test_cli_without_matplotlib_says_what_to_install(capsys, tmp_path, monkeypat
         assert code == 2 and err.strip() == "checkerlab: error: figures need matplotlib: pip install " \
                                             "'checkerlab[figures]'"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_docs_quote_the_committed_results_and_they_are_current():
+    """docs/studies.md quotes every verdict of docs/studies/*.json; the exact ones (and smoothing) re-run equal."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    text = " ".join((root / "docs" / "studies.md").read_text().split())
+    for name in studies.NAMES:
+        committed = json.loads((root / "docs" / "studies" / f"{name}.json").read_text())
+        assert " ".join(committed["verdict"].split()) in text, name
+        assert (root / "docs" / "studies" / f"{name}.png").exists() and f"(studies/{name}.png)" in text
+    for name in ("overlap-rule", "depth", "smoothing"):
+        fresh = studies.run(name, seed=0, draws=studies.DEFAULT_DRAWS, workers=1).to_json()
+        assert fresh == (root / "docs" / "studies" / f"{name}.json").read_text(), name
