@@ -351,3 +351,21 @@ def test_docs_quote_the_committed_results_and_they_are_current():
     for name in ("overlap-rule", "depth", "smoothing"):
         fresh = studies.run(name, seed=0, draws=studies.DEFAULT_DRAWS, workers=1).to_json()
         assert fresh == (root / "docs" / "studies" / f"{name}.json").read_text(), name
+
+
+def test_decoder_kernels_preserve_brightness_on_average():
+    """The mean kernel maps a constant image to itself (averaged over phases); random kernels have that mean."""
+    from checkerlab.analytics.simulation import forward
+    stack = Stack("ConvTranspose2d(3, stride=2, out_channels=8), ReLU(), Conv2d(3, out_channels=4, bias=False), "
+                  "ConvTranspose2d(4, stride=2, groups=2, out_channels=6)")
+    mean = decoder_params(stack, 3, None, bias=0.0)
+    y = forward(stack, np.full((3, 12, 12), 0.7, np.float32), mean)[-1]
+    geometry = interiors(stack, 12)[-1]
+    assert whole_periods(y, geometry.period, geometry.edge).mean() == pytest.approx(0.7, rel=1e-6)
+    assert mean[2][1] is None  # Conv2d(bias=False) keeps no bias
+    draws = [decoder_params(stack, 3, np.random.default_rng(i), bias=0.1, bias_spread=0.05) for i in range(200)]
+    for i in (0, 2, 3):
+        w = np.stack([d[i][0] for d in draws])
+        assert w.min() >= 0 and w.mean() == pytest.approx(mean[i][0].mean(), rel=0.02)
+    b = np.stack([d[0][1] for d in draws])
+    assert b.min() >= 0.05 and b.max() <= 0.15 and b.mean() == pytest.approx(0.1, abs=0.005)

@@ -18,30 +18,32 @@ import numpy as np
 
 from ..layers import ConvTranspose2d
 from ..stack import Stack
-from ..weights import Params, has_weights, weight_shape
+from ..weights import Params, init_params
 
 
 def decoder_params(stack: Stack, in_channels: int, rng: np.random.Generator | None, bias: float = 0.0,
                    bias_spread: float = 0.0, dtype=np.float32) -> list[Params]:
     """Per layer None or (weight, bias) in PyTorch layout: weights U(0, 2 m) (see the module docstring), or
-    the mean kernel m when rng is None; biases bias + U(-bias_spread, bias_spread). Draw order: per layer the
-    weight, then the bias."""
+    the mean kernel m when rng is None; biases bias + U(-bias_spread, bias_spread). Draw order: the weights
+    layer by layer (`init_params` with init='uniform', scaled by 2 m), then the biases layer by layer."""
+    unit = init_params(stack, in_channels, "ones" if rng is None else "uniform", "zero", seed=rng or 0,
+                       dtype=np.float64)
     params: list[Params] = []
-    c = in_channels
-    for layer in stack:
-        c_out = layer.out_channels_for(c)
-        if not has_weights(layer):
+    for layer, p in zip(stack, unit, strict=True):
+        if p is None:
             params.append(None)
-            c = c_out
             continue
-        shape = weight_shape(layer, c)
+        w = p[0]
         kh, kw = layer.kernel_size
-        gain = layer.stride[0] * layer.stride[1] if isinstance(layer, ConvTranspose2d) else 1
-        m = gain / ((c // layer.groups) * kh * kw)
-        w = np.full(shape, m) if rng is None else rng.uniform(0.0, 2 * m, shape)
-        b = np.full(c_out, float(bias))
-        if bias_spread and rng is not None:
-            b += rng.uniform(-bias_spread, bias_spread, c_out)
-        params.append((w.astype(dtype), b.astype(dtype)))
-        c = c_out
-    return params
+        if isinstance(layer, ConvTranspose2d):  # (C_in, C_out/groups, kH, kW): C_in/groups inputs per output
+            m = layer.stride[0] * layer.stride[1] / (w.shape[0] // layer.groups * kh * kw)
+        else:  # (C_out, C_in/groups, kH, kW)
+            m = 1 / (w.shape[1] * kh * kw)
+        b = None if p[1] is None else np.full(len(p[1]), float(bias))  # a layer built with bias=False has none
+        params.append([w * (m if rng is None else 2 * m), b])
+    if bias_spread and rng is not None:
+        for p in params:
+            if p is not None and p[1] is not None:
+                p[1] = p[1] + rng.uniform(-bias_spread, bias_spread, len(p[1]))
+    return [None if p is None else (p[0].astype(dtype), None if p[1] is None else p[1].astype(dtype))
+            for p in params]
