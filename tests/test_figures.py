@@ -116,3 +116,24 @@ def test_figure_command(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == f"checkerlab: error: {tmp_path / 'f.txt'}: unknown figure format '.txt'; use .png, .svg or .pdf"
     assert not (tmp_path / "f.txt").exists()
+
+
+def test_latex_report_embeds_the_figure_and_compiles(tmp_path):
+    """The hand-off to `analyze --latex`: the report plus `latex_figure` compiles with pdflatex."""
+    import shutil
+    import subprocess
+
+    from checkerlab.analytics.latex import latex_document
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        pytest.skip("pdflatex is not installed")
+    stack = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 2"
+    tex = tmp_path / "report.tex"
+    snippet = figures.latex_figure(stack, tex, (16, 16))
+    assert (tmp_path / "report-figure.pdf").exists() and r"\includegraphics{report-figure.pdf}" in snippet
+    tex.write_text(latex_document(stack, (16, 16)).replace(r"\end{document}", snippet + "\n" + r"\end{document}"))
+    run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", tex.name],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    log = (tmp_path / "report.log").read_text(errors="replace")
+    assert "<report-figure.pdf" in log and "Undefined control sequence" not in log

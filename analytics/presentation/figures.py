@@ -186,6 +186,22 @@ def overlap_figure(stack, input_size=(32, 32), settings=None, image: np.ndarray 
     return fig
 
 
+def latex_figure(stack, tex_path: str | os.PathLike, input_size=(32, 32), settings=None) -> str:
+    """For a LaTeX report at `tex_path`: write `overlap_figure` as a PDF beside it (STEM-figure.pdf) and return
+    a figure environment that includes it at its natural column width (needs graphicx)."""
+    from ..latex import tex_text
+    from ..stack import as_stack
+
+    stack = as_stack(stack)
+    pdf = Path(tex_path).with_name(Path(tex_path).stem + "-figure.pdf")
+    save_figure(overlap_figure(stack, input_size, settings), pdf)
+    caption = (r"Exact overlap (a) and one simulated run (b) of \texttt{" + tex_text(str(stack)) + "} on a "
+               f"{input_size[0]}$\\times${input_size[1]} input, on the same window of the interior; (c), (d) their "
+               "spectra with the exact artifact frequencies circled.")
+    return "\n".join([r"\begin{figure}[h]", r"\centering", r"\includegraphics{" + pdf.name + "}",
+                      r"\caption{" + caption + "}", r"\end{figure}"])
+
+
 def _fraction_text(value) -> str:
     f = Fraction(value)
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
