@@ -155,3 +155,10 @@ def test_ctrl_c_stops_the_cli_cleanly(tmp_path):
     time.sleep(0.5)
     assert workers and not [pid for pid in workers if Path(f"/proc/{pid}").exists()
                             and "zombie" not in Path(f"/proc/{pid}/status").read_text()]
+
+
+def test_worker_start_imports_no_sympy():
+    """Every pool worker starts with `import checkerlab`: the lazy part of the API (SymPy) must stay lazy."""
+    code = ("import sys, checkerlab, checkerlab.analytics.studies; "
+            "assert 'sympy' not in sys.modules, 'sympy imported'; assert callable(checkerlab.closed_form)")
+    subprocess.run([sys.executable, "-c", code], check=True)
