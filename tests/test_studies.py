@@ -316,7 +316,7 @@ def test_cli_study_prints_the_table_and_writes_the_files(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["study", "base", "--draws", "1"], "checkerlab: error: draws=1 must be an integer in 2..1,000,000"),
+    (["study", "base", "--draws", "1"], "checkerlab: error: draws=1 must be an integer in 2..100,000"),
     (["study", "nope"], "checkerlab study: error: argument name: invalid choice: 'nope'"),
     (["study", "base", "--layer", "ConvTranspose2d(3, stride=2)"], "applies to the depth study only"),
     (["study", "depth", "--layer", "ConvTranspose2d(3, stride=0)"], "layer 0 (ConvTranspose2d): stride=0"),
