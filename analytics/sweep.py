@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from contextlib import contextmanager
@@ -39,6 +38,8 @@ CHUNKS_PER_WORKER = 8
 MAX_CHUNK = 32
 #: Seconds to wait for a Dask scheduler before giving up.
 CONNECT_TIMEOUT = 10
+#: Seconds between two polls of cancel() while chunks run.
+POLL = 0.25
 
 Progress = Callable[[int, int], None]
 
@@ -52,16 +53,14 @@ def usable_cores() -> int:
 
 
 def one_numba_thread() -> None:
-    """Make the calling worker thread run Numba kernels on one thread. In a worker process that has not
-    imported numba yet, NUMBA_NUM_THREADS=1 also keeps numba from starting a pool of idle threads."""
-    if "numba" not in sys.modules:
-        os.environ["NUMBA_NUM_THREADS"] = "1"
+    """Make the calling thread run Numba kernels on one thread (`set_num_threads` is per thread; the process
+    environment is left alone: a thread pool may run in the user's own process)."""
     import numba
     numba.set_num_threads(1)
 
 
 def _worker_init() -> None:
-    """A local pool worker: Ctrl-C is the parent's to handle; one Numba thread."""
+    """A local pool worker (our own process): Ctrl-C is the parent's to handle; numba starts one thread."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["NUMBA_NUM_THREADS"] = "1"
 
@@ -83,12 +82,24 @@ def run_chunk(fn: Callable[[Any], Any], points: Sequence[Any]) -> list[Any]:
 
 def local_pool(workers: int | None = None) -> Executor:
     """A process pool for `sweep`: `workers` processes (default: the usable cores), 'spawn' start method,
-    each with one Numba thread and SIGINT ignored. Use it as a context manager to share it across sweeps."""
+    each with one Numba thread and SIGINT ignored. To share one across sweeps use `open_executor`, which also
+    cancels the queued work when the block is left by an exception (Ctrl-C)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(_workers(workers), mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init)
+
+
+@contextmanager
+def _owned_pool(workers: int | None) -> Iterator[Executor]:
+    """`local_pool` for the duration of a block; on exit the queued tasks are cancelled, the running ones
+    finish (a chunk is short), and the workers exit."""
+    pool = local_pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -105,7 +116,7 @@ def open_executor(executor: Any = None, workers: int | None = None) -> Iterator[
             if owned:
                 client.close()
     elif executor is None and _workers(workers) > 1:
-        with local_pool(workers) as pool:
+        with _owned_pool(workers) as pool:
             for _ in range(_workers(workers)):  # the workers start and warm up in the background
                 pool.submit(_load_kernels)
             yield pool
@@ -155,7 +166,7 @@ def sweep(grid: Iterable[Any], fn: Callable[[Any], Any], executor: Any = None, *
           cancel: Callable[[], bool] | None = None) -> list[Any]:
     """[fn(p) for p in grid], computed in parallel (see the module docstring for `executor`).
 
-    progress(done, total) is called as chunks finish; cancel() is polled between them: when it returns True,
+    progress(done, total) is called as chunks finish; cancel() is polled every POLL seconds: when it returns True,
     or on Ctrl-C, the chunks not yet started are cancelled, the running ones are waited for (a chunk is
     short), and `Cancelled` (respectively KeyboardInterrupt) is raised with how far the sweep got."""
     points = list(grid)
@@ -182,7 +193,7 @@ def sweep(grid: Iterable[Any], fn: Callable[[Any], Any], executor: Any = None, *
     count = min(_workers(workers), n)
     if count == 1:
         return _serial(points, fn, chunksize, progress, cancel)
-    with local_pool(count) as pool:
+    with _owned_pool(count) as pool:
         return _gather(_FutureTasks(pool), points, fn, _chunks(n, count, chunksize), progress, cancel)
 
 
@@ -216,8 +227,8 @@ class _FutureTasks:
     def submit(self, fn, points):
         return self.executor.submit(run_chunk, fn, points)
 
-    def wait(self, pending):
-        return wait(pending, return_when=FIRST_COMPLETED)[0]
+    def wait(self, pending, timeout):
+        return wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)[0]
 
     def cancel(self, futures):
         for f in futures:
@@ -234,9 +245,12 @@ class _DaskTasks:
     def submit(self, fn, points):
         return self.client.submit(run_chunk, fn, points, pure=False)
 
-    def wait(self, pending):
+    def wait(self, pending, timeout):
         from distributed import wait as dask_wait
-        return dask_wait(list(pending), return_when="FIRST_COMPLETED").done
+        try:
+            return dask_wait(list(pending), timeout=timeout, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            return set()
 
     def cancel(self, futures):
         self.client.cancel(list(futures))
@@ -245,13 +259,18 @@ class _DaskTasks:
 def _gather(tasks, points, fn, chunks, progress, cancel) -> list[Any]:
     """Submit every chunk, collect results by grid index as chunks finish."""
     results: list[Any] = [None] * len(points)
-    index = {tasks.submit(fn, [points[i] for i in chunk]): chunk for chunk in chunks}
-    pending, done = set(index), 0
+    index: dict[Any, range] = {}
+    pending: set[Any] = set()
+    done = 0
     try:
+        for chunk in chunks:
+            future = tasks.submit(fn, [points[i] for i in chunk])
+            index[future] = chunk
+            pending.add(future)
         while pending:
             if cancel is not None and cancel():
                 raise Cancelled(f"cancelled after {done} of {len(points)} points")
-            for future in tasks.wait(pending):
+            for future in tasks.wait(pending, None if cancel is None else POLL):
                 pending.discard(future)
                 chunk = index[future]
                 results[chunk.start: chunk.stop] = future.result()

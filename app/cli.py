@@ -233,7 +233,7 @@ def cmd_study(args) -> int:
                 result = studies.run(name, seed=args.seed, draws=args.draws, executor=executor,
                                      workers=args.workers, layer=args.layer, progress=_ProgressBar(name))
             except KeyboardInterrupt as exc:
-                print(f"checkerlab: study {name} {exc or 'interrupted'}; its files were not written",
+                print(f"checkerlab: study {name} {str(exc) or 'interrupted'}; its files were not written",
                       file=sys.stderr)
                 return 130
             paths = studies.write(result, args.out)

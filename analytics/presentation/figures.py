@@ -119,7 +119,7 @@ def _title(fig, text: str, width: float) -> None:
     fig.suptitle("\n".join(textwrap.wrap(text, int(width * 17))), fontsize=6)
 
 
-def _finite(values) -> np.ndarray:
+def _floats(values) -> np.ndarray:
     return np.array([float(v) for v in values])
 
 
@@ -335,8 +335,8 @@ def _brightness(result):
     for ax, bias in zip(np.atleast_1d(axes), biases, strict=True):
         for color, act in zip((style.COLORS[5], style.COLORS[6]), ("none", "ReLU"), strict=True):
             rows = [r for r in result.rows if r["bias"] == bias and r["activation"] == act]
-            x = _finite(r["brightness"] for r in rows)
-            y, e = _finite(r["artifact_mean"] for r in rows), _finite(r["artifact_stderr"] for r in rows)
+            x = _floats(r["brightness"] for r in rows)
+            y, e = _floats(r["artifact_mean"] for r in rows), _floats(r["artifact_stderr"] for r in rows)
             style_ = "o-" if act == "none" else "s--"
             ax.plot(x, y, style_, color=color, markersize=2.5, label=f"activation: {act}")
             ax.fill_between(x, y - e, y + e, color=color, alpha=0.25, linewidth=0)
