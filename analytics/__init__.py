@@ -40,8 +40,8 @@ _LAZY = {
     "simulate_settings": "simulation",
     "make_input": "inputs",
     "phase_mean_tile": "metrics", "artifact_metrics": "metrics",
-    # the studies package itself: checkerlab.studies.run(name)
-    "studies": "studies",
+    # the studies package itself: checkerlab.studies.run(name); their files
+    "studies": "studies", "write_study": "presentation.studies", "study_table": "presentation.studies",
 }
 
 

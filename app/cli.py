@@ -222,6 +222,7 @@ def cmd_study(args) -> int:
     """Run a study (or all): print its table and write OUT/NAME.json, .csv, .png and .svg."""
     from ..analytics import studies
     from ..analytics.presentation.figures import require
+    from ..analytics.presentation.studies import study_table, write_study
     from ..analytics.sweep import open_executor
 
     require()  # refuse before the Monte Carlo runs, not after
@@ -236,8 +237,8 @@ def cmd_study(args) -> int:
                 print(f"checkerlab: study {name} {str(exc) or 'interrupted'}; its files were not written",
                       file=sys.stderr)
                 return 130
-            paths = studies.write(result, args.out)
-            print(("\n" if i else "") + result.table())
+            paths = write_study(result, args.out)
+            print(("\n" if i else "") + study_table(result))
             print(f"wrote    {', '.join(str(p) for p in paths)}")
     return 0
 

@@ -11,10 +11,12 @@ import pytest
 
 from checkerlab.analytics import CheckerlabError, Conv2d, studies
 from checkerlab.analytics.metrics import interiors
+from checkerlab.analytics.presentation.studies import study_json, write_study
 from checkerlab.analytics.stack import Stack
 from checkerlab.analytics.studies import base, brightness, depth, gradient, overlap_rule, smoothing
 from checkerlab.analytics.studies.montecarlo import child_rng, draw_seeds
 from checkerlab.analytics.studies.networks import decoder_params
+from checkerlab.analytics.studies.result import exact
 from checkerlab.app.cli import main
 
 # ------------------------------------------------------------------ brute-force references (independent of the engine)
@@ -90,7 +92,7 @@ def test_overlap_rule_rows_match_a_literal_scatter_and_torch():
         assert row["period"] == len(tile)
         assert row["even"] == (len(tile) == 1 and tile[0] > 0) == overlap_rule.rule_even(k, s, d)
         lo, hi = min(tile), max(tile)
-        assert row["contrast"] == ("inf" if lo == 0 else studies.result.exact(Fraction(hi, lo) ** 2))
+        assert row["contrast"] == ("inf" if lo == 0 else exact(Fraction(hi, lo) ** 2))
     assert result.verdict.startswith("Confirmed exactly on all 216 layers: 70 are even")
     assert "ConvTranspose2d(3, stride=2), ConvTranspose2d(4, stride=2) is even" in result.verdict
 
@@ -102,7 +104,7 @@ def test_overlap_rule_rows_match_torch_2d():
         margin = d * (k - 1)
         inner = m[margin: m.shape[0] - margin, margin: m.shape[1] - margin]
         lo, hi = inner.min(), inner.max()
-        assert row["contrast"] == ("inf" if lo == 0 else studies.result.exact(Fraction(int(hi), int(lo))))
+        assert row["contrast"] == ("inf" if lo == 0 else exact(Fraction(int(hi), int(lo))))
         assert row["even"] == (lo == hi > 0)
 
 
@@ -268,11 +270,11 @@ def test_gradient_rows_match_torch_autograd():
 
 
 def test_same_seed_same_json_however_the_draws_are_split():
-    one = studies.run("smoothing", seed=3, draws=10, workers=1).to_json()
-    two = studies.run("smoothing", seed=3, draws=10, workers=1).to_json()
-    pooled = studies.run("smoothing", seed=3, draws=10, workers=2).to_json()
+    one = study_json(studies.run("smoothing", seed=3, draws=10, workers=1))
+    two = study_json(studies.run("smoothing", seed=3, draws=10, workers=1))
+    pooled = study_json(studies.run("smoothing", seed=3, draws=10, workers=2))
     assert one == two == pooled
-    assert studies.run("smoothing", seed=4, draws=10, workers=1).to_json() != one
+    assert study_json(studies.run("smoothing", seed=4, draws=10, workers=1)) != one
     data = json.loads(one)
     assert list(data) == ["study", "claim", "verdict", "settings", "rows"]
     assert data["settings"]["seed"] == 3 and data["settings"]["draws"] == 10
@@ -290,9 +292,9 @@ def test_api_is_reachable_from_the_package():
 
 def test_write_produces_json_csv_png_svg(tmp_path):
     result = studies.run("depth")
-    paths = studies.write(result, tmp_path)
+    paths = write_study(result, tmp_path)
     assert [p.name for p in paths] == ["depth.json", "depth.csv", "depth.png", "depth.svg"]
-    assert json.loads((tmp_path / "depth.json").read_text()) == json.loads(result.to_json())
+    assert (tmp_path / "depth.json").read_text() == study_json(result)
     lines = (tmp_path / "depth.csv").read_text().splitlines()
     assert lines[0] == "depth,period,contrast,energy,amplitude" and lines[1].startswith('1,"[2, 2]",4,0.19,')
     assert len(lines) == 9
@@ -349,7 +351,7 @@ def test_docs_quote_the_committed_results_and_they_are_current():
         assert " ".join(committed["verdict"].split()) in text, name
         assert (root / "docs" / "studies" / f"{name}.png").exists() and f"(studies/{name}.png)" in text
     for name in ("overlap-rule", "depth", "smoothing"):
-        fresh = studies.run(name, seed=0, draws=studies.DEFAULT_DRAWS, workers=1).to_json()
+        fresh = study_json(studies.run(name, seed=0, draws=studies.DEFAULT_DRAWS, workers=1))
         assert fresh == (root / "docs" / "studies" / f"{name}.json").read_text(), name
 
 
@@ -369,3 +371,19 @@ def test_decoder_kernels_preserve_brightness_on_average():
         assert w.min() >= 0 and w.mean() == pytest.approx(mean[i][0].mean(), rel=0.02)
     b = np.stack([d[0][1] for d in draws])
     assert b.min() >= 0.05 and b.max() <= 0.15 and b.mean() == pytest.approx(0.1, abs=0.005)
+
+
+def test_studies_compute_and_presentation_renders():
+    """Arrows go down: the studies (domain) never import presentation, lazily or not; presentation may import
+    them. Every module of analytics/studies/ is parsed for its imports."""
+    import ast
+    from pathlib import Path
+    folder = Path(studies.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "presentation" not in (node.module or ""), f"{path.name}:{node.lineno}"
+            elif isinstance(node, ast.Import):
+                assert not any("presentation" in a.name for a in node.names), f"{path.name}:{node.lineno}"
+    import checkerlab
+    assert checkerlab.write_study is write_study and callable(checkerlab.study_table)

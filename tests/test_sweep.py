@@ -127,11 +127,12 @@ def test_dask_matches_the_local_run_also_when_a_worker_dies(cluster):
 
 def test_dask_scheduler_address_gives_identical_study_json(cluster):
     from checkerlab.analytics import studies
+    from checkerlab.analytics.presentation.studies import study_json
     local_cluster, client = cluster
     client.wait_for_workers(2, timeout=60)
     local = studies.run("gradient", seed=5, draws=6, workers=2)
     remote = studies.run("gradient", seed=5, draws=6, executor=local_cluster.scheduler_address)
-    assert remote.to_json() == local.to_json()
+    assert study_json(remote) == study_json(local)
 
 
 def test_ctrl_c_stops_the_cli_cleanly(tmp_path):

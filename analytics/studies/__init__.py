@@ -5,9 +5,9 @@
     >>> [row["contrast"] for row in result.rows][:4]
     [4, 9, 25, 64]
 
-`run(name)` returns a `StudyResult` {study, claim, verdict, settings, rows}; `write(result, out_dir)` saves
-NAME.json, NAME.csv, NAME.png and NAME.svg. The studies (one module each, the claim and its mathematics in
-its docstring):
+`run(name)` returns a `StudyResult` {study, claim, verdict, settings, rows};
+`checkerlab.write_study(result, out_dir)` (presentation.studies) saves NAME.json, NAME.csv, NAME.png and
+NAME.svg. The studies (one module each, the claim and its mathematics in its docstring):
 
 - overlap-rule  one ConvTranspose2d(k, stride=s, dilation=d): even iff gcd(d, s) = 1 and s | k. Exact.
 - depth         a block stacked 1..8 deep: contrast and energy grow, the peak amplitude does not. Exact.
@@ -24,13 +24,10 @@ gives byte-identical JSON on any number of workers (`montecarlo`).
 
 from __future__ import annotations
 
-import os
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 from ..errors import CheckerlabError
-from ..files import atomic_write
 from .montecarlo import check_draws, check_seed
 from .result import StudyResult
 
@@ -41,8 +38,6 @@ NAMES = tuple(MODULES)
 #: The Monte Carlo studies (the others ignore seed, draws and executor).
 MONTE_CARLO = ("smoothing", "brightness", "base", "gradient")
 DEFAULT_DRAWS = 256
-#: The files `write` produces, per study.
-FORMATS = ("json", "csv", "png", "svg")
 
 
 def claim(name: str) -> str:
@@ -72,23 +67,4 @@ def run(name: str, *, seed: int = 0, draws: int = DEFAULT_DRAWS, executor: Any =
     return module.run(**options)
 
 
-def write(result: StudyResult, out_dir: str | os.PathLike, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Save the result as out_dir/NAME.{json,csv,png,svg} (each write atomic); returns the paths. The figures
-    need matplotlib (the `figures` extra)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = out / f"{result.study}.{fmt}"
-        if fmt == "json":
-            atomic_write(path, result.to_json())
-        elif fmt == "csv":
-            atomic_write(path, result.to_csv())
-        else:
-            from ..presentation.figures import save_figure, study_figure
-            save_figure(study_figure(result), path)
-        paths.append(path)
-    return paths
-
-
-__all__ = ["MONTE_CARLO", "NAMES", "StudyResult", "claim", "run", "write"]
+__all__ = ["MONTE_CARLO", "NAMES", "StudyResult", "claim", "run"]
