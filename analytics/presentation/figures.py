@@ -222,6 +222,7 @@ def study_figure(result):
 
 def _contrast_grid(ax, rows: list[dict], x: str, y: str):
     """A heatmap of log10 contrast over (x, y) cells: even cells marked '=', holes grey with an 'x'."""
+    import matplotlib
     from matplotlib.colors import Normalize
 
     xs = sorted({r[x] for r in rows})
@@ -231,7 +232,7 @@ def _contrast_grid(ax, rows: list[dict], x: str, y: str):
         c = r["contrast"]
         if c != "inf":
             grid[ys.index(r[y]), xs.index(r[x])] = math.log10(float(Fraction(c)))
-    cmap = __import__("matplotlib").colormaps[style.HEATMAP].with_extremes(bad=style.MISSING)
+    cmap = matplotlib.colormaps[style.HEATMAP].with_extremes(bad=style.MISSING)
     finite = grid[np.isfinite(grid)]
     top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=Normalize(0, top), origin="lower",

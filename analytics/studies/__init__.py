@@ -24,16 +24,15 @@ gives byte-identical JSON on any number of workers (`montecarlo`).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from ..errors import CheckerlabError
+from . import base, brightness, depth, gradient, overlap_rule, smoothing
 from .montecarlo import check_draws, check_seed
 from .result import StudyResult
 
 #: Study name -> module, in the order `checkerlab study all` runs them.
-MODULES = {"overlap-rule": "overlap_rule", "depth": "depth", "smoothing": "smoothing",
-           "brightness": "brightness", "base": "base", "gradient": "gradient"}
+MODULES = {module.NAME: module for module in (overlap_rule, depth, smoothing, brightness, base, gradient)}
 NAMES = tuple(MODULES)
 #: The Monte Carlo studies (the others ignore seed, draws and executor).
 MONTE_CARLO = ("smoothing", "brightness", "base", "gradient")
@@ -48,7 +47,7 @@ def claim(name: str) -> str:
 def _module(name: str):
     if name not in MODULES:
         raise CheckerlabError(f"unknown study {name!r}; choose one of {', '.join(NAMES)} (or 'all')")
-    return import_module(f".{MODULES[name]}", __name__)
+    return MODULES[name]
 
 
 def run(name: str, *, seed: int = 0, draws: int = DEFAULT_DRAWS, executor: Any = None, workers: int | None = None,
