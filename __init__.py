@@ -16,8 +16,12 @@ import sys as _sys
 from importlib import metadata as _metadata
 
 from . import analytics as _analytics
-from .analytics import *  # noqa: F403 (the public API is analytics')
 from .analytics import __all__ as _api
+
+# The public API is analytics'. Only its eagerly imported names are copied here: a star import would resolve
+# every lazy name too (SymPy, the simulation), which `import checkerlab` must not pay for (every worker
+# process of a sweep starts with it).
+globals().update({_name: getattr(_analytics, _name) for _name in _api if _name not in _analytics._LAZY})
 
 try:
     __version__ = _metadata.version("checkerlab")

@@ -30,6 +30,7 @@ from .overlap import OverlapPattern, overlap_map, overlap_pattern, overlap_profi
 from .rational import RationalArray
 from .spec import format_layers, parse_layers
 from .stack import Stack, as_stack
+from .sweep import sweep  # eager: the function shares its module's name, which a lazy import would rebind
 from .targets import load_target
 
 # name -> submodule, imported lazily on first attribute access.
@@ -52,12 +53,15 @@ _LAZY = {
     "from_torch": "torch_import", "from_onnx": "onnx_import", "load_weights": "state_dict",
     "network_pattern": "network_pattern", "NetworkPattern": "network_pattern",
     "checkerboard_report": "report", "CheckerboardReport": "report",
+    # the studies package itself: checkerlab.studies.run(name); their files
+    "studies": "studies", "write_study": "presentation.studies", "study_table": "presentation.studies",
 }
 
 
 def __getattr__(name):
     if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        module = import_module(f".{_LAZY[name]}", __name__)
+        value = module if name == _LAZY[name] else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'checkerlab' has no attribute {name!r}")
@@ -68,6 +72,6 @@ __all__ = [
     "LayerError", "Network", "Node",
     "LeakyReLU", "OverlapPattern", "PixelShuffle", "RationalArray", "ReLU", "Sigmoid", "SimulationSettings",
     "SpecError", "Stack", "Tanh", "Upsample", "as_stack", "atomic_write", "format_layers", "load_config",
-    "load_target", "overlap_map", "overlap_pattern", "overlap_profiles", "parse_layers", "save_config", "write_array",
-    *_LAZY,
+    "load_target", "overlap_map", "overlap_pattern", "overlap_profiles", "parse_layers", "save_config", "sweep",
+    "write_array", *_LAZY,
 ]

@@ -224,6 +224,63 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+class _ProgressBar:
+    """progress(done, total) for `sweep`: a bar on stderr when it is a terminal, nothing otherwise."""
+
+    def __init__(self, label: str, width: int = 30):
+        self.label, self.width, self.tty = label, width, sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            filled = self.width * done // total
+            sys.stderr.write(f"\r{self.label:<12} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}"
+                             + ("\n" if done == total else ""))
+            sys.stderr.flush()
+
+
+def cmd_study(args) -> int:
+    """Run a study (or all): print its table and write OUT/NAME.json, .csv, .png and .svg."""
+    from ..analytics import studies
+    from ..analytics.presentation.figures import require
+    from ..analytics.presentation.studies import study_table, write_study
+    from ..analytics.sweep import open_executor
+
+    require()  # refuse before the Monte Carlo runs, not after
+    names = studies.NAMES if args.name == "all" else (args.name,)
+    parallel = any(name in studies.MONTE_CARLO for name in names)
+    with open_executor(args.scheduler, args.workers if parallel else 1) as executor:
+        for i, name in enumerate(names):
+            try:
+                result = studies.run(name, seed=args.seed, draws=args.draws, executor=executor,
+                                     workers=args.workers, layer=args.layer, progress=_ProgressBar(name))
+            except KeyboardInterrupt as exc:
+                print(f"checkerlab: study {name} {str(exc) or 'interrupted'}; its files were not written",
+                      file=sys.stderr)
+                return 130
+            paths = write_study(result, args.out)
+            print(("\n" if i else "") + study_table(result))
+            print(f"wrote    {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_figure(args) -> int:
+    """The publication figure of a stack: exact overlap, simulated output and both spectra."""
+    from dataclasses import replace
+
+    from ..analytics.presentation.figures import check_path, overlap_figure, save_figure
+
+    check_path(args.out)
+    config = load_target(args.spec, args.input_size)
+    settings = config.simulation if args.seed is None else replace(config.simulation, seed=args.seed)
+    image = None
+    if settings.input == "image":
+        from .images import load_image
+        image = load_image(settings.image_path)
+    save_figure(overlap_figure(config.stack, config.input_size, settings, image, args.size), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_run(args) -> int:
     """`make run`: the GUI on the default example; without a display, a one-line notice, its analysis and
     the path of a screenshot PNG."""
@@ -285,6 +342,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.npy", help="write the first draw's output (C, H, W) as .npy")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_simulate)
+
+    from ..analytics.studies import DEFAULT_DRAWS, NAMES
+
+    p = sub.add_parser("study", help="check a claim about checkerboards: a table, JSON, CSV and a figure")
+    p.add_argument("name", choices=(*NAMES, "all"), help="the study, or all of them")
+    p.add_argument("--out", metavar="DIR", default="studies", help="where NAME.json/.csv/.png/.svg go "
+                                                                   "(default ./studies)")
+    p.add_argument("--seed", type=int, default=0, help="Monte Carlo seed; one child seed per draw (default 0)")
+    p.add_argument("--draws", type=int, default=DEFAULT_DRAWS,
+                   help=f"Monte Carlo draws (default {DEFAULT_DRAWS})")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the draws on a Dask cluster, e.g. tcp://host:8786 "
+                                                           "(pip install 'checkerlab[cluster]')")
+    p.add_argument("--workers", type=int, help="local worker processes (default: the usable cores)")
+    p.add_argument("--layer", metavar="SPEC", help="the block the depth study stacks (default "
+                                                    "ConvTranspose2d(3, stride=2))")
+    p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("figure", help="publication figure: exact overlap, simulated output, both spectra")
+    p.add_argument("spec", help="layer list or a .json config (its simulation settings drive panel b)")
+    p.add_argument("--out", metavar="FILE", required=True, help="the figure: .svg, .pdf or .png")
+    p.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="input height and width")
+    p.add_argument("--seed", type=int, help="seed of the simulated weights")
+    p.add_argument("--size", choices=("column", "page"), default="column",
+                   help="one paper column (3.3 in, 2x2 panels) or the page width (6.9 in, 1x4)")
+    p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("run", help="the main job: the default example")
     p.set_defaults(func=cmd_run)

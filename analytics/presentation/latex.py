@@ -9,6 +9,7 @@ and numbers go through `latex_printer`; everything needs only amsmath (and graph
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from fractions import Fraction
@@ -365,8 +366,9 @@ def _legend() -> str:
             r"of $a$ modulo $m$; $\operatorname{lcm}_{q \mid S}$ runs over the positive divisors $q$ of $S$.")
 
 
-def latex_document(stack, input_size=(32, 32)) -> str:
-    """The standalone report: stack, output size, closed forms, period, tile, spectrum, condition, fixes."""
+def latex_document(stack, input_size=(32, 32), figure: str | None = None) -> str:
+    """The standalone report: stack, output size, closed forms, period, tile, spectrum, condition, fixes, and
+    `figure` (a LaTeX figure environment, see `export_latex`) after the tile when given."""
     stack = as_stack(stack)
     forms = [(title, closed_form(stack, axis)) for axis, title in _axes(stack)]
     symbolic = any(cf.is_symbolic for _, cf in forms)
@@ -379,6 +381,8 @@ def latex_document(stack, input_size=(32, 32)) -> str:
         parts += [r"\paragraph{" + tex_text(title) + "}", _rows_document(rows(cf))]
     if not symbolic:
         parts += [r"\subsection*{Interior tile}", _tile_section(stack)]
+    if figure:
+        parts += [r"\subsection*{Figure}", figure]
     parts += [r"\subsection*{Checkerboard-free condition}", verdict_document(checkerboard_free(stack))]
     parts.append(r"\subsection*{Fixes}")
     if symbolic:
@@ -394,7 +398,18 @@ def latex_document(stack, input_size=(32, 32)) -> str:
 
 
 def export_latex(stack, path: str | os.PathLike, input_size=(32, 32)) -> Path:
-    """Write `latex_document(stack, input_size)` atomically to `path` (compiles with pdflatex)."""
+    """Write `latex_document(stack, input_size)` atomically to `path` (compiles with pdflatex).
+
+    With matplotlib installed (the `figures` extra) and a numeric stack, the report includes the exact overlap
+    beside one simulated run and both spectra (`figures.latex_figure`), written as PATH-STEM-figure.pdf beside
+    it; without matplotlib the report is the same minus that figure."""
+    from . import figures
+
     path = Path(path)
-    atomic_write(path, latex_document(stack, input_size))
+    stack = as_stack(stack)
+    figure = None
+    symbolic = any(closed_form(stack, axis).is_symbolic for axis, _ in _axes(stack))  # cached: no second derivation
+    if not symbolic and importlib.util.find_spec("matplotlib") is not None:
+        figure = figures.latex_figure(stack, path, input_size)
+    atomic_write(path, latex_document(stack, input_size, figure))
     return path
