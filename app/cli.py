@@ -168,10 +168,11 @@ def cmd_analyze(args) -> int:
         check_array(args.csv, report["output_size"])
         write_array(args.csv, overlap_map(config.stack, config.input_size))
     if args.latex:
-        from ..analytics import export_latex
+        from ..analytics.presentation.latex import export_latex, report_figure
+        figure = report_figure(config.stack, args.latex, config.input_size)  # a simulation: not symbolic time
         with _deadline(_symbolic_seconds(), "the LaTeX report", "use fewer layers or smaller strides (the exact "
                        "spectrum grows with the period)"):
-            export_latex(config.stack, args.latex, config.input_size)
+            export_latex(config.stack, args.latex, config.input_size, figure)
     print(json.dumps(report, indent=2) if args.json else analysis_text(report))
     return 0
 

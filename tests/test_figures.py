@@ -119,19 +119,18 @@ def test_figure_command(tmp_path, capsys):
 
 
 def test_latex_report_embeds_the_figure_and_compiles(tmp_path):
-    """The hand-off to `analyze --latex`: the report plus `latex_figure` compiles with pdflatex."""
+    """`export_latex` (what `analyze --latex` writes) includes `latex_figure` when matplotlib is installed, and
+    the report compiles with pdflatex."""
     import shutil
     import subprocess
 
-    from checkerlab.analytics.latex import latex_document
+    from checkerlab.analytics.presentation.latex import export_latex
     exe = shutil.which("pdflatex")
     if exe is None:
         pytest.skip("pdflatex is not installed")
     stack = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 2"
-    tex = tmp_path / "report.tex"
-    snippet = figures.latex_figure(stack, tex, (16, 16))
-    assert (tmp_path / "report-figure.pdf").exists() and r"\includegraphics{report-figure.pdf}" in snippet
-    tex.write_text(latex_document(stack, (16, 16)).replace(r"\end{document}", snippet + "\n" + r"\end{document}"))
+    tex = export_latex(stack, tmp_path / "report.tex", (16, 16))
+    assert (tmp_path / "report-figure.pdf").exists() and r"\includegraphics{report-figure.pdf}" in tex.read_text()
     run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", tex.name],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]

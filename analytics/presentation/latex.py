@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from dataclasses import fields
 from fractions import Fraction
 from functools import singledispatch
 from pathlib import Path
@@ -21,10 +22,12 @@ import sympy as sp
 from ..closed_forms import ClosedForm, closed_form
 from ..condition import AxisVerdict, FreeVerdict, checkerboard_free
 from ..depth import DepthLaw
+from ..errors import CheckerlabError
 from ..files import atomic_write
 from ..fixes import Fix, suggest_fixes
 from ..latex_printer import exact, latex, tex_text
 from ..layer_forms import same_axes
+from ..layers.base import is_symbolic
 from ..overlap import overlap_pattern
 from ..stack import as_stack
 
@@ -397,19 +400,33 @@ def latex_document(stack, input_size=(32, 32), figure: str | None = None) -> str
     return "\n\n".join(parts) + "\n"
 
 
-def export_latex(stack, path: str | os.PathLike, input_size=(32, 32)) -> Path:
-    """Write `latex_document(stack, input_size)` atomically to `path` (compiles with pdflatex).
-
-    With matplotlib installed (the `figures` extra) and a numeric stack, the report includes the exact overlap
-    beside one simulated run and both spectra (`figures.latex_figure`), written as PATH-STEM-figure.pdf beside
-    it; without matplotlib the report is the same minus that figure."""
+def report_figure(stack, path: str | os.PathLike, input_size=(32, 32)) -> str | None:
+    """The report's figure block for `export_latex`: the exact overlap beside one simulated run and both spectra
+    (`figures.latex_figure`), written as PATH-STEM-figure.pdf beside `path`. None without matplotlib (the
+    `figures` extra) or for a symbolic stack; a one-sentence "No figure: ..." when the default simulation
+    cannot run the stack. Costs one simulation and one matplotlib render (about 1 s, mostly the import)."""
     from . import figures
 
+    stack = as_stack(stack)
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    values = (getattr(layer, f.name) for layer in stack for f in fields(layer))
+    if any(is_symbolic(x) for v in values for x in (v if isinstance(v, tuple) else (v,))):
+        return None  # no simulation of a symbolic stack; checked on the parameters, not by deriving closed forms
+    try:
+        return figures.latex_figure(stack, path, input_size)
+    except CheckerlabError as exc:  # e.g. channels the default simulation cannot feed: the report stays
+        return "No figure: " + tex_text(str(exc))
+
+
+def export_latex(stack, path: str | os.PathLike, input_size=(32, 32), figure: str | None | bool = True) -> Path:
+    """Write `latex_document(stack, input_size, figure)` atomically to `path` (compiles with pdflatex).
+
+    `figure=True` includes `report_figure(stack, path, input_size)`; False leaves it out; a string is a figure
+    block already made by `report_figure`."""
     path = Path(path)
     stack = as_stack(stack)
-    figure = None
-    symbolic = any(closed_form(stack, axis).is_symbolic for axis, _ in _axes(stack))  # cached: no second derivation
-    if not symbolic and importlib.util.find_spec("matplotlib") is not None:
-        figure = figures.latex_figure(stack, path, input_size)
-    atomic_write(path, latex_document(stack, input_size, figure))
+    if figure is True:
+        figure = report_figure(stack, path, input_size)
+    atomic_write(path, latex_document(stack, input_size, figure or None))
     return path
