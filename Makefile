@@ -25,13 +25,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 # Benchmarks compare against PyTorch: the optional `torch` extra (a CPU wheel) is installed here only.
+# Every benchmarks/bench_*.py rewrites its own section of docs/performance.md; plot.py then draws
+# docs/performance.png from bench_kernels' results (and times the exact paths against depth).
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,torch]'
-	$(PY) benchmarks/bench_overlap.py
-	$(PY) benchmarks/bench_kernels.py
-	$(PY) benchmarks/bench_simulate.py
-	$(PY) benchmarks/bench_symbolic.py
-	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_gui.py
+	@for script in benchmarks/bench_*.py; do \
+		echo "== $$script"; QT_QPA_PLATFORM=offscreen $(PY) $$script || exit 1; \
+	done
+	$(PY) benchmarks/plot.py
 
 # The README's screenshot, rendered offscreen once both views are computed.
 screenshot: $(STAMP)

@@ -23,9 +23,11 @@ from math import gcd, lcm
 
 import sympy as sp
 
+from .closed_forms import closed_form
 from .errors import CheckerlabError
+from .overlap import overlap_pattern
+from .periods import kills_int
 from .stack import Stack, as_stack
-from .symbolic import closed_form
 
 #: Largest total stride S_b^L tabulated (the tile of that depth is computed exactly).
 MAX_TABLE_STRIDE = 1 << 14
@@ -66,7 +68,7 @@ class DepthLaw:
 
     def _vanishes(self, order: int) -> bool:
         """H_b vanishes at the primitive order-th roots of unity."""
-        return order > 1 and any(f.kills_int(order) for f in self.form.factors)
+        return order > 1 and any(kills_int(f, order) for f in self.form.factors)
 
     def period_at(self, depth: int) -> int:
         """The exact minimal period at `depth`: lcm of the q | S_b^depth that no H_b(z^(S_b^j)) cancels."""
@@ -141,7 +143,6 @@ class DepthLaw:
     @cached_property
     def table(self) -> tuple[DepthRow, ...]:
         """Exact rows for L = 1..max_depth (stopping once S_b^L exceeds MAX_TABLE_STRIDE)."""
-        from .overlap import overlap_pattern
         rows = []
         for depth in range(1, self.max_depth + 1):
             if self.stride ** depth > MAX_TABLE_STRIDE and depth > 1:
@@ -171,58 +172,8 @@ class DepthLaw:
                 "minimum": ratio(a.minimum, b.minimum), "contrast": ratio(a.contrast, b.contrast),
                 "mean": ratio(a.mean, b.mean)}
 
-    # ---- LaTeX
-
-    def rows(self) -> list[tuple[str, str]]:
-        from .latex import exact, latex
-        L = latex(self.L)
-        none = r"\text{no closed form (see the table)}"
-        rows = [(r"\text{block}", r": \text{\texttt{" + _tt(str(self.block)) + "}}"),
-                (r"\text{even}", r": " + _every(self.even, self.downsamples)),
-                (r"\text{holes}", r": " + _every(self.holes, self.downsamples)),
-                (f"P({L})", latex(self.period) if self.period is not None else none),
-                (rf"\bar c({L})", latex(self.mean)),
-                (rf"\text{{contrast}}({L})", latex(self.contrast) if self.contrast is not None else none),
-                (rf"A_{{\max}}({L})", latex(self.amplitude) if self.amplitude is not None else none)]
-        if self.lowest_amplitude is not None:
-            rows.append((rf"A_{{1/S^{{{L}}}}}({L})", latex(self.lowest_amplitude)))
-        for name, value in self.growth.items():
-            if value is not None:
-                rows.append((rf"\text{{growth of the {name}}}", r": \times " + exact(value)
-                             + rf" \text{{ per block at }} {L} = {self.table[-1].depth}"))
-        return rows
-
-    def table_latex(self) -> str:
-        """The table as an amsmath-free LaTeX array."""
-        from .latex import exact
-        head = r"L & \text{period} & \min & \max & \text{contrast} & A_{\max} \\ \hline"
-        body = [f"{r.depth} & {r.period} & {exact(r.minimum)} & {exact(r.maximum)} & {exact(r.contrast)} & "
-                f"{r.amplitude:.4g} \\\\" for r in self.table]
-        return "\\[\n\\begin{array}{rrrrrr}\n" + head + "\n" + "\n".join(body) + "\n\\end{array}\n\\]"
-
-    def latex(self) -> str:
-        """align* of the laws, then the exact table."""
-        from .latex import math_block
-        return math_block(self.rows()) + "\n" + self.table_latex()
-
-    def _repr_latex_(self) -> str:
-        from .latex import jupyter_block
-        return jupyter_block(self.rows())
-
     def __repr__(self) -> str:
         return f"DepthLaw({str(self.block)!r}, max_depth={self.max_depth}, axis={self.axis})"
-
-
-def _every(flag: bool, downsamples: bool) -> str:
-    where = r"\text{ at every depth}"
-    if downsamples:
-        where = r"\text{ at depth 1 (the block downsamples: see the table)}"
-    return (r"\text{yes}" if flag else r"\text{no}") + where
-
-
-def _tt(text: str) -> str:
-    from .latex import tex_text
-    return tex_text(text)
 
 
 def depth_law(block, max_depth: int = 6, axis: int = 0) -> DepthLaw:

@@ -1,6 +1,31 @@
-"""The errors checkerlab raises for bad input: each names what is wrong and what is allowed."""
+"""The errors checkerlab raises for bad input: each names what is wrong and what is allowed.
+
+Messages are one line. Whatever they echo of the user's input goes through `excerpt`, so that a 10 MB spec,
+a 5,000-digit integer or a lone surrogate never turns into a 10 MB, unprintable or multi-line message.
+"""
 
 from __future__ import annotations
+
+#: Longest echo of user input inside a message (characters of its repr).
+EXCERPT = 40
+
+
+def excerpt(value: object, limit: int = EXCERPT) -> str:
+    """A short, printable, one-line repr of `value`: the middle is cut out beyond `limit` characters.
+
+    repr escapes newlines and lone surrogates; integers too long for `repr` (Python's 4,300-digit limit)
+    are described by their size instead of being converted. O(len(repr)) at most."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4000:
+        return f"<an integer of {value.bit_length():,} bits>"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # e.g. a nested structure too deep for repr
+        return f"<a {type(value).__name__}>"
+    text = text.encode("ascii", "backslashreplace").decode("ascii") if not text.isprintable() else text
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[-(limit - 1 - half):]}"
 
 
 class CheckerlabError(ValueError):
@@ -17,7 +42,12 @@ class LayerError(CheckerlabError):
 
     def at(self, index: int) -> LayerError:
         """The same error, located at position `index` of a stack."""
-        return LayerError(self.layer_type, self.param, self.reason, index)
+        return type(self)(self.layer_type, self.param, self.reason, index)
+
+
+class SizeDependentError(LayerError):
+    """A layer whose exact rule needs the input size (Upsample(size=...), align_corners=True, adaptive
+    pooling): its pattern exists for a given input, as a network (`Network.from_stack(stack, input_shape)`)."""
 
 
 class SpecError(CheckerlabError):
@@ -34,7 +64,13 @@ class ConfigError(CheckerlabError):
     def __init__(self, message: str, path: str | None = None, line: int | None = None,
                  column: int | None = None):
         self.path, self.line, self.column = path, line, column
-        where = str(path) if path else "config"
+        where = excerpt(str(path), 60)[1:-1] if path else "config"
         if line is not None:
             where += f":{line}:{column}"
         super().__init__(f"{where}: {message}")
+
+
+class BudgetError(CheckerlabError):
+    """An exact computation would exceed its work or memory budget; the message says what to reduce.
+
+    Raised before anything is allocated (see `analytics.budget`)."""

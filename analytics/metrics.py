@@ -19,13 +19,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from .errors import CheckerlabError
 from .layers import AxisOp
-from .overlap import OverlapPattern, overlap_pattern
+from .layers.kind import Kind
+from .overlap import OverlapPattern, overlap_pattern, prefix_patterns
 from .stack import Stack, _size_pair, as_stack
 
 Edge = tuple[tuple[int, int], tuple[int, int]]
@@ -44,6 +44,10 @@ def _dirty_step(op: AxisOp, dirty: np.ndarray) -> np.ndarray:
 
     A sample is dirty if a dirty input reaches it or if one of its taps falls on padding, outside the
     input, or on a clamped (bilinear edge) index."""
+    if op.kind == "map":
+        for m in op.maps:
+            dirty = m.dirty(dirty)
+        return dirty
     k, s, pb, pa, d = op.kernel, op.stride, op.pad_before, op.pad_after, op.dilation
     n, out = len(dirty), op.output_length(len(dirty))
     if op.kind == "transposed":  # y[i*s + t*d - pb] += x[i]
@@ -88,12 +92,18 @@ def _interiors(stack: Stack, size: tuple[int, int]) -> tuple[Interior, ...]:
     for axis, n in enumerate(size):
         dirty, period, rows = np.zeros(n, bool), 1, []
         for layer in stack:
-            op = layer.axis_op(axis)
+            if isinstance(layer, Kind):  # its tap tables for this very length (size-dependent kinds too)
+                maps = layer.axis_maps(axis, len(dirty))
+                op = AxisOp("map", maps=maps) if maps else AxisOp("identity")
+            else:
+                op = layer.axis_op(axis)
             dirty = _dirty_step(op, dirty)
             if op.kind in ("transposed", "repeat", "linear"):
                 period *= op.stride
             elif op.kind == "conv":
                 period //= math.gcd(period, op.stride)
+            for m in op.maps:
+                period = m.step_out * period // math.gcd(period, m.step_in)
             rows.append((period, _edge(dirty)))
         per_axis.append(rows)
     return tuple(Interior((ph, pw), (eh, ew)) for (ph, eh), (pw, ew) in zip(*per_axis, strict=True))
@@ -107,19 +117,14 @@ def interiors(stack, input_size) -> list[Interior]:
     return list(_interiors(stack, size))
 
 
-def _spatial(stack: Stack) -> Stack:
-    return Stack([layer for layer in stack if not layer.is_activation])
-
-
-@functools.lru_cache(maxsize=256)
-def _pattern(spatial: Stack) -> OverlapPattern:
-    return overlap_pattern(spatial)
+@functools.lru_cache(maxsize=64)
+def _prefix_patterns(stack: Stack) -> tuple[OverlapPattern, ...]:
+    return tuple(prefix_patterns(stack))
 
 
 def layer_patterns(stack) -> list[OverlapPattern]:
-    """`overlap_pattern(stack[:i+1])` for every layer i, cached per prefix (activations do not change it)."""
-    stack = as_stack(stack)
-    return [_pattern(_spatial(stack[: i + 1])) for i in range(len(stack))]
+    """`overlap_pattern(stack[:i+1])` for every layer i, in one sweep (`prefix_patterns`), cached per stack."""
+    return list(_prefix_patterns(as_stack(stack)))
 
 
 def _window(x: np.ndarray, period: tuple[int, int], edge: Edge) -> np.ndarray:
@@ -282,8 +287,10 @@ def artifact_metrics(x: np.ndarray, pattern: OverlapPattern | Stack | str, *,
 
 def analytic_energy(pattern: OverlapPattern) -> float:
     """Artifact energy fraction of the analytic tile: sum_{m != 0} |C(m)|^2 / sum_m |C(m)|^2
-    = 1 - mean(tile)^2 / mean(tile^2), computed exactly then rounded."""
-    values = [Fraction(v) for v in np.asarray(pattern.tile).ravel()]
-    mean = sum(values, Fraction(0)) / len(values)
-    mean_sq = sum((v * v for v in values), Fraction(0)) / len(values)
+    = 1 - mean(tile)^2 / mean(tile^2), computed exactly then rounded.
+
+    The tile is the outer product r x c of the axis tiles, so mean(tile) = mean(r) mean(c) and
+    mean(tile^2) = mean(r^2) mean(c^2): exact Python-integer arithmetic in O(ph + pw)."""
+    (mr, sr), (mc, sc) = (axis.moments() for axis in pattern.axes)
+    mean, mean_sq = mr * mc, sr * sc
     return 0.0 if mean_sq == 0 else float(1 - mean * mean / mean_sq)

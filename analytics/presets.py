@@ -3,7 +3,7 @@
 Each preset is the upsampling path of a published network, scaled down in channels so that it simulates
 interactively; the geometry (kernel, stride, padding) that decides the overlap pattern is the original's.
 
-    >>> from analytics.presets import get_preset
+    >>> from checkerlab.analytics.presets import get_preset
     >>> get_preset("dcgan-k3s2").config.stack.output_size((32, 32))
     (256, 256)
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import Config, SimulationSettings
-from .errors import CheckerlabError
+from .errors import CheckerlabError, excerpt
 
 
 @dataclass(frozen=True)
@@ -128,24 +128,82 @@ _PRESETS = [
            Config("Upsample(2), Conv2d(3, padding=1)", (32, 32), _sim(input="constant"))),
 ]
 
+# The upsampling paths of the real architectures in tests/models (the model-import tests run the whole
+# networks, skips included), as chains in the layer kinds real decoders use.
+_MODEL_PRESETS = [
+    Preset("dcgan-bn", "DCGAN generator with BatchNorm",
+           "The DCGAN generator as published: ConvTranspose2d(4, 2, 1) + BatchNorm2d + ReLU, Tanh at the end. The "
+           "overlap is even, but BatchNorm's per-channel gains and random weights give each phase its own sum.",
+           "Radford, Metz & Chintala 2016",
+           Config(", ".join([_ct(4, 2, 1, ch=32), "BatchNorm2d()", "ReLU()", _ct(4, 2, 1, ch=16), "BatchNorm2d()",
+                             "ReLU()", _ct(4, 2, 1, ch=3), "Tanh()"]), (8, 8), _sim())),
+    Preset("pix2pix-resnet-up", "pix2pix / CycleGAN ResNet generator, upsampling path",
+           "Two ConvTranspose2d(3, 2, padding=1, output_padding=1) with InstanceNorm and ReLU, then the 7x7 "
+           "reflection-padded head: kernel 3 over stride 2 paints Distill's [3, 2, 3, 1] per axis, which the head "
+           "smooths but does not remove.",
+           "Isola et al. 2017; Zhu et al. 2017",
+           Config(", ".join([_ct(3, 2, 1, 1, 16), "InstanceNorm2d()", "ReLU()", _ct(3, 2, 1, 1, 8),
+                             "InstanceNorm2d()", "ReLU()", "ReflectionPad2d(3)", "Conv2d(7, out_channels=3)",
+                             "Tanh()"]), (16, 16), _sim())),
+    Preset("sd-vae-up", "Stable Diffusion VAE decoder, upsampling path",
+           "GroupNorm, SiLU, nearest x2 then a 3x3 convolution, twice (the resnets' residuals are left out): the "
+           "resize-convolution recipe, even by construction.",
+           "Rombach et al. 2022 (the diffusers AutoencoderKL decoder)",
+           Config("Conv2d(3, padding=1, out_channels=32), GroupNorm(8), SiLU(), Upsample(2), "
+                  "Conv2d(3, padding=1, out_channels=32), GroupNorm(8), SiLU(), Upsample(2), "
+                  "Conv2d(3, padding=1, out_channels=3)", (16, 16), _sim())),
+    Preset("stylegan2-blur", "StyleGAN2 up block: transposed conv + [1,3,3,1] blur",
+           "ConvTranspose2d(3, stride 2) followed by upfirdn2d's normalised [1, 3, 3, 1] binomial (gain 4, pad 1): "
+           "the blur contains the zero-order hold 1 + z, so the kernel-3 pattern becomes even.",
+           "Karras et al. 2020 (StyleGAN2); NVlabs upfirdn2d",
+           Config(", ".join([_ct(3, 2, ch=16), "Upfirdn2d([1, 3, 3, 1], padding=1, gain=4, normalize=True)",
+                             "LeakyReLU(0.2)", "Conv2d(3, padding=1, out_channels=16)", "LeakyReLU(0.2)",
+                             _ct(3, 2, ch=3), "Upfirdn2d([1, 3, 3, 1], padding=1, gain=4, normalize=True)"]),
+                  (8, 8), _sim())),
+    Preset("edsr-up", "EDSR x4 upsampler (sub-pixel convolutions)",
+           "EDSR's tail: Conv2d(3) to 4C channels and PixelShuffle(2), twice, then a 3x3 convolution: even counts, "
+           "random sub-kernels paint period 4.",
+           "Lim et al. 2017",
+           Config("Conv2d(3, padding=1, out_channels=64), PixelShuffle(2), Conv2d(3, padding=1, out_channels=64), "
+                  "PixelShuffle(2), Conv2d(3, padding=1, out_channels=3)", (16, 16), _sim())),
+    Preset("unet-maxpool", "U-Net encoder-decoder path (skips left out)",
+           "MaxPool2d(2) down, ConvTranspose2d(2, stride 2) up, 3x3 convolutions with BatchNorm and ReLU: kernel 2 "
+           "over stride 2 is even; the max pooling keeps the count's maximum per window.",
+           "Ronneberger, Fischer & Brox 2015 (milesial/Pytorch-UNet)",
+           Config("Conv2d(3, padding=1, out_channels=8), BatchNorm2d(), ReLU(), MaxPool2d(2), "
+                  "Conv2d(3, padding=1, out_channels=16), BatchNorm2d(), ReLU(), ConvTranspose2d(2, stride=2, "
+                  "out_channels=8), Conv2d(3, padding=1, out_channels=8), BatchNorm2d(), ReLU(), "
+                  "Conv2d(1, out_channels=2)", (32, 32), _sim())),
+]
+
 #: key -> Preset, in menu order.
 PRESETS: dict[str, Preset] = {p.key: p for p in _PRESETS}
+#: Real architectures' upsampling paths in the layer kinds real decoders use (norms, SiLU, pads, pools, FIR).
+MODEL_PRESETS: dict[str, Preset] = {p.key: p for p in _MODEL_PRESETS}
 #: The example `make run` and `checkerlab gui` open: a clear, compounding checkerboard.
 DEFAULT_PRESET = "dcgan-k3s2"
 
 
 def preset_names() -> list[str]:
-    """The preset keys, in menu order."""
-    return list(PRESETS)
+    """The preset keys, in menu order (the classic examples, then the real architectures)."""
+    return [*PRESETS, *MODEL_PRESETS]
+
+
+def find_preset(name: str) -> Preset | None:
+    """The preset with key (or title) `name`, case-insensitive, or None."""
+    wanted = str(name).strip().lower()
+    for preset in (*PRESETS.values(), *MODEL_PRESETS.values()):
+        if wanted in (preset.key, preset.title.lower()):
+            return preset
+    return None
 
 
 def get_preset(name: str) -> Preset:
     """The preset with key (or title) `name`, case-insensitive; CheckerlabError lists the keys otherwise."""
-    wanted = str(name).strip().lower()
-    for preset in PRESETS.values():
-        if wanted in (preset.key, preset.title.lower()):
-            return preset
-    raise CheckerlabError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
+    preset = find_preset(name)
+    if preset is None:
+        raise CheckerlabError(f"unknown preset {excerpt(name)}; available: {', '.join(preset_names())}")
+    return preset
 
 
 def default_config() -> Config:

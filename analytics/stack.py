@@ -6,25 +6,24 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .errors import CheckerlabError, LayerError
+from .budget import MAX_ELEMENTS, MAX_LAYERS, MAX_PIXELS, check
+from .errors import CheckerlabError, LayerError, excerpt
 from .layers import Layer
 
-#: Largest 2D map (pixels) that `overlap_map` and the simulation will allocate per channel.
-MAX_PIXELS = 1 << 26
-#: Largest activation (channels x pixels) the simulation will allocate.
-MAX_ELEMENTS = 1 << 27
+__all__ = ["MAX_ELEMENTS", "MAX_PIXELS", "Stack", "as_stack"]
 
 
 def _size_pair(input_size: Any) -> tuple[int, int]:
-    """An int or an (H, W) pair of positive whole numbers, as ints."""
+    """An int or an (H, W) pair of whole numbers in 1..MAX_PIXELS, as ints."""
     pair = (input_size, input_size) if isinstance(input_size, numbers.Number) else input_size
     try:
         h, w = pair
-        ok = all(not isinstance(v, bool) and int(v) == v >= 1 for v in (h, w))
+        ok = all(not isinstance(v, bool) and int(v) == v and 1 <= v <= MAX_PIXELS for v in (h, w))
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
-        raise CheckerlabError(f"input_size={input_size!r} must be a positive int or an (H, W) pair of positive ints")
+        raise CheckerlabError(f"input_size={excerpt(input_size)} must be a positive int or an (H, W) pair of "
+                              f"ints in 1..{MAX_PIXELS}")
     return int(h), int(w)
 
 
@@ -39,6 +38,7 @@ class Stack(Sequence):
             from .spec import parse_layers
             layers = parse_layers(layers)
         layers = tuple(layers)
+        check(len(layers), MAX_LAYERS, "the number of layers", "use a shorter stack")
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise CheckerlabError(f"layer {i}: expected a layer such as ConvTranspose2d(3, stride=2), "
@@ -73,7 +73,10 @@ class Stack(Sequence):
         """Length along `axis` before the first layer and after each layer; refuses an empty output."""
         out = [n]
         for i, layer in enumerate(self.layers):
-            m = layer.axis_op(axis).output_length(out[-1])
+            try:
+                m = layer.output_length(axis, out[-1])
+            except LayerError as exc:
+                raise exc.at(i) from None
             if m < 1:
                 raise LayerError(layer.type, None, f"output would be empty: length {out[-1]} -> {m} along "
                                  f"{'HW'[axis]}; use a larger input_size", i)
@@ -83,22 +86,35 @@ class Stack(Sequence):
     def sizes(self, input_size: Any) -> list[tuple[int, int]]:
         """(H, W) of the input and after each layer, with PyTorch's rules, within `MAX_PIXELS`."""
         h, w = _size_pair(input_size)
+        if h * w > MAX_PIXELS:
+            raise CheckerlabError(f"input_size {h}x{w} ({h * w:,} pixels) exceeds the memory budget of "
+                                  f"{MAX_PIXELS:,} pixels; use a smaller input_size")
         sizes = list(zip(self.lengths(h, 0), self.lengths(w, 1), strict=True))
         for i, (sh, sw) in enumerate(sizes[1:]):
             if sh * sw > MAX_PIXELS:
                 raise LayerError(self.layers[i].type, None, f"output {sh}x{sw} ({sh * sw:,} pixels) exceeds the "
-                                 f"memory budget of {MAX_PIXELS:,} pixels; use a smaller input_size", i)
+                                 f"memory budget of {MAX_PIXELS:,} pixels; use a smaller input_size (or smaller "
+                                 "kernels and strides)", i)
         return sizes
 
     def output_size(self, input_size: Any) -> tuple[int, int]:
         """(H_out, W_out) of the whole stack for an (H, W) input."""
         return self.sizes(input_size)[-1]
 
+    def macs(self, input_shape: tuple[int, int, int]) -> int:
+        """Multiply-adds of one forward pass on a (C, H, W) input (validates like `shapes`). O(layers)."""
+        shapes = self.shapes(input_shape)
+        return sum(_macs(layer, a[0], b[0], a[1:], b[1:])
+                   for layer, a, b in zip(self.layers, shapes, shapes[1:], strict=False))
+
     def shapes(self, input_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
         """(C, H, W) of the input and after each layer; channels follow `out_channels`, PixelShuffle
         divides by r^2, groups must divide both channel counts. Refuses more than `MAX_ELEMENTS`."""
         c, h, w = input_shape
         shapes = [(int(c), h, w)]
+        if int(c) * h * w > MAX_ELEMENTS:
+            raise CheckerlabError(f"input {c}x{h}x{w} ({int(c) * h * w:,} values) exceeds the memory budget of "
+                                  f"{MAX_ELEMENTS:,}; use a smaller input or fewer channels")
         for i, ((sh, sw), layer) in enumerate(zip(self.sizes((h, w))[1:], self.layers, strict=True)):
             c_in = shapes[-1][0]
             try:
@@ -115,6 +131,17 @@ class Stack(Sequence):
                                  "channels", i)
             shapes.append((c_out, sh, sw))
         return shapes
+
+
+def _macs(layer: Layer, c_in: int, c_out: int, size_in: tuple[int, int], size_out: tuple[int, int]) -> int:
+    """Multiply-adds of one layer: per output (conv) or input (transposed) pixel, k_h k_w C / groups each."""
+    kernel = getattr(layer, "kernel_size", None)
+    if kernel is None or isinstance(kernel[0], str):
+        return c_out * size_out[0] * size_out[1]  # resampling and activations: about one op per value
+    groups = getattr(layer, "groups", c_in)  # pools: one window per channel
+    if layer.type == "ConvTranspose2d":
+        return c_in * size_in[0] * size_in[1] * kernel[0] * kernel[1] * (c_out // groups)
+    return c_out * size_out[0] * size_out[1] * kernel[0] * kernel[1] * (c_in // groups)
 
 
 def as_stack(stack: Stack | Iterable[Layer] | Layer | str) -> Stack:

@@ -1,7 +1,9 @@
-"""Shared benchmark helpers: robust timing and a description of the machine."""
+"""Shared benchmark helpers: robust timing, a description of the machine, and each script's section of
+docs/performance.md."""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import subprocess
@@ -19,6 +21,46 @@ def median_ms(fn, repeat: int = 7, warmup: int = 1) -> float:
         fn()
         times.append((time.perf_counter() - t) * 1e3)
     return median(times)
+
+
+def interleaved_best_ms(fns, rounds: int = 7, inner: int = 3, budget_s: float | None = None,
+                        pause_s: float = 0.0) -> list[float]:
+    """Best time (ms) of one call of each of ``fns``, measured in the same run: ``rounds`` rounds, each timing
+    ``inner`` single calls of every function in turn (the order reversed every other round), so that both
+    sides see the same machine state. The best, not the median: on a shared machine other processes only
+    ever add time. With ``budget_s`` the rounds stop early once that much time is spent (at least 2 rounds).
+    ``pause_s``: a sleep before each function's calls, so that the thread pools of the previous one (OpenMP,
+    BLAS: they spin for a while after each call) have gone to sleep and do not compete for the cores.
+    """
+    for fn in fns:  # warm-up: compile, caches, thread pools
+        fn()
+    best = [float("inf")] * len(fns)
+    start = time.perf_counter()
+    for r in range(rounds):
+        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            if pause_s:
+                time.sleep(pause_s)
+            for _ in range(inner):
+                t = time.perf_counter()
+                fns[i]()
+                best[i] = min(best[i], time.perf_counter() - t)
+        if budget_s is not None and r >= 1 and time.perf_counter() - start > budget_s:
+            break
+    return [b * 1e3 for b in best]
+
+
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages, for the record next to every figure."""
+    try:
+        return "/".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def geomean(values) -> float:
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
 def machine() -> str:

@@ -13,7 +13,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def as_batch(fn, x):
     """Return ``(x4, squeeze)``: ``x`` as a C-contiguous NCHW float array, ``squeeze`` True for CHW input."""
-    x = np.asarray(x)
+    x = x if type(x) is np.ndarray else np.asarray(x)
     if x.dtype not in FLOAT_DTYPES:
         raise ValueError(f"{fn}: x must be float32 or float64, got {x.dtype}")
     if x.ndim == 3:
@@ -22,14 +22,14 @@ def as_batch(fn, x):
         x4, squeeze = x, False
     else:
         raise ValueError(f"{fn}: x must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {x.shape}")
-    if x4.shape[1] < 1 or x4.shape[2] < 1 or x4.shape[3] < 1:
+    if 0 in x4.shape[1:]:
         raise ValueError(f"{fn}: x must have C, H, W >= 1, got shape {x.shape}")
     return contiguous(x4), squeeze
 
 
 def contiguous(a, dtype=None):
-    """``a`` as a C-contiguous, writable array: numba's compiled signatures take no read-only arrays
-    (e.g. np.broadcast_to views, np.frombuffer data), so those are copied."""
+    """``a`` as a C-contiguous, writable array of ``dtype``, copied only when it is not one already: the
+    compiled kernels take writable arrays only (np.broadcast_to views, np.frombuffer data are read-only)."""
     a = np.ascontiguousarray(a, dtype=dtype)
     return a if a.flags.writeable else a.copy()
 
@@ -61,24 +61,24 @@ def pair(fn, name, value, minimum):
 
 
 def weight4(fn, weight, dtype):
-    """The 4-D weight as a C-contiguous array of ``dtype``."""
-    w = np.asarray(weight)
+    """The 4-D weight as a C-contiguous array of ``dtype`` (no copy when it already is one)."""
+    w = weight if type(weight) is np.ndarray else np.asarray(weight)
     if w.ndim != 4:
         raise ValueError(f"{fn}: weight must be 4-D, got shape {w.shape}")
-    if min(w.shape) < 1:
+    if 0 in w.shape:
         raise ValueError(f"{fn}: weight must have every dimension >= 1, got shape {w.shape}")
-    if not (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer)):
+    if w.dtype != dtype and w.dtype.kind not in "fiu":
         raise ValueError(f"{fn}: weight must be a real numeric array, got {w.dtype}")
     return contiguous(w, dtype)
 
 
 def bias1(fn, bias, channels, dtype):
-    """The bias as a length-``channels`` array of ``dtype`` (zeros for None)."""
+    """The bias as a length-``channels`` array of ``dtype`` (zeros for None; no copy when it already is one)."""
     if bias is None:
         return np.zeros(channels, dtype=dtype)
-    b = np.asarray(bias)
+    b = bias if type(bias) is np.ndarray else np.asarray(bias)
     if b.shape != (channels,):
         raise ValueError(f"{fn}: bias must have shape ({channels},) (one per output channel), got {b.shape}")
-    if not (np.issubdtype(b.dtype, np.floating) or np.issubdtype(b.dtype, np.integer)):
+    if b.dtype != dtype and b.dtype.kind not in "fiu":
         raise ValueError(f"{fn}: bias must be a real numeric array, got {b.dtype}")
     return contiguous(b, dtype)

@@ -1,49 +1,313 @@
-"""Element-wise activations with PyTorch semantics; each returns a new array of the input's dtype.
+"""Element-wise activations with PyTorch semantics: one definition each, used standalone and fused into convs.
 
-NumPy ufuncs (vectorised, GIL released, NaN propagated as in PyTorch); any shape is accepted.
+Every activation is a Numba scalar formula, written as ATen's CPU kernel writes it (same operations in the
+same order, in the input's dtype; NaN propagates as in PyTorch). `activate` applies one of them to a run of
+an array; it is the only code that evaluates them, called both by the standalone functions below (a parallel
+pass over the array) and by the convolution kernels' output loop (``activation=`` of `conv2d` and
+`conv_transpose2d`: bias and activation are applied while the output block is still in L1, no second pass).
+
+An activation is named by its ``torch.nn.functional`` name and takes torch's keywords (`Activation`). Cost:
+O(n) for n elements; the piecewise-linear ones (relu, leaky_relu, prelu, hardtanh, hardswish, hardsigmoid)
+vectorise, the others make one libm call (exp, erf, tanh) per element.
 """
 
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+
 import numpy as np
+from numba import njit
 
 from ._args import FLOAT_DTYPES
+from .jit import FASTMATH
+from .threads import num_threads, parallel_for
+
+# Codes of the compiled dispatch in `activate` (PReLU is leaky_relu with a per-channel slope).
+IDENTITY, RELU, LEAKY_RELU, ELU, SILU, GELU, GELU_TANH, TANH, SIGMOID, HARDTANH, HARDSWISH, HARDSIGMOID, MISH = \
+    range(13)
 
 
-def _as_float(fn, x):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def activate(code, p0, p1, src, s0, dst, d0, n):
+    """``y[i] = f(a[i])`` for ``i < n``, f = activation ``code`` with parameters p0, p1 (in the
+    arrays' dtype; see `Activation.parameters`). ``src`` may be ``dst`` (in place, s0 == d0). O(n)."""
+    a = src[s0 : s0 + n]  # slices: indices from 0 vectorise (no wrap-around test per element)
+    y = dst[d0 : d0 + n]
+    one = dst.dtype.type(1)
+    zero = dst.dtype.type(0)
+    if code == IDENTITY:
+        for i in range(n):
+            y[i] = a[i]
+    elif code == RELU:  # clamp_min(x, 0): NaN stays NaN
+        for i in range(n):
+            v = a[i]
+            y[i] = zero if v < zero else v
+    elif code == LEAKY_RELU:  # also PReLU, p0 = the channel's weight
+        for i in range(n):
+            v = a[i]
+            y[i] = v if v > zero else v * p0
+    elif code == ELU:  # ATen: x <= 0 ? (exp(x) - 1) * alpha : x
+        for i in range(n):
+            v = a[i]
+            y[i] = (math.exp(v) - one) * p0 if v <= zero else v
+    elif code == SILU:  # x / (1 + exp(-x))
+        for i in range(n):
+            v = a[i]
+            y[i] = v / (one + math.exp(-v))
+    elif code == GELU:  # x * 0.5 * (1 + erf(x * sqrt(1/2)))
+        half, rsqrt2 = dst.dtype.type(0.5), dst.dtype.type(math.sqrt(0.5))
+        for i in range(n):
+            v = a[i]
+            y[i] = v * half * (one + math.erf(v * rsqrt2))
+    elif code == GELU_TANH:  # 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
+        half, beta, kappa = dst.dtype.type(0.5), dst.dtype.type(math.sqrt(2 / math.pi)), dst.dtype.type(0.044715)
+        for i in range(n):
+            v = a[i]
+            y[i] = half * v * (one + math.tanh(beta * (v + kappa * (v * v * v))))
+    elif code == TANH:
+        for i in range(n):
+            y[i] = math.tanh(a[i])
+    elif code == SIGMOID:  # 1 / (1 + exp(-x)); exp overflowing to inf gives exactly 0
+        for i in range(n):
+            y[i] = one / (one + math.exp(-a[i]))
+    elif code == HARDTANH:  # clamp(x, p0, p1), NaN stays NaN
+        for i in range(n):
+            v = a[i]
+            y[i] = p0 if v < p0 else (p1 if v > p1 else v)
+    elif code == HARDSWISH:  # x * min(max(x + 3, 0), 6) / 6
+        three, six = dst.dtype.type(3), dst.dtype.type(6)
+        for i in range(n):
+            v = a[i]
+            t = v + three
+            t = zero if t < zero else (six if t > six else t)
+            y[i] = v * t / six
+    elif code == HARDSIGMOID:  # min(max(x + 3, 0), 6) / 6
+        three, six = dst.dtype.type(3), dst.dtype.type(6)
+        for i in range(n):
+            t = a[i] + three
+            t = zero if t < zero else (six if t > six else t)
+            y[i] = t / six
+    elif code == MISH:  # x * tanh(log1p(exp(x)))
+        for i in range(n):
+            v = a[i]
+            y[i] = v * math.tanh(math.log1p(math.exp(v)))
+
+
+# name -> (code, keyword parameters with torch's defaults)
+ACTIVATIONS = {
+    "relu": (RELU, {}),
+    "relu6": (HARDTANH, {}),
+    "leaky_relu": (LEAKY_RELU, {"negative_slope": 0.01}),
+    "prelu": (LEAKY_RELU, {"weight": None}),
+    "elu": (ELU, {"alpha": 1.0}),
+    "silu": (SILU, {}),
+    "gelu": (GELU, {"approximate": "none"}),
+    "tanh": (TANH, {}),
+    "sigmoid": (SIGMOID, {}),
+    "hardtanh": (HARDTANH, {"min_val": -1.0, "max_val": 1.0}),
+    "hardswish": (HARDSWISH, {}),
+    "hardsigmoid": (HARDSIGMOID, {}),
+    "mish": (MISH, {}),
+}
+
+
+def _real(fn, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{fn}: {name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+class Activation:
+    """An element-wise activation by its ``torch.nn.functional`` name and torch's keywords, e.g.
+    ``Activation("leaky_relu", negative_slope=0.2)``, ``Activation("gelu", approximate="tanh")``,
+    ``Activation("prelu", weight=w)`` (w: 1 or C values, C = the channel axis 1).
+
+    ``code`` selects the formula in `activate`; `parameters` gives its per-channel (p0, p1)."""
+
+    __slots__ = ("name", "params", "code", "_weight", "_tables")
+
+    def __init__(self, name: str, **params):
+        spec = ACTIVATIONS.get(name) if isinstance(name, str) else None
+        if spec is None:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+        code, defaults = spec
+        for key in params:
+            if key not in defaults:
+                allowed = ", ".join(defaults) or "none"
+                raise ValueError(f"{name}: unexpected keyword {key!r}; allowed: {allowed}")
+        params = {**defaults, **params}
+        self._weight = None
+        if name == "gelu":
+            if params["approximate"] not in ("none", "tanh"):
+                raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {params['approximate']!r}")
+            code = GELU_TANH if params["approximate"] == "tanh" else GELU
+        elif name == "prelu":
+            w = np.asarray(params["weight"]) if params["weight"] is not None else None
+            if w is None or w.ndim != 1 or w.size < 1 or not np.issubdtype(w.dtype, np.number) \
+                    or np.iscomplexobj(w):
+                raise ValueError(f"prelu: weight must be a 1-D real array of 1 or C values, got "
+                                 f"{None if w is None else w.shape}")
+            self._weight = w
+        elif name == "hardtanh":
+            lo, hi = _real(name, "min_val", params["min_val"]), _real(name, "max_val", params["max_val"])
+            if hi < lo:
+                raise ValueError(f"hardtanh: max_val ({hi}) must be >= min_val ({lo})")
+            params.update(min_val=lo, max_val=hi)
+        else:
+            for key in ("negative_slope", "alpha"):
+                if key in params:
+                    params[key] = _real(name, key, params[key])
+        self.name, self.params, self.code = name, params, code
+        self._tables = {}
+
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in self.params.items() if k != "weight")
+        return f"Activation({self.name!r}{args})"
+
+    def parameters(self, channels: int, dtype) -> np.ndarray:
+        """Per-channel (p0, p1) of `activate`, a (channels, 2) array of ``dtype`` (cached: read-only use)."""
+        table = self._tables.get((channels, dtype))
+        if table is None:
+            table = self._tables[channels, dtype] = self._parameters(channels, dtype)
+        return table
+
+    def _parameters(self, channels, dtype):
+        table = np.zeros((channels, 2), dtype=dtype)
+        if self.name == "prelu":
+            w = self._weight
+            if w.size not in (1, channels):
+                raise ValueError(f"prelu: weight has {w.size} values; it needs 1 or {channels} (one per channel)")
+            table[:, 0] = w
+        elif self.name == "relu6":
+            table[:] = 0.0, 6.0
+        elif self.name == "hardtanh":
+            table[:] = self.params["min_val"], self.params["max_val"]
+        elif self.code in (LEAKY_RELU, ELU):
+            table[:, 0] = self.params["negative_slope" if self.code == LEAKY_RELU else "alpha"]
+        return table
+
+
+def as_activation(activation) -> Activation | None:
+    """None, a name (``"relu"``) or an `Activation`, as an `Activation` (None stays None)."""
+    if activation is None or isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        return _named(activation)
+    raise ValueError(f"activation must be None, a name such as 'relu' or an Activation, got {activation!r}")
+
+
+@functools.cache
+def _named(name: str) -> Activation:
+    return Activation(name)
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _rows(lo, hi, code, table, src, dst, row_len, chunk):
+    """Jobs lo..hi-1: job j is chunk j % n_chunks of row j // n_chunks; row r of the flat arrays is channel
+    r % C of the parameter table."""
+    n_chunks = (row_len + chunk - 1) // chunk
+    channels = table.shape[0]
+    for job in range(lo, hi):
+        r = job // n_chunks
+        k = job - r * n_chunks
+        c = r % channels
+        start = r * row_len + k * chunk
+        activate(code, table[c, 0], table[c, 1], src, start, dst, start, min(chunk, row_len - k * chunk))
+
+
+PARALLEL_MIN = 1 << 16  # elements: below this one thread is faster than waking the others
+CHUNK = 1 << 13
+
+
+def apply(activation: Activation, x) -> np.ndarray:
+    """``activation`` applied to ``x`` (float32 or float64, any shape; the channel axis is 1): a new array."""
+    fn = activation.name
     x = np.asarray(x)
     if x.dtype not in FLOAT_DTYPES:
         raise ValueError(f"{fn}: x must be float32 or float64, got {x.dtype}")
-    return x
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    table = activation.parameters(channels, x.dtype)
+    if table.shape[0] > 1 and not table[:, 0].min() == table[:, 0].max():
+        row_len = math.prod(x.shape[2:])  # per-channel parameters: rows of one channel
+    else:
+        table, row_len = table[:1], x.size
+    src = np.ascontiguousarray(x)
+    if not src.flags.writeable:  # the compiled kernels take writable arrays only
+        src = src.copy()
+    y = np.empty(x.shape, dtype=x.dtype)
+    if x.size == 0:
+        return y
+    row_len = max(row_len, 1)
+    n_jobs = x.size // row_len * -(-row_len // CHUNK)
+    threads = 1 if x.size < PARALLEL_MIN else num_threads()
+    parallel_for(_rows, n_jobs, threads, activation.code, table, src.reshape(-1), y.reshape(-1), row_len, CHUNK)
+    return y
 
 
 def relu(x):
-    """``max(x, 0)`` (NaN stays NaN)."""
-    x = _as_float("relu", x)
-    return np.maximum(x, x.dtype.type(0))
+    """``torch.nn.functional.relu``: ``max(x, 0)`` (NaN stays NaN)."""
+    return apply(Activation("relu"), x)
+
+
+def relu6(x):
+    """``torch.nn.functional.relu6``: ``min(max(x, 0), 6)``."""
+    return apply(Activation("relu6"), x)
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """``x`` if ``x > 0`` else ``negative_slope * x``, as ``torch.nn.functional.leaky_relu``."""
-    x = _as_float("leaky_relu", x)
-    try:
-        slope = float(negative_slope)
-    except (TypeError, ValueError):
-        raise ValueError(f"leaky_relu: negative_slope must be a real number, got {negative_slope!r}"
-                         ) from None
-    return np.where(x > 0, x, x * x.dtype.type(slope))
+    """``torch.nn.functional.leaky_relu``: ``x`` if ``x > 0`` else ``negative_slope * x``."""
+    return apply(Activation("leaky_relu", negative_slope=negative_slope), x)
+
+
+def prelu(x, weight):
+    """``torch.nn.functional.prelu``: ``x`` if ``x > 0`` else ``weight[c] * x``, c the channel (axis 1); weight
+    holds 1 or C values."""
+    return apply(Activation("prelu", weight=weight), x)
+
+
+def elu(x, alpha=1.0):
+    """``torch.nn.functional.elu``: ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
+    return apply(Activation("elu", alpha=alpha), x)
+
+
+def silu(x):
+    """``torch.nn.functional.silu``: ``x / (1 + exp(-x))``."""
+    return apply(Activation("silu"), x)
+
+
+def gelu(x, approximate="none"):
+    """``torch.nn.functional.gelu``: ``x * (1 + erf(x / sqrt 2)) / 2`` (approximate='none', the default), or
+    ``x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) / 2`` (approximate='tanh')."""
+    return apply(Activation("gelu", approximate=approximate), x)
 
 
 def tanh(x):
-    """``tanh(x)``."""
-    x = _as_float("tanh", x)
-    return np.tanh(x)
+    """``torch.tanh``."""
+    return apply(Activation("tanh"), x)
 
 
 def sigmoid(x):
-    """``1 / (1 + exp(-x))``, evaluated as PyTorch does (``exp`` overflowing to inf gives exactly 0)."""
-    x = _as_float("sigmoid", x)
-    with np.errstate(over="ignore"):
-        y = np.negative(x)
-        np.exp(y, out=y)
-        y += 1
-        np.reciprocal(y, out=y)
-    return y
+    """``torch.sigmoid``: ``1 / (1 + exp(-x))`` (``exp`` overflowing to inf gives exactly 0)."""
+    return apply(Activation("sigmoid"), x)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """``torch.nn.functional.hardtanh``: ``clamp(x, min_val, max_val)``."""
+    return apply(Activation("hardtanh", min_val=min_val, max_val=max_val), x)
+
+
+def hardswish(x):
+    """``torch.nn.functional.hardswish``: ``x * min(max(x + 3, 0), 6) / 6``."""
+    return apply(Activation("hardswish"), x)
+
+
+def hardsigmoid(x):
+    """``torch.nn.functional.hardsigmoid``: ``min(max(x + 3, 0), 6) / 6``."""
+    return apply(Activation("hardsigmoid"), x)
+
+
+def mish(x):
+    """``torch.nn.functional.mish``: ``x * tanh(log1p(exp(x)))``."""
+    return apply(Activation("mish"), x)

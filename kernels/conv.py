@@ -1,27 +1,40 @@
-"""2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups).
+"""2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
+optional fused bias + activation epilogue.
 
-Both run on :func:`kernels.gather.gather_planes`. The transposed convolution is computed in polyphase form:
-output phase ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]``
-from exactly the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a
-scatter formulation would insert. The convolution splits the padded input into its ``s_h * s_w`` stride
-phases, so that every tap again reads a contiguous slice.
+Both run on `kernels.gather.gather`, except pointwise ops with many channels, which are one BLAS product per
+image and group (`kernels.gemm`). The transposed convolution is computed in polyphase form: output phase
+``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]`` from exactly
+the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a scatter formulation
+would insert. The convolution reads its input split into its ``s_h * s_w`` stride phases, so that every tap
+again reads a contiguous slice (each job stages the rows it needs, zero-padded).
+
+Per call: the arguments are checked in plain Python, and everything that depends only on the shapes and
+hyper-parameters (validation, tap tables, job split) is a `Plan` cached by those values, so a repeated call
+costs a dictionary lookup, the output allocation and the compiled kernel. Inputs that are already
+C-contiguous and of x's dtype are never copied (a read-only array is, once: compiled code takes writable
+arrays only).
 """
 
+from __future__ import annotations
+
+import functools
+
+import numba
 import numpy as np
 
+from . import gather as _g
+from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
-from .gather import gather_planes
+from .activations import IDENTITY, as_activation
+from .gather import BLOCK, PARALLEL_MIN, gather
+from .threads import num_threads
 
-CHUNK_BYTES = 2048  # accumulator row per job: BLOCK rows of this stay in L1
-
-
-def _chunk(dtype):
-    return CHUNK_BYTES // np.dtype(dtype).itemsize
-
-
-def _flat_buffer(n_items, chunk, dtype):
-    """Zeroed flat input buffer with ``chunk`` extra zeros at the end (the kernel's zero slice)."""
-    return np.zeros(n_items + chunk, dtype=dtype)
+CHUNK_BYTES = 2048  # accumulator row per pass: BLOCK rows of this stay in L1
+STAGE_BYTES = 1 << 18  # staged input rows per job: stays in L2
+MIN_JOBS = 4 * numba.config.NUMBA_NUM_THREADS  # share channel blocks, then rows, until there are this many
+MIN_LENGTH = 1024  # elements per row block at least (short vectors pay the per-pass overhead)
+GEMM_MIN_CHANNELS = 16  # a pointwise op runs as a matrix product from this many channels per group ...
+GEMM_MIN_WORK = 1 << 22  # ... and multiply-adds (BLAS on two threads of an oversubscribed machine can stall)
 
 
 def _phase_taps(k, s, d, p):
@@ -68,61 +81,167 @@ def _plane_tables(planes):
     return p_r, p_m, p_cnt, p_off, p_tap
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
-    """Transposed 2-D convolution, exactly ``torch.nn.functional.conv_transpose2d``.
+class Plan:
+    """Everything about one call that depends only on shapes and hyper-parameters: the output shape, the
+    direct kernel's job split (geometry vector and plane tables) for one thread and for several, whether the
+    op is pointwise and worth a matrix product (`kernels.gemm`), and the work (multiply-adds) that decides
+    the threading."""
 
-    Per spatial axis ``y[n, g*C_og + o, i*s + t*d - p] += x[n, g*C_ig + c, i] * w[g*C_ig + c, o, t]``, plus
-    ``bias[o]``; output size ``(H - 1)*s - 2p + d*(k - 1) + op + 1``. ``x`` is NCHW (or CHW, giving CHW),
-    ``weight`` ``(C_in, C_out/groups, kH, kW)``; the result has ``x``'s dtype (float32 or float64).
-    """
+    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "empty", "no_table",
+                 "no_bias")
+
+    def __init__(self, out_shape, dtype, serial, parallel, work):
+        self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
+        self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
+        self.empty = np.empty((0, 0, 0, 0), dtype)
+        self.no_table = np.zeros((1, 2), dtype)
+        self.no_bias = np.zeros(self.c_out, dtype)
+
+    def run(self, x4, w, b, activation, return_preactivation):
+        """The output (and the pre-activation output if asked) of the planned op on x4, w, b (None: no bias)."""
+        y = np.empty(self.out_shape, self.dtype)
+        pre = np.empty(self.out_shape, self.dtype) if return_preactivation and activation is not None \
+            else self.empty
+        if activation is None:
+            code, table = IDENTITY, self.no_table
+        else:
+            code, table = activation.code, activation.parameters(self.c_out, self.dtype)
+        # this thread's setting (threads.limited or numba.set_num_threads), asked only when the work could use it
+        budget = 1 if self.work < PARALLEL_MIN else num_threads()
+        threads = budget
+        geo, tables = self.serial if threads == 1 else self.parallel
+        if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
+            gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
+                           self.no_bias)
+        else:
+            gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
+        if return_preactivation:
+            return y, (pre if activation is not None else y)
+        return y
+
+
+def _pointwise(c_ig, c_og, work):
+    """Whether a pointwise op pays as a matrix product: enough input channels (the product's K) and output
+    rows (its M) to run BLAS near its peak, and enough work to amortise the call (measured crossovers,
+    benchmarks/bench_kernels.py)."""
+    return c_ig >= GEMM_MIN_CHANNELS and c_og >= GEMM_MIN_CHANNELS and work >= GEMM_MIN_WORK
+
+
+def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
+          direct=False):
+    """The `Plan` of one op; ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, column), t_h, t_w), ...])]: each
+    tap reads the staged input phase ``phase`` shifted by (row, column); ``halo``: staged rows beyond a
+    block's own (the kernel's extent), in plane rows; ``direct``: the op reads x itself, unstaged (no padding,
+    unit stride, pitch = x's width)."""
+    args = (out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct)
+    serial = _jobs(*args, 1)
+    return Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
+
+
+def _jobs(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct,
+          min_jobs):
+    """(geometry vector, plane tables) of a job split with at least ``min_jobs`` jobs where the shape allows:
+    rows per job as many as fit `STAGE_BYTES` of staged input, then the output-channel blocks shared among
+    jobs (not for strided inputs), then shorter row blocks."""
+    n_batch, c_out = out_shape[0], out_shape[1]
+    itemsize = np.dtype(dtype).itemsize
+    m_max = max(1, max(p[2] for p in planes))
+    base = n_batch * groups
+    rows = max(1, min(m_max, STAGE_BYTES // (c_ig * si[0] * si[1] * pitch * itemsize) - halo))
+    n_rb = -(-m_max // rows)
+    n_ob = -(-(c_out // groups) // BLOCK)
+    # first share the channel blocks (no extra halo; each job stages the same rows: cheap contiguous copies),
+    # except for strided input phases, whose staging (a gather) costs as much as a channel block's multiplies
+    n_og = 1 if si != (1, 1) else min(n_ob, -(-min_jobs // (base * n_rb)))
+    if base * n_rb * n_og < min_jobs:  # then shorter row blocks, of at least MIN_LENGTH elements
+        want = -(-min_jobs // (base * n_og))
+        rows = max(1, min(rows, max(-(-MIN_LENGTH // pitch), -(-m_max // want))))
+        n_rb = -(-m_max // rows)
+    rows_q = rows + halo
+    longest = max([(min(rows, m_h) - 1) * pitch + m_w for _, _, m_h, m_w, _ in planes if m_h > 0], default=1)
+    chunk = min(CHUNK_BYTES // itemsize, -(-longest // 16) * 16)  # no bigger than a block needs
+    tables = _plane_tables([(r_h, r_w, m_h, m_w, [((a * rows_q + i) * pitch + j, th, tw) for (a, i, j), th, tw in taps])
+                            for r_h, r_w, m_h, m_w, taps in planes])
+    geo = np.zeros(_g.GEO_SIZE, np.int64)
+    geo[[_g.GROUPS, _g.PITCH, _g.CHUNK, _g.ROWS, _g.N_RB, _g.N_OG, _g.SO_H, _g.SO_W, _g.SI_H, _g.SI_W, _g.ROWS_Q,
+         _g.STAGE_TOP, _g.PAD_T, _g.PAD_L, _g.TRANSPOSED, _g.N_JOBS, _g.DIRECT]] = (
+        groups, pitch, chunk, rows, n_rb, n_og, max(p[0] for p in planes) + 1,
+        len(planes) // (max(p[0] for p in planes) + 1), si[0], si[1], rows_q, stage_top, pad_t, pad_l,
+        transposed, base * n_rb * n_og, direct)
+    return geo, tables
+
+
+def _key(v):
+    """A hashable form of an int-or-sequence hyper-parameter (for the plan cache)."""
+    return tuple(v) if isinstance(v, (list, np.ndarray)) else v
+
+
+@functools.lru_cache(maxsize=1024)
+def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, dilation, groups):
     fn = "conv_transpose2d"
-    x4, squeeze = as_batch(fn, x)
-    dtype = x4.dtype
-    w = weight4(fn, weight, dtype)
     sh, sw = pair(fn, "stride", stride, 1)
     ph, pw = pair(fn, "padding", padding, 0)
     oph, opw = pair(fn, "output_padding", output_padding, 0)
     dh, dw = pair(fn, "dilation", dilation, 1)
     groups = as_int(fn, "groups", groups, 1)
-    n_batch, c_in, h_in, w_in = x4.shape
+    n_batch, c_in, h_in, w_in = x_shape
     if c_in % groups:
         raise ValueError(f"{fn}: groups={groups} must divide the {c_in} input channels of x")
-    if w.shape[0] != c_in:
-        raise ValueError(f"{fn}: weight has {w.shape[0]} input channels but x has {c_in}")
+    if w_shape[0] != c_in:
+        raise ValueError(f"{fn}: weight has {w_shape[0]} input channels but x has {c_in}")
     for axis, op_, s_, d_ in ((0, oph, sh, dh), (1, opw, sw, dw)):
         if op_ >= max(s_, d_):
             raise ValueError(f"{fn}: output_padding[{axis}]={op_} must be smaller than either stride ({s_}) "
                              f"or dilation ({d_})")
-    c_og, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+    c_og, kh, kw = w_shape[1], w_shape[2], w_shape[3]
     c_ig, c_out = c_in // groups, c_og * groups
     h_out = (h_in - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
     w_out = (w_in - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
     if h_out < 1 or w_out < 1:
         raise ValueError(f"{fn}: the output size ({h_out}, {w_out}) must be positive; reduce padding")
-    b = bias1(fn, bias, c_out, dtype)
     taps_h, qs_h = _phase_taps(kh, sh, dh, ph)
     taps_w, qs_w = _phase_taps(kw, sw, dw, pw)
     top, bottom = _phase_pads(qs_h, h_in, h_out, sh)
     left, right = _phase_pads(qs_w, w_in, w_out, sw)
-    hp, wp = h_in + top + bottom, w_in + left + right
-    chunk = _chunk(dtype)
-    xf = _flat_buffer(n_batch * c_in * hp * wp, chunk, dtype)
-    interior = xf[: n_batch * c_in * hp * wp].reshape(n_batch, c_in, hp, wp)
-    interior[:, :, top : top + h_in, left : left + w_in] = x4
+    wp = w_in + left + right
+    all_qh = [q for phase in qs_h for q in phase]
+    halo = top - min(all_qh, default=top)  # block rows m0..m0+R-1 read input rows m0 - top .. m0+R-1 - min q
     planes = []
     for r_h in range(sh):
         for r_w in range(sw):
-            taps = [((top - q_h) * wp + left - q_w, t_h, t_w)
+            taps = [((0, top - q_h, left - q_w), t_h, t_w)
                     for t_h, q_h in zip(taps_h[r_h], qs_h[r_h], strict=True)
                     for t_w, q_w in zip(taps_w[r_w], qs_w[r_w], strict=True)]
             planes.append((r_h, r_w, max(0, -(-(h_out - r_h) // sh)), max(0, -(-(w_out - r_w) // sw)), taps))
-    # The kernel wants weights as (C_out, C_in/groups, kH, kW).
-    wk = np.ascontiguousarray(w.reshape(groups, c_ig, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
-                              ).reshape(c_out, c_ig, kh, kw)
-    y = np.empty((n_batch, c_out, h_out, w_out), dtype=dtype)
-    tables = _plane_tables(planes)
-    gather_planes(xf, c_in * hp * wp, hp * wp, xf.size - chunk, wk, b, y, groups, wp, chunk, *tables, sh, sw)
-    return unbatch(y, squeeze)
+    work = n_batch * c_out * c_ig * kh * kw * h_in * w_in
+    plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
+                 1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0))
+    plan.pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
+        _pointwise(c_ig, c_og * kh * kw, work)
+    return plan
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1, *,
+                     activation=None, return_preactivation=False):
+    """Transposed 2-D convolution, exactly ``torch.nn.functional.conv_transpose2d``, then ``activation``.
+
+    Per spatial axis ``y[n, g*C_og + o, i*s + t*d - p] += x[n, g*C_ig + c, i] * w[g*C_ig + c, o, t]``, plus
+    ``bias[o]``; output size ``(H - 1)*s - 2p + d*(k - 1) + op + 1``. ``x`` is NCHW (or CHW, giving CHW),
+    ``weight`` ``(C_in, C_out/groups, kH, kW)``; the result has ``x``'s dtype (float32 or float64).
+    ``activation`` (None, a name such as ``"relu"``, or an `Activation`) is applied in the same pass;
+    ``return_preactivation=True`` returns ``(y, pre)`` with ``pre`` the output before the activation.
+    """
+    fn = "conv_transpose2d"
+    x4, squeeze = as_batch(fn, x)
+    dtype = x4.dtype
+    w = weight4(fn, weight, dtype)
+    plan = _transposed_plan(x4.shape, dtype, w.shape, _key(stride), _key(padding), _key(output_padding),
+                            _key(dilation), groups)
+    b = None if bias is None else bias1(fn, bias, plan.c_out, dtype)
+    out = plan.run(x4, w, b, as_activation(activation), return_preactivation)
+    if return_preactivation:
+        return unbatch(out[0], squeeze), unbatch(out[1], squeeze)
+    return unbatch(out, squeeze)
 
 
 def _padding4(fn, padding):
@@ -136,23 +255,15 @@ def _padding4(fn, padding):
     return ph, ph, pw, pw
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D convolution (cross-correlation), exactly ``torch.nn.functional.conv2d`` with zero padding.
-
-    Per spatial axis ``y[n, g*C_og + o, i] = bias[o] + sum_{c, t} w[g*C_og + o, c, t] * xpad[n, g*C_ig + c,
-    i*s + t*d]``; ``padding`` is an int, a pair, or ``(top, bottom, left, right)``; output size
-    ``(H + p_before + p_after - d*(k - 1) - 1) // s + 1``; ``weight`` is ``(C_out, C_in/groups, kH, kW)``.
-    """
+@functools.lru_cache(maxsize=1024)
+def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     fn = "conv2d"
-    x4, squeeze = as_batch(fn, x)
-    dtype = x4.dtype
-    w = weight4(fn, weight, dtype)
     sh, sw = pair(fn, "stride", stride, 1)
     pt, pb, pl, pr = _padding4(fn, padding)
     dh, dw = pair(fn, "dilation", dilation, 1)
     groups = as_int(fn, "groups", groups, 1)
-    n_batch, c_in, h_in, w_in = x4.shape
-    c_out, c_ig, kh, kw = w.shape
+    n_batch, c_in, h_in, w_in = x_shape
+    c_out, c_ig, kh, kw = w_shape
     if c_in % groups:
         raise ValueError(f"{fn}: groups={groups} must divide the {c_in} input channels of x")
     if c_out % groups:
@@ -165,27 +276,40 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if h_out < 1 or w_out < 1:
         raise ValueError(f"{fn}: the padded input ({h_in + pt + pb}, {w_in + pl + pr}) is smaller than the "
                          f"dilated kernel ({dh * (kh - 1) + 1}, {dw * (kw - 1) + 1})")
-    b = bias1(fn, bias, c_out, dtype)
-    # Zero-pad and split into stride phases: xs[n, c, a, b, i, j] = xpad[n, c, i*s_h + a, j*s_w + b].
-    hq, wq = -(-(h_in + pt + pb) // sh), -(-(w_in + pl + pr) // sw)
-    chunk = _chunk(dtype)
-    size = n_batch * c_in * hq * wq * sh * sw
-    xf = _flat_buffer(size, chunk, dtype)
-    if sh == sw == 1:
-        xf[:size].reshape(n_batch, c_in, hq, wq)[:, :, pt : pt + h_in, pl : pl + w_in] = x4
-    else:
-        xpad = np.zeros((n_batch, c_in, hq * sh, wq * sw), dtype=dtype)
-        xpad[:, :, pt : pt + h_in, pl : pl + w_in] = x4
-        xf[:size].reshape(n_batch, c_in, sh, sw, hq, wq)[...] = (
-            xpad.reshape(n_batch, c_in, hq, sh, wq, sw).transpose(0, 1, 3, 5, 2, 4))
+    # Stride phases of the padded input: xs[c, a, b, i, j] = xpad[c, i*s_h + a, j*s_w + b].
+    wq = -(-(w_in + pl + pr) // sw)
     taps = []
     for th in range(kh):
         qh, ah = divmod(th * dh, sh)
         for tw in range(kw):
             qw, aw = divmod(tw * dw, sw)
-            taps.append((((ah * sw + aw) * hq + qh) * wq + qw, th, tw))
-    y = np.empty((n_batch, c_out, h_out, w_out), dtype=dtype)
-    tables = _plane_tables([(0, 0, h_out, w_out, taps)])
-    plane = sh * sw * hq * wq
-    gather_planes(xf, c_in * plane, plane, xf.size - chunk, w, b, y, groups, wq, chunk, *tables, 1, 1)
-    return unbatch(y, squeeze)
+            taps.append(((ah * sw + aw, qh, qw), th, tw))
+    halo = (kh - 1) * dh // sh
+    c_og = c_out // groups
+    work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
+    plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
+                 (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0))
+    plan.pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
+    return plan
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,
+           return_preactivation=False):
+    """2-D convolution (cross-correlation), exactly ``torch.nn.functional.conv2d`` with zero padding, then
+    ``activation``.
+
+    Per spatial axis ``y[n, g*C_og + o, i] = bias[o] + sum_{c, t} w[g*C_og + o, c, t] * xpad[n, g*C_ig + c,
+    i*s + t*d]``; ``padding`` is an int, a pair, or ``(top, bottom, left, right)``; output size
+    ``(H + p_before + p_after - d*(k - 1) - 1) // s + 1``; ``weight`` is ``(C_out, C_in/groups, kH, kW)``.
+    ``activation`` and ``return_preactivation`` as in `conv_transpose2d`.
+    """
+    fn = "conv2d"
+    x4, squeeze = as_batch(fn, x)
+    dtype = x4.dtype
+    w = weight4(fn, weight, dtype)
+    plan = _conv_plan(x4.shape, dtype, w.shape, _key(stride), _key(padding), _key(dilation), groups)
+    b = None if bias is None else bias1(fn, bias, plan.c_out, dtype)
+    out = plan.run(x4, w, b, as_activation(activation), return_preactivation)
+    if return_preactivation:
+        return unbatch(out[0], squeeze), unbatch(out[1], squeeze)
+    return unbatch(out, squeeze)

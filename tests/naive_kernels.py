@@ -5,6 +5,8 @@ as a scatter-add, the convolution as a sum over taps of shifted slices of the ze
 resampling operators by their index formulas. They compute in float64 and return float64.
 """
 
+import math
+
 import numpy as np
 
 
@@ -124,21 +126,78 @@ def pixel_shuffle(x, r):
     return y
 
 
-def relu(x):
+def _map(f, x):
+    """f applied element by element in float64 (Python's math module: the textbook formula, no vectorisation)."""
     x = np.asarray(x, np.float64)
-    return np.where(np.isnan(x), x, np.where(x > 0, x, 0.0))
+    return np.array([f(float(v)) for v in x.ravel()], np.float64).reshape(x.shape)
+
+
+def relu(x):
+    return _map(lambda v: v if math.isnan(v) else max(v, 0.0), x)
+
+
+def relu6(x):
+    return hardtanh(x, 0.0, 6.0)
 
 
 def leaky_relu(x, negative_slope=0.01):
+    return _map(lambda v: v if v > 0 else negative_slope * v, x)
+
+
+def prelu(x, weight):
+    """Channel axis 1 (none for 1-D input); weight has 1 or C values."""
     x = np.asarray(x, np.float64)
-    return np.where(x > 0, x, negative_slope * x)
+    w = np.asarray(weight, np.float64).ravel()
+    shape = [1] * x.ndim
+    if x.ndim >= 2 and w.size > 1:
+        shape[1] = w.size
+    slope = np.broadcast_to(w.reshape(shape) if w.size > 1 else w[0], x.shape)
+    return np.where(x > 0, x, slope * x)
+
+
+def elu(x, alpha=1.0):
+    return _map(lambda v: v if v > 0 or math.isnan(v) else alpha * math.expm1(v), x)
+
+
+def _exp(v):
+    return math.inf if v > 709 else math.exp(v)
+
+
+def silu(x):
+    return _map(lambda v: math.nan if v == -math.inf else v / (1.0 + _exp(-v)), x)
+
+
+def gelu(x, approximate="none"):
+    if approximate == "tanh":
+        c = math.sqrt(2 / math.pi)
+        return _map(lambda v: 0.5 * v * (1.0 + math.tanh(c * (v + 0.044715 * v**3))) if math.isfinite(v)
+                    else (v if v > 0 or math.isnan(v) else math.nan), x)
+    return _map(lambda v: 0.5 * v * (1.0 + math.erf(v / math.sqrt(2))) if math.isfinite(v)
+                else (v if v > 0 or math.isnan(v) else math.nan), x)
 
 
 def tanh(x):
-    return np.tanh(np.asarray(x, np.float64))
+    return _map(math.tanh, x)
 
 
 def sigmoid(x):
-    x = np.asarray(x, np.float64)
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
+    return _map(lambda v: 1.0 / (1.0 + _exp(-v)), x)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    return _map(lambda v: v if math.isnan(v) else min(max(v, min_val), max_val), x)
+
+
+def hardswish(x):
+    return _map(lambda v: v if math.isnan(v) else v * min(max(v + 3.0, 0.0), 6.0) / 6.0, x)
+
+
+def hardsigmoid(x):
+    return _map(lambda v: v if math.isnan(v) else min(max(v + 3.0, 0.0), 6.0) / 6.0, x)
+
+
+def mish(x):
+    def one(v):
+        softplus = v if v > 20 else math.log1p(math.exp(v))  # log1p(exp(v)) == v to double precision there
+        return v * math.tanh(softplus)
+    return _map(one, x)

@@ -117,3 +117,38 @@ def minimal_period_1d(values) -> int:
         if all(values[n] == values[n + q] for n in range(len(values) - q)):
             return q
     return len(values)
+
+
+def naive_profile(layers, n: int, axis: int = 0) -> list:
+    """The exact 1D overlap profile along `axis` with Python ints and Fractions: each layer's 1D definition
+    applied literally to a list (all-ones input of length n). Independent of analytics.overlap."""
+    x = [1] * n
+    for layer in layers:
+        if isinstance(layer, ConvTranspose2d):
+            k, s, p = layer.kernel_size[axis], layer.stride[axis], layer.padding[axis]
+            op, d = layer.output_padding[axis], layer.dilation[axis]
+            out = (len(x) - 1) * s - 2 * p + d * (k - 1) + op + 1
+            y = [0] * out
+            for i, v in enumerate(x):
+                for t in range(k):
+                    o = i * s + t * d - p
+                    if 0 <= o < out:
+                        y[o] += v
+            x = y
+        elif isinstance(layer, Conv2d):
+            k, s, d = layer.kernel_size[axis], layer.stride[axis], layer.dilation[axis]
+            before, after = layer.pads(axis)
+            out = (len(x) + before + after - d * (k - 1) - 1) // s + 1
+            x = [sum(x[o * s + t * d - before] for t in range(k) if 0 <= o * s + t * d - before < len(x))
+                 for o in range(out)]
+        elif isinstance(layer, Upsample) and layer.mode == "nearest" or isinstance(layer, PixelShuffle):
+            s = layer.scale_factor[axis] if isinstance(layer, Upsample) else layer.upscale_factor
+            x = [x[o // s] for o in range(len(x) * s)]
+        elif isinstance(layer, Upsample):
+            s = layer.scale_factor[axis]
+            y = []
+            for o in range(len(x) * s):
+                i0, i1, f = _bilinear_source(o, s, len(x))
+                y.append((1 - f) * x[i0] + f * x[i1])
+            x = y
+    return x

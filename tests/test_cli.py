@@ -53,9 +53,11 @@ def test_analyze_csv_and_config(tmp_path, capsys):
      "checkerlab: error: layer 0 (ConvTranspose2d): output_padding=2 must be smaller than stride (2) or dilation (1)"),
     (["analyze", "Conv2d(9)", "--input-size", "4", "4"], "checkerlab: error: layer 0 (Conv2d): output would be empty"),
     (["analyze", "Foo()"], "checkerlab: error: layer 0: unknown layer 'Foo'"),
-    (["analyze", "ReLU()", "--input-size", "0", "3"], "checkerlab: error: input_size=(0, 3)"),
-    (["analyze"], "checkerlab analyze: error: the following arguments are required: spec"),
-    (["frobnicate"], "checkerlab: error: argument command: invalid choice"),
+    (["analyze", "ReLU()", "--input-size", "0", "3"],
+     "checkerlab analyze: error: argument --input-size: 0 is out of range; each input size is in 1..67108864"),
+    (["analyze"], "checkerlab: error: analyze needs a layer list, a .json config, a preset, a .onnx model or --torch"),
+    (["frobnicate"], "checkerlab: error: argument COMMAND: invalid choice: 'frobnicate'"),
+    ([], "checkerlab: error: missing COMMAND: one of analyze, formula, simulate, study, figure, run, gui"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -84,3 +86,73 @@ def test_symbols_only_where_asked():
     assert layer.kernel_size[1] == 3
     with pytest.raises(SpecError, match="'k' is not a literal value"):
         parse_layers("ConvTranspose2d(k)")
+
+
+def test_top_level_help_lists_the_commands_and_presets(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for command in ("analyze", "formula", "simulate", "run", "gui"):
+        assert f"\n    {command} " in out
+    assert "pix2pix" in out and "SPEC is a layer list" in out
+
+
+@pytest.mark.parametrize("argv, expect", [
+    (["analyze", "pix2pix"], "size      8x8 -> 256x256"),
+    (["analyze", "distill-k3s2", "--json"], '"contrast": "4"'),
+    (["simulate", "distill-k4s2", "--input-size", "6", "6"], "output    3x12x12"),
+    (["formula", "distill-stacked"], r"S &= 4"),
+])
+def test_presets_work_as_spec_everywhere(capsys, argv, expect):
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == "" and expect in out
+
+
+def test_no_warning_reaches_the_terminal():
+    """Odd literals make Python's parser warn (SyntaxWarning / DeprecationWarning); the user sees one error line."""
+    spec = "Upsample(2, mode='\\d'), ReLU() is 1"
+    cmd = [sys.executable, "-W", "always", "-m", "checkerlab.app.cli", "analyze", spec]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Warning" not in result.stderr
+
+
+def test_a_bug_is_one_line_and_exit_1_not_a_traceback(capsys, monkeypatch):
+    import checkerlab.app.cli as cli
+
+    monkeypatch.setattr(cli, "analysis_report", lambda config: 1 / 0)
+    code, out, err = run(capsys, "analyze", "ReLU()")
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("checkerlab: internal error: ZeroDivisionError: division by zero (please report it")
+    monkeypatch.setenv("CHECKERLAB_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["analyze", "ReLU()"])
+
+
+def test_one_line_cuts_visibly():
+    from checkerlab.app.cli import MAX_MESSAGE, one_line
+
+    assert one_line("a\n  b\tc") == "a b c"
+    cut = one_line("x" * 1000)
+    assert len(cut) == MAX_MESSAGE and cut.endswith("[...]")
+    assert one_line("\udcff") == "\\udcff"
+
+
+def test_symbolic_deadline(capsys, monkeypatch):
+    import time
+
+    import checkerlab.analytics as analytics
+
+    monkeypatch.setattr(analytics, "closed_form", lambda stack, axis: time.sleep(5))
+    monkeypatch.setenv("CHECKERLAB_SYMBOLIC_SECONDS", "0.2")
+    start = time.perf_counter()
+    code, out, err = run(capsys, "formula", "ReLU()")
+    assert code == 2 and time.perf_counter() - start < 3
+    assert "deriving the closed form took longer than 0.2 s, its budget (CHECKERLAB_SYMBOLIC_SECONDS)" in err
+    monkeypatch.setenv("CHECKERLAB_SYMBOLIC_SECONDS", "soon")
+    code, out, err = run(capsys, "formula", "ReLU()")
+    assert code == 2 and "CHECKERLAB_SYMBOLIC_SECONDS='soon' must be a number of seconds" in err
+
+
+def test_bias_may_be_a_number(capsys):
+    code, out, _ = run(capsys, "simulate", "ConvTranspose2d(3, stride=2)", "--bias", "0.5", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["simulation"]["bias"] == "constant" and data["simulation"]["bias_value"] == 0.5

@@ -77,6 +77,25 @@ BAD_FILES = [
     ('{"schema_version": 1, "spec": "ReLU()", "simulation": {"input": "image"}}',
      r"simulation\.input='image' needs simulation\.image_path"),
     ('{"schema_version": 1, "spec": "ReLU()", "input_size": [0, 4]}', r"input_size=\(0, 4\) must be a positive"),
+    ('{"schema_version": 1, "spec": "ReLU()", "input_size": 32}',
+     r"input_size=32 must be a list \[H, W\] of two positive integers"),
+    ('{"schema_version": 1, "spec": "ReLU()", "input_size": [1e999, 4]}', r"input_size=\(inf, 4\) must be"),
+    ('{"schema_version": 1, "spec": "ReLU()", "stack": [{"type": "Tanh"}]}',
+     r"spec 'ReLU\(\)' and stack 'Tanh\(\)' disagree; keep one of them"),
+    ('{"schema_version": 1, "spec": 3}', r"spec=3 must be a layer list \(a string\)"),
+    ('{"schema_version": 1, "stack": [{"kernel_size": 3}]}', r"stack\[0\]: .*a layer object needs a 'type'"),
+    ('{"schema_version": 1, "stack": [{"type": "ConvTranspose2d", "kernel_size": 9223372036854775808}]}',
+     r"kernel_size=9223372036854775808 is out of range: must be an integer in 1\.\.1048576"),
+    ('{"schema_version": 1, "stack": [{"type": "ConvTranspose2d", "kernel_size": "3"}]}',
+     r"kernel_size='3' must be an integer in 1\.\.1048576"),
+    ('{"schema_version": 1, "spec": "ReLU()", "simulation": {"image_path": 3}}',
+     r"simulation\.image_path=3 must be a file name"),
+    ('{"schema_version": 1, "spec": "ReLU()", "' + "k" * 500 + '": 1}', r"unknown keys: k+…k+$"),
+    ('{"schema_version": true, "spec": "ReLU()"}', r"schema_version=True is not supported"),
+    ("", r"c\.json: the file is empty"),
+    ("[" * 100_000 + "]" * 100_000, r"the JSON is nested too deeply"),
+    ('{"schema_version": 1, "stack": [{"type": "ReLU", "x": ' + "9" * 5000 + "}]}",
+     r"an integer has more than 4,300 digits"),
 ]
 
 
@@ -84,9 +103,29 @@ BAD_FILES = [
 def test_malformed_file_errors_and_changes_nothing(tmp_path, text, message):
     path = tmp_path / "c.json"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as info:
         load_config(path)
     assert path.read_text() == text
+    assert len(str(info.value)) <= 300 and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff{}", r"not UTF-8 text \(byte 0xff at offset 0\); save the config as UTF-8 JSON"),
+    ('{"schema_version": 1, "spec": "caf\xe9"}'.encode("latin-1"), r"not UTF-8 text \(byte 0xe9 at offset 34\)"),
+    (b" " * (16 * 2**20 + 1), r"the config file's size in bytes would be 16,777,217, over the budget of 16,777,216"),
+])
+def test_undecodable_or_oversized_files(tmp_path, data, message):
+    path = tmp_path / "c.json"
+    path.write_bytes(data)
+    with pytest.raises(CheckerlabError, match=message):
+        load_config(path)
+
+
+def test_a_number_as_bias_is_a_constant_bias():
+    assert SimulationSettings(bias=0.25) == SimulationSettings(bias="constant", bias_value=0.25)
+    assert SimulationSettings(bias=-1).bias_value == -1
+    with pytest.raises(CheckerlabError, match=r"simulation\.bias_value=inf must be a number"):
+        SimulationSettings(bias=float("inf"))
 
 
 def test_missing_file(tmp_path):
@@ -136,5 +175,27 @@ def test_write_array_csv_and_npy(tmp_path):
     assert (tmp_path / "r.csv").read_text() == "1/2,3\n"
     write_array(tmp_path / "m.npy", np.arange(6.0).reshape(2, 3))
     assert np.array_equal(np.load(tmp_path / "m.npy"), np.arange(6.0).reshape(2, 3))
-    with pytest.raises(ValueError, match="use .csv or .npy"):
+    with pytest.raises(CheckerlabError, match="m.txt: unknown extension; use .csv or .npy"):
         write_array(tmp_path / "m.txt", np.zeros(2))
+
+
+def test_write_array_exact_rationals_and_its_budget(tmp_path):
+    from checkerlab.analytics.budget import MAX_CSV_CELLS
+    from checkerlab.analytics.files import check_array
+    from checkerlab.analytics.rational import RationalArray
+
+    exact = RationalArray(np.array([[2, 4, 3], [8, 6, 0]]), 4)
+    write_array(tmp_path / "r.csv", exact)
+    assert (tmp_path / "r.csv").read_text() == "1/2,1,3/4\n2,3/2,0\n"
+    write_array(tmp_path / "r.npy", exact)
+    assert np.load(tmp_path / "r.npy").tolist() == [[0.5, 1.0, 0.75], [2.0, 1.5, 0.0]]
+    write_array(tmp_path / "big.csv", np.array([[10**30, -1]], dtype=object))
+    assert (tmp_path / "big.csv").read_text() == f"{10**30},-1\n"
+    check_array(tmp_path / "ok.csv", (2048, 2048))
+    check_array(tmp_path / "ok.npy", (10**5, 10**5))  # NPY has no cell budget (the map's own budget applies)
+    with pytest.raises(CheckerlabError, match=f"the number of CSV cells would be 4,194,305, over the budget of "
+                                              f"{MAX_CSV_CELLS:,}; write a .npy file instead"):
+        check_array(tmp_path / "m.csv", (4194305,))
+    with pytest.raises(CheckerlabError, match="the number of CSV cells"):
+        write_array(tmp_path / "m.csv", np.zeros(MAX_CSV_CELLS + 1, dtype=np.int8))
+    assert not (tmp_path / "m.csv").exists()

@@ -1,5 +1,6 @@
 """checkerboard_free (the exact Sugawara-Shiota-Kiya condition) and suggest_fixes against overlap_pattern."""
 
+import itertools
 from math import gcd
 
 import pytest
@@ -19,6 +20,7 @@ from checkerlab.analytics import (
     overlap_pattern,
     suggest_fixes,
 )
+from checkerlab.analytics.fixes import Fixes, _layer_options, output_size
 
 
 def pairs(lo, hi):
@@ -157,3 +159,75 @@ def test_fewest_layers_changed():
 def test_even_stacks_need_no_fix():
     assert suggest_fixes("ConvTranspose2d(4, stride=2, padding=1) * 3") == []
     assert suggest_fixes("Upsample(2), Conv2d(3, padding=1)") == []
+
+
+# ---------------------------------------------------------------- the kernel-size search
+
+
+def brute_kernel_fixes(stack, input_size):
+    """Every assignment of the (at most 4) kernel options to every subset of transposed layers, proven by
+    checkerboard_free, ordered by (changes, cost, layers, options): the two nearest stacks of the fewest
+    changes whose output size exists."""
+    layers = list(stack)
+    options = {i: _layer_options(layer)[:4] for i, layer in enumerate(layers) if isinstance(layer, ConvTranspose2d)}
+    for size in range(1, len(options) + 1):
+        found = []
+        for subset in itertools.combinations(sorted(options), size):
+            for choice in itertools.product(*(range(len(options[i])) for i in subset)):
+                new = layers[:]
+                for i, n in zip(subset, choice, strict=True):
+                    new[i] = options[i][n][1]
+                if checkerboard_free(Stack(new)):
+                    cost = sum(options[i][n][0] for i, n in zip(subset, choice, strict=True))
+                    found.append(((size, cost, subset, choice), Stack(new)))
+        if found:
+            found = [new for _, new in sorted(found, key=lambda f: f[0])[:2]]
+            return [new for new in found if _has_size(new, input_size)]
+    return []
+
+
+def _has_size(stack, input_size) -> bool:
+    try:
+        output_size(stack, input_size)
+    except CheckerlabError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(transposed, transposed, upsample, st.builds(lambda k: Conv2d(k), st.integers(1, 3))),
+                min_size=1, max_size=3))
+def test_kernel_search_finds_the_nearest_like_the_exhaustive_search(layers):
+    stack = Stack(layers)
+    if checkerboard_free(stack).free is not False:
+        return
+    kernel = [f.stack for f in suggest_fixes(stack, (9, 9)) if f.kind == "kernel"]
+    assert kernel == brute_kernel_fixes(stack, (9, 9)), stack
+
+
+def test_24_uneven_layers_within_the_budget():
+    """Each ConvTranspose2d(4, stride=2) at depth i kills the orders 2^(24-i) and 2^(25-i) of S = 2^24, and k3
+    kills none: at least 12 changes, and the search proves that 12 (every other layer) is the fewest."""
+    fixes = suggest_fixes("ConvTranspose2d(3, stride=2) * 24", (4, 4))
+    assert isinstance(fixes, Fixes) and fixes.complete
+    kernel = fixes[0]
+    assert kernel.kind == "kernel" and len(kernel.changes) == 12 and kernel.is_even
+    assert [i for i, layer in enumerate(kernel.stack) if layer.kernel_size == (4, 4)] == list(range(1, 24, 2))
+    mixed = ", ".join(["ConvTranspose2d(5, stride=3)", "ConvTranspose2d(3, stride=2)",
+                       "ConvTranspose2d(7, stride=4, padding=2, output_padding=1)"] * 8)
+    fixes = suggest_fixes(mixed, (4, 4))
+    assert fixes.complete and fixes[0].kind == "kernel" and all(f.is_even for f in fixes)
+
+
+def test_budget_and_cancel_keep_the_best_so_far():
+    spec = ", ".join(["ConvTranspose2d((3, 5), stride=(2, 3))", "ConvTranspose2d(3, stride=2)"] * 12)
+    full = suggest_fixes(spec, (4, 4))
+    assert full.complete and full[0].kind == "kernel"
+    small = suggest_fixes(spec, (4, 4), budget=300)
+    assert not small.complete and all(f.is_even for f in small)
+    assert [f.kind for f in small if f.kind != "kernel"] == [f.kind for f in full if f.kind != "kernel"]
+    polls = []
+    cancelled = suggest_fixes(spec, (4, 4), cancel=lambda: polls.append(1) or True)
+    assert not cancelled.complete and polls == [1] and all(f.is_even for f in cancelled)
+    with pytest.raises(CheckerlabError, match="budget=0"):
+        suggest_fixes(spec, budget=0)

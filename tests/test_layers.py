@@ -75,34 +75,46 @@ def test_shapes_track_channels():
 # ---------------------------------------------------------------- every validation message
 
 LAYER_ERRORS = [
-    (lambda: ConvTranspose2d(0), r"^ConvTranspose2d: kernel_size=0 is out of range: must be an integer >= 1$"),
-    (lambda: ConvTranspose2d(3, stride=0), r"stride=0 is out of range: must be an integer >= 1"),
-    (lambda: ConvTranspose2d(3, padding=-1), r"padding=-1 is out of range: must be an integer >= 0"),
+    (lambda: ConvTranspose2d(0),
+     r"^ConvTranspose2d: kernel_size=0 is out of range: must be an integer in 1\.\.1048576$"),
+    (lambda: ConvTranspose2d(3, stride=0), r"stride=0 is out of range: must be an integer in 1\.\.1048576"),
+    (lambda: ConvTranspose2d(3, padding=-1), r"padding=-1 is out of range: must be an integer in 0\.\.1048576"),
     (lambda: ConvTranspose2d(3, dilation=(1, 0)), r"dilation\[1\]=0 is out of range"),
-    (lambda: ConvTranspose2d(2.5), r"kernel_size=2.5 must be an integer >= 1"),
-    (lambda: ConvTranspose2d(True), r"kernel_size=True must be an integer >= 1"),
+    (lambda: ConvTranspose2d(2.5), r"kernel_size=2.5 must be an integer in 1\.\.1048576"),
+    (lambda: ConvTranspose2d(True), r"kernel_size=True must be an integer in 1\.\.1048576"),
     (lambda: ConvTranspose2d((3, 3, 3)), r"kernel_size=\(3, 3, 3\) must be an int or an \(h, w\) pair"),
     (lambda: ConvTranspose2d(3, stride=2, output_padding=2),
      r"output_padding=2 must be smaller than stride \(2\) or dilation \(1\): allowed 0\.\.1"),
     (lambda: ConvTranspose2d(3, stride=1, output_padding=1), r"output_padding=1 must be smaller than stride \(1\)"),
-    (lambda: ConvTranspose2d(3, out_channels=0), r"out_channels=0 is out of range: must be an integer >= 1"),
+    (lambda: ConvTranspose2d(3, out_channels=0), r"out_channels=0 is out of range: must be an integer in 1\.\.1048576"),
     (lambda: ConvTranspose2d(3, groups=0), r"groups=0 is out of range"),
     (lambda: ConvTranspose2d(3, out_channels=6, groups=4), r"out_channels=6 must be divisible by groups=4"),
     (lambda: ConvTranspose2d(3, bias="yes"), r"bias='yes' must be True or False"),
     (lambda: ConvTranspose2d(sympy.Symbol("k", integer=False)), r"kernel_size=k must be an integer symbol"),
-    (lambda: Conv2d(3, padding="full"), r"padding='full' must be an int, a pair, 'same' or 'valid'"),
+    (lambda: Conv2d(3, padding="full"), r"padding='full' must be an int in 0\.\.1048576, a pair, 'same' or 'valid'"),
     (lambda: Conv2d(3, stride=2, padding="same"), r"padding='same' needs stride=1 \(got stride=2\)"),
-    (lambda: Upsample(1.5), r"scale_factor=1\.5 must be a whole number >= 1"),
+    (lambda: Upsample(1 / 3), r"scale_factor=0\.333+ is not a ratio of small integers"),
     (lambda: Upsample((2, 2, 2)), r"scale_factor=\(2, 2, 2\) must be a number or an \(h, w\) pair"),
-    (lambda: Upsample(0), r"scale_factor=0 is out of range"),
-    (lambda: Upsample(2, mode="bicubic"), r"mode='bicubic' is not supported: use 'nearest' or 'bilinear'"),
+    (lambda: Upsample(0), r"scale_factor=0 is out of range: must be a positive finite number"),
+    (lambda: Upsample(2, mode="trilinear"), r"mode='trilinear' is not supported: use one of 'nearest', "),
     (lambda: Upsample(2, align_corners=False), r"align_corners only applies to mode='bilinear'"),
-    (lambda: Upsample(2, mode="bilinear", align_corners=True), r"align_corners=True is not supported"),
+    (lambda: Upsample(2, align_corners=True), r"align_corners only applies to mode='bilinear' or 'bicubic'"),
     (lambda: PixelShuffle(0), r"upscale_factor=0 is out of range"),
-    (lambda: LeakyReLU("x"), r"negative_slope='x' must be a real number"),
-    (lambda: make_layer("Conv3d", kernel_size=3), r"^Conv3d: unknown layer type; allowed: ConvTranspose2d, Conv2d"),
+    (lambda: LeakyReLU("x"), r"negative_slope='x' must be a finite real number"),
+    (lambda: make_layer("Conv3d", kernel_size=3),
+     r"^Conv3d: unknown layer type; did you mean Conv2d\? allowed: ConvTranspose2d, Conv2d"),
     (lambda: make_layer("Conv2d", kernel_size=3, foo=1), r"unexpected keyword 'foo'; allowed: kernel_size"),
-    (lambda: make_layer("Conv2d"), r"^Conv2d: .*kernel_size"),
+    (lambda: make_layer("Conv2d"), r"^Conv2d: kernel_size is required \(e\.g\. Conv2d\(3\)\)$"),
+    (lambda: ConvTranspose2d("3"), r"kernel_size='3' must be an integer in 1\.\.1048576"),
+    (lambda: ConvTranspose2d(3, padding="same"), r"padding='same' must be an integer in 0\.\.1048576"),
+    (lambda: ConvTranspose2d(3, stride=2**63), r"stride=9223372036854775808 is out of range: must be an integer in"),
+    (lambda: ConvTranspose2d(10**5000), r"kernel_size=<an integer of 16,610 bits> is out of range"),
+    (lambda: PixelShuffle(10**9), r"upscale_factor=1000000000 is out of range: must be an integer in 1\.\.1048576"),
+    (lambda: Upsample(2, mode="bilinear", align_corners="yes"), r"align_corners='yes' must be None, True or False"),
+    (lambda: LeakyReLU(float("inf")), r"negative_slope=inf must be a finite real number"),
+    (lambda: LeakyReLU(10**400), r"negative_slope=1000.*000 must be a finite real number"),
+    (lambda: make_layer(["Conv2d"]), r"^\['Conv2d'\]: unknown layer type"),
+    (lambda: layer_from_dict({"kernel_size": 3}), r"a layer object needs a 'type'"),
 ]
 
 
@@ -142,14 +154,20 @@ SPEC_ERRORS = [
     ("ConvTranspose2d(3,", r"syntax error: .*\(at column \d+\)"),
     ("Foo(3)", r"^layer 0: unknown layer 'Foo'; allowed: ConvTranspose2d.*\(at column 1\)$"),
     ("ReLU(), ConvT(k)", r"^'k' is not a literal value .*\(at column 15\)$"),
-    ("ConvT(3, 2, 1, 0, 1, 9)", r"layer 0 \(ConvTranspose2d\): takes at most 5 positional arguments"),
+    ("ConvT(3, 2, 1, 1, 1, 0, 1, True, 1, 'zeros', 9)",
+     r"layer 0 \(ConvTranspose2d\): takes at most 10 positional arguments"),
+    ("ConvT(3, 2, 1, 0, 1, 9)", r"layer 0 \(ConvTranspose2d\): stride=0 is out of range"),  # PyTorch's order
     ("ConvT(3, **opts)", r"\*\*kwargs are not supported"),
     ("ConvT(3, kernel_size=4)", r"kernel_size given twice"),
-    ("nn.Conv2d(3, 8, 3, padding_mode='reflect')", r"^layer 0 \(Conv2d\): padding_mode='reflect' is not supported"),
-    ("nn.Upsample(64)", r"^layer 0 \(Upsample\): size= is not supported"),
-    ("nn.UpsamplingBilinear2d(scale_factor=2)", r"UpsamplingBilinear2d uses align_corners=True"),
+    ("nn.ConvTranspose2d(3, 8, 3, padding_mode='reflect')",
+     r"^layer 0 \(ConvTranspose2d\): padding_mode='reflect' is not supported by ConvTranspose2d"),
+    ("nn.Upsample(64, 2)", r"^layer 0 \(Upsample\): give exactly one of size and scale_factor"),
+    ("nn.UpsamplingBilinear2d(scale_factor=2, align_corners=False)",
+     r"UpsamplingBilinear2d has align_corners=True \(use Upsample for another\)"),
     ("ReLU() * 1.5", r"a repeat `layer \* n` needs an integer n"),
-    ("ReLU() * 5000", r"a repeat `layer \* n` needs an integer n in 0\.\.1000"),
+    ("ReLU() * 5000", r"a repeat `layer \* n` needs an integer n in 1\.\.1000"),
+    ("Foo(1) * 0", r"a repeat `layer \* n` needs an integer n in 1\.\.1000"),
+    ("ReLU() * 1000 * 1000", r"the number of layers would be 1,000,000, over the budget of 4,096"),
     ("ReLU(), 3", r"expected a layer such as ConvTranspose2d\(3, stride=2\), got '3'"),
     ("ReLU(), ConvT(3, stride=0)", r"^layer 1 \(ConvTranspose2d\): stride=0 is out of range"),
 ]
@@ -157,7 +175,7 @@ SPEC_ERRORS = [
 
 @pytest.mark.parametrize("text, message", SPEC_ERRORS)
 def test_spec_error_messages(text, message):
-    with pytest.raises((SpecError, LayerError), match=message):
+    with pytest.raises(CheckerlabError, match=message):
         parse_layers(text)
 
 
@@ -209,3 +227,98 @@ def test_symbolic_parameters_are_accepted():
     n = sympy.Symbol("n")
     assert sympy.simplify(layer.axis_op(0).output_length(n) - ((n - 1) * s + k - 2)) == 0
     assert np.array_equal(ConvTranspose2d(sympy.Integer(3)).kernel_size, (3, 3))
+
+
+# ---------------------------------------------------------------- the PyTorch positional trap (issue 10 item 7)
+
+TORCH_READINGS = [
+    # pasted PyTorch code, every spelling: bare, nn., torch.nn., aliases, Sequential; -> the layer PyTorch builds
+    ("ConvTranspose2d(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("nn.ConvTranspose2d(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("torch.nn.ConvTranspose2d(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("Deconv(64, 32, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=32)),
+    ("convt(512, 256, 4, 2, 1, 0, 1, False)", ConvTranspose2d(4, stride=2, padding=1, out_channels=256, bias=False)),
+    ("nn.Sequential(ConvTranspose2d(100, 512, 4, 1, 0, bias=False))", ConvTranspose2d(4, out_channels=512,
+                                                                                         bias=False)),
+    ("ConvTranspose2d(64, 3, kernel_size=4, stride=2, padding=1)",
+     ConvTranspose2d(4, stride=2, padding=1, out_channels=3)),
+    ("ConvTranspose2d(3, 64, 4, 2, 1)", ConvTranspose2d(4, stride=2, padding=1, out_channels=64)),  # 64 > 16
+    ("Conv2d(64, 64, 3, padding=1)", Conv2d(3, padding=1, out_channels=64)),  # short form: padding twice
+    ("conv(3, 64, 3, 1, 1)", Conv2d(3, padding=1, out_channels=64)),  # 5 positionals: more than the short form
+    ("Conv2d(256, 128, 1)", Conv2d(1, out_channels=128)),
+    ("ConvTranspose2d(32, 16, 2, 2)", ConvTranspose2d(2, stride=2, out_channels=16)),
+    ("Conv2d(3, 8, 3, 1, 1, 1, 1, True, 'zeros')", Conv2d(3, padding=1, out_channels=8)),
+    # the short form keeps its meaning where PyTorch's order cannot apply
+    ("ConvTranspose2d(3, 2)", ConvTranspose2d(3, stride=2)),
+    ("ConvT(4, stride=2, padding=1)", ConvTranspose2d(4, stride=2, padding=1)),
+    ("Conv2d(3, padding=1, in_channels=8)", Conv2d(3, padding=1)),
+]
+
+
+@pytest.mark.parametrize("text, layer", TORCH_READINGS)
+def test_pasted_pytorch_code_is_read_in_pytorch_order(text, layer):
+    assert parse_layers(text) == [layer]
+
+
+@pytest.mark.parametrize("text, short, torch_reading", [
+    ("ConvTranspose2d(4, 2, 1)", "ConvTranspose2d(4, stride=2, padding=1)", "ConvTranspose2d(1, out_channels=2)"),
+    ("ConvTranspose2d(16, 8, 4)", "ConvTranspose2d(16, stride=8, padding=4)", "ConvTranspose2d(4, out_channels=8)"),
+    ("Deconv(8, 4, 4, 2, 1)", "ConvTranspose2d(8, stride=4, padding=4, output_padding=2)",
+     "ConvTranspose2d(4, stride=2, padding=1, out_channels=4)"),
+    ("conv(3, 8, 3, 1)", "Conv2d(3, stride=8, padding=3)", "Conv2d(3, out_channels=8)"),
+])
+def test_ambiguous_positionals_are_refused_with_both_readings(text, short, torch_reading):
+    with pytest.raises(SpecError) as info:
+        parse_layers(text)
+    message = str(info.value)
+    assert "ambiguous positionals" in message and len(message) <= 280
+    assert f"{short} (short form)" in message and f"{torch_reading} with in_channels=" in message
+    assert parse_layers(short) != parse_layers(torch_reading)  # the two readings really differ
+
+
+def test_pytorch_prefix_needs_pytorch_arguments():
+    with pytest.raises(SpecError, match=r"nn\.ConvTranspose2d takes \(in_channels, out_channels, kernel_size"):
+        parse_layers("nn.ConvTranspose2d(3, stride=2)")
+    with pytest.raises(SpecError, match=r"PyTorch's order needs in_channels, out_channels and kernel_size"):
+        parse_layers("nn.Conv2d(3, kernel_size=3)")
+
+
+# ---------------------------------------------------------------- hostile spec text
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ReLU()\ud800", r"invalid character U\+D800, a lone surrogate"),
+    ("ReLU()\x07", r"invalid character U\+0007, a control character"),
+    ("ConvT(" + "9" * 4301 + ")", r"an integer literal has more than 4,300 digits"),
+    ("ConvT(" + "-" * 5000 + "3)", r"nested too deeply"),
+    ("ReLU()" + " *1" * 5000, r"nested too deeply|nesting depth"),
+    ("x" * 100_001, r"the spec's length in characters would be 100,001, over the budget of 100,000"),
+    ("ConvT(" + "9" * 4000 + ")", r"kernel_size=<an integer of 13,288 bits> is out of range"),
+    ("Upsample(2, mode='\\d' * 3)", r"is not a literal value"),
+])
+def test_hostile_text_gives_one_short_line(text, message):
+    with pytest.raises(CheckerlabError, match=message) as info:
+        parse_layers(text)
+    assert len(str(info.value)) <= 200 and "\n" not in str(info.value)
+
+
+def test_parsing_never_warns():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CheckerlabError):
+            parse_layers("Upsample(2, mode='\\d')")
+        with pytest.raises(CheckerlabError):
+            parse_layers("ReLU() is 1")
+
+
+def test_excerpt_keeps_echoes_short_and_printable():
+    from checkerlab.analytics.errors import excerpt
+
+    assert excerpt("abc") == "'abc'"
+    long = excerpt("a" * 1000)
+    assert len(long) == 40 and "…" in long and long.startswith("'aaa") and long.endswith("aaa'")
+    assert excerpt("\udcff\n") == "'\\udcff\\n'"
+    assert excerpt(10**5000) == "<an integer of 16,610 bits>"
+    assert len(excerpt(list(range(10**4)))) == 40

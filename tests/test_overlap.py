@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from naive_overlap import brute_overlap_map, minimal_period_1d
+from naive_overlap import brute_overlap_map, minimal_period_1d, naive_profile
 from reference_cases import load_cases
 
 from checkerlab.analytics import (
@@ -22,6 +22,7 @@ from checkerlab.analytics import (
     overlap_pattern,
     overlap_profiles,
 )
+from checkerlab.analytics.rational import RationalArray
 
 # ---------------------------------------------------------------- strategies
 
@@ -69,11 +70,12 @@ def test_overlap_map_equals_brute_force(layers, h, w):
     got = overlap_map(stack, (h, w))
     want = brute_overlap_map(layers, (h, w))
     assert got.shape == want.shape == (oh, ow)
-    assert np.array_equal(got, want)
-    if got.dtype != object:
-        assert got.dtype == np.int64
-    else:  # rational only where bilinear weights enter
+    if isinstance(got, RationalArray):  # rational only where bilinear weights enter
         assert any(isinstance(x, Upsample) and x.mode == "bilinear" for x in layers)
+        assert np.array_equal(got.to_fractions(), want)
+        assert np.array_equal(np.asarray(got), want.astype(float))
+    else:
+        assert got.dtype == np.int64 and np.array_equal(got, want)
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -249,3 +251,174 @@ def test_against_torch(spec):
     ours = overlap_map(stack, (9, 11)).astype(float)
     assert ours.shape == tuple(x.shape[2:])
     np.testing.assert_allclose(ours, x[0, 0].numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- no silent wrong numbers (issue 10 item 6)
+
+
+def _middle_period(layers, period, n):
+    """One period of the interior read off the middle of a long naive Python-int profile, indexed by output
+    coordinate mod period (the middle of a long enough profile is far from both borders)."""
+    profile = naive_profile(layers, n)
+    mid = len(profile) // 2
+    return {i % period: profile[i] for i in range(mid, mid + period)}
+
+
+def test_analytic_energy_of_a_deep_stack_against_python_ints():
+    """ConvTranspose2d(3, stride=2) * 10 gave 6.82 (int64 overflow inside Fractions); the truth is 0.377."""
+    from checkerlab.analytics.metrics import analytic_energy
+
+    layers = [ConvTranspose2d(3, stride=2)] * 10
+    t = _middle_period(layers, 1024, 8)
+    t = [t[i] for i in range(1024)]
+    s1 = s2 = 0
+    for a in t:  # the 2D tile cell by cell: 1024 x 1024 Python-int products, no separability used
+        for b in t:
+            s1 += a * b
+            s2 += (a * b) ** 2
+    cells = 1024 * 1024
+    truth = float(1 - Fraction(s1, cells) ** 2 / Fraction(s2, cells))
+    got = analytic_energy(overlap_pattern(layers))
+    assert got == pytest.approx(truth, rel=1e-12) and got == pytest.approx(0.377, abs=1e-3)
+
+
+@pytest.mark.parametrize("spec, n", [
+    ("ConvTranspose2d(3, stride=2) * 10, Conv2d(3, padding=1) * 20", 24),
+    ("ConvTranspose2d(3, stride=2) * 4, Conv2d(3, padding=1) * 45", 120),
+])
+def test_deep_tiles_and_contrast_stay_exact_and_positive(spec, n):
+    """The 2D tile and the contrast went negative (int64 wrap) on deep stacks."""
+    stack = Stack(spec)
+    p = overlap_pattern(stack)
+    ph = p.period[0]
+    truth = _middle_period(list(stack), ph, n)
+    assert [int(v) for v in p.axes[0].tile] == [truth[i] for i in range(ph)]
+    biggest = max(truth.values())
+    assert biggest ** 2 > 2**63  # the 2D tile does not fit int64
+    tile = p.tile
+    assert tile.dtype == object and tile.min() > 0
+    assert tile[ph - 1, ph - 1] == truth[ph - 1] ** 2 and tile.max() == biggest ** 2
+    assert p.contrast == Fraction(biggest, min(truth.values())) ** 2 and p.contrast > 1
+
+
+def test_stern_depth_twelve_is_exact_and_fast():
+    """Depth 12: period 4096, 1D tile = Stern's diatomic sequence, contrast F(14)^2 = 377^2, JSON < 1 s."""
+    import json
+    import time
+
+    start = time.perf_counter()
+    p = overlap_pattern("ConvTranspose2d(3, stride=2) * 12", input_size=(1, 1))
+    from checkerlab.analytics.presentation.data import to_dict
+
+    text = json.dumps(to_dict(p))
+    assert time.perf_counter() - start < 20  # generous: measured in benchmarks/bench_overlap.py (~0.05 s)
+    data = json.loads(text)
+    stern = [1, 1]  # Stern's diatomic sequence s(1), s(2), ...: s(2n) = s(n), s(2n+1) = s(n) + s(n+1)
+    while len(stern) < 8192:
+        n = len(stern) + 1
+        stern.append(stern[n // 2 - 1] if n % 2 == 0 else stern[n // 2 - 1] + stern[n // 2])
+    tile = data["profiles"][0]
+    assert data["period"] == [4096, 4096] and sorted(tile) == sorted(stern[4096:8192])
+    assert p.contrast == 377 ** 2 and data["tile"] is None  # 4096^2 cells: the outer product of the profiles
+    assert data["artifact_count"] == p.artifact_count and len(data["artifact_frequencies"]) == 1024
+    assert data["has_interior"] and data["interior"] == [1, 1]
+
+
+def test_bilinear_chain_to_4096_is_exact_without_a_fraction_per_pixel():
+    from checkerlab.analytics.rational import RationalArray
+
+    stack = Stack("ConvTranspose2d(3, stride=2, padding=1, output_padding=1), Upsample(2, mode='bilinear') * 6")
+    m = overlap_map(stack, (32, 32))
+    assert isinstance(m, RationalArray) and m.shape == (4096, 4096) and m.numerators.dtype == np.int64
+    assert m.denominator & (m.denominator - 1) == 0  # a power of two: (2s)^6 per axis, reduced
+    rows = naive_profile(list(stack), 32)  # exact Fractions, layer by layer
+    for i, j in [(0, 0), (1, 2), (100, 37), (4095, 4095), (2048, 17)]:
+        assert m[i, j] == rows[i] * rows[j]
+    assert np.asarray(m)[100, 37] == pytest.approx(float(rows[100] * rows[37]), rel=1e-15)
+
+
+# ---------------------------------------------------------------- all border (issue 10 item 6)
+
+NO_INTERIOR = {
+    "dcgan-from-1x1": ("ConvTranspose2d(100, 512, 4, 1, 0, bias=False), ReLU(), ConvTranspose2d(512, 256, 4, 2, 1), "
+                       "ReLU(), ConvTranspose2d(256, 128, 4, 2, 1), ReLU(), ConvTranspose2d(128, 64, 4, 2, 1), "
+                       "ReLU(), ConvTranspose2d(64, 3, 4, 2, 1), Tanh()", 1),
+    "pix2pix-from-1x1": ("pix2pix", 1),
+    "stylegan2-4-to-256": ("(ConvTranspose2d(3, stride=2), Conv2d(4, padding=1), Conv2d(3, padding=1)) * 6", 4),
+}
+
+
+@pytest.mark.parametrize("name", list(NO_INTERIOR))
+def test_an_output_that_is_all_border_says_so(name, capsys):
+    import json
+
+    from checkerlab.analytics.targets import load_target
+    from checkerlab.app.cli import main
+
+    spec, size = NO_INTERIOR[name]
+    config = load_target(spec, size)
+    p = overlap_pattern(config.stack, config.input_size)
+    assert p.period == (1, 1) and not p.has_holes  # the stack is even inside a larger input...
+    assert not p.has_interior and p.interior == (0, 0) and not p.is_even  # ...but this output has no inside
+    (t, b), _ = p.edge
+    assert t + b >= p.output_size[0]
+    # brute force: no output row equals the interior count (every one sees padding or a partial kernel)
+    rows = naive_profile(list(config.stack), size)
+    assert all(v != p.axes[0].tile[0] for v in rows)
+    assert main(["analyze", spec, "--input-size", str(size), str(size)]) == 0
+    text = capsys.readouterr().out
+    assert "even      no: there is no interior" in text and "every output pixel is border" in text
+    assert "the interior is flat" not in text
+    assert main(["analyze", spec, "--input-size", str(size), str(size), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["has_interior"] is False and data["is_even"] is False and data["interior"] == [0, 0]
+
+
+def test_a_larger_input_has_an_interior():
+    p = overlap_pattern("ConvTranspose2d(4, stride=2, padding=1) * 5", input_size=(8, 8))
+    assert p.has_interior and p.is_even and p.interior == (256 - 62, 256 - 62)
+
+
+# ---------------------------------------------------------------- the artifact listing is the 2D one
+
+
+def _listing_2d(pattern):
+    """The O(P^2) reference: every non-DC bin of the ph x pw plane, one per conjugate pair, sorted."""
+    rel = np.multiply.outer(pattern.axes[0].spectrum, pattern.axes[1].spectrum)
+    ph, pw = rel.shape
+
+    def signed(m, p):
+        f = Fraction(m, p)
+        return f - 1 if f > Fraction(1, 2) else f
+
+    found = [(signed(a, ph), signed(b, pw), float(rel[a, b])) for a in range(ph) for b in range(pw)
+             if (a, b) != (0, 0) and rel[a, b] != 0]
+    found = [f for f in found if not (f[0] < 0 or (f[0] in (0, Fraction(1, 2)) and f[1] < 0))]
+    return sorted(found, key=lambda f: (-f[2], f[0], f[1]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stacks, st.integers(1, 40))
+def test_strongest_artifacts_equal_the_full_2d_listing(layers, limit):
+    p = overlap_pattern(Stack(layers))
+    assume(p.period[0] * p.period[1] <= 4096)
+    full = _listing_2d(p)
+    assert p.artifact_count == len(full)
+    got = p.strongest_artifacts(limit)
+    # equal products of unequal factors may differ in their last bit: amplitudes agree to 1e-9, and every
+    # listed frequency is an artifact (the order of such near-ties is not part of the contract)
+    assert [round(a, 9) for *_, a in got] == [round(a, 9) for *_, a in full[:limit]]
+    listed = {(fy, fx): a for fy, fx, a in full}
+    assert all((fy, fx) in listed and abs(listed[fy, fx] - a) <= 1e-12 for fy, fx, a in got)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(layer, st.just(ReLU())), min_size=1, max_size=5))
+def test_prefix_patterns_equal_one_pattern_per_prefix(layers):
+    from checkerlab.analytics.overlap import prefix_patterns
+
+    stack = Stack(layers)
+    for i, got in enumerate(prefix_patterns(stack)):
+        want = overlap_pattern(stack[: i + 1])
+        assert got.period == want.period and got.edge == want.edge
+        assert all(np.array_equal(g.tile, w.tile) for g, w in zip(got.axes, want.axes, strict=True))

@@ -3,14 +3,21 @@
 import pytest
 
 from checkerlab.analytics import CheckerlabError, load_config, overlap_pattern, save_config
-from checkerlab.analytics.presets import DEFAULT_PRESET, PRESETS, default_config, get_preset, preset_names
+from checkerlab.analytics.presets import (
+    DEFAULT_PRESET,
+    MODEL_PRESETS,
+    PRESETS,
+    default_config,
+    get_preset,
+    preset_names,
+)
 
 
 def test_the_issue_lists_these_architectures():
     titles = " ".join(p.title.lower() for p in PRESETS.values())
     for word in ("dcgan", "pix2pix", "espcn", "icnr", "resize-convolution", "stylegan", "fcn", "distill"):
         assert word in titles
-    assert preset_names() == list(PRESETS)
+    assert preset_names() == [*PRESETS, *MODEL_PRESETS]  # the classic examples, then the real architectures
     assert DEFAULT_PRESET in PRESETS
 
 

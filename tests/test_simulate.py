@@ -318,3 +318,111 @@ def test_cli_simulate_prints_metrics_next_to_the_exact_pattern(tmp_path, capsys)
     assert "ReLU" not in capsys.readouterr().out
     assert main(["simulate", "Upsample(2)", "--draws", "0"]) == 2
     assert main(["simulate", "Upsample(2)", "--input", "image"]) == 2
+
+
+def test_an_activation_after_a_conv_runs_in_the_conv_and_keeps_both_outputs(monkeypatch):
+    """No separate activation pass: the kernels' standalone activation is never called for conv + ReLU, yet
+    every layer's output is there (the conv's own from return_preactivation)."""
+    from checkerlab import kernels
+
+    spec = "ConvTranspose2d(3, stride=2, out_channels=3), ReLU(), Conv2d(3, padding=1), LeakyReLU(0.1), Tanh()"
+    x = np.random.default_rng(1).standard_normal((2, 6, 5))
+    reference = simulate(spec, x, bias="random", seed=2, dtype=np.float64)
+    calls = []
+    original = kernels.activations.apply
+    monkeypatch.setattr(kernels.activations, "apply", lambda act, a: calls.append(act.name) or original(act, a))
+    sim = simulate(spec, x, bias="random", seed=2, dtype=np.float64)
+    assert calls == ["tanh"]  # the activation that follows another activation, not a conv
+    ref = network_forward(sim.stack, x, sim.params)
+    for got, want, same in zip(sim.activations, ref, reference.activations, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+        np.testing.assert_array_equal(got, same)
+
+
+def test_memory_budget_counts_all_live_activations(monkeypatch):
+    """Every tensor is small, but together they exceed the budget: the layer that crosses it is named."""
+    from checkerlab.analytics import simulation
+
+    spec = "ConvTranspose2d(3, stride=2, padding=1, output_padding=1, out_channels=4), ReLU()"
+    x = np.ones((1, 16, 16), np.float32)
+    # input 1x16x16, then 4x32x32 twice: 1024 + 16384 + 16384 bytes in float32
+    monkeypatch.setattr(simulation, "MAX_LIVE_BYTES", 1024 + 16384 + 16000)
+    with pytest.raises(LayerError, match=r"layer 1 \(ReLU\).*33,792 bytes.*memory budget of 33,408 bytes"):
+        simulate(spec, x)
+    assert simulation.live_bytes([(1, 16, 16), (4, 32, 32), (4, 32, 32)], 4) == 33792
+    simulate(spec, x[:, :8, :8])  # a quarter of it fits
+    # Monte Carlo holds one set per worker: it runs fewer workers when the budget says so ...
+    monkeypatch.setattr(simulation, "MAX_LIVE_BYTES", 40000)
+    mc = monte_carlo(spec, x, draws=3, workers=2, bias="random")
+    assert mc.draws == 3
+    # ... and refuses when not even one fits
+    with pytest.raises(LayerError, match="memory budget"):
+        monte_carlo(spec, np.ones((1, 32, 32), np.float32), draws=3)
+
+
+def test_monte_carlo_workers_share_the_callers_threads_and_give_the_same_result(monkeypatch):
+    from checkerlab.analytics import simulation
+    from checkerlab.kernels import threads
+
+    spec = "ConvTranspose2d(3, stride=2, out_channels=3), ReLU(), ConvTranspose2d(4, stride=2, padding=1)"
+    x = make_input("natural", 12, seed=0)
+    seen = []
+    original = simulation.simulate
+
+    def spy(*args, **kwargs):
+        seen.append(threads.num_threads())  # what the draw's kernels may use
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(simulation, "simulate", spy)
+    caller = threads.num_threads()
+    serial = monte_carlo(spec, x, draws=5, seed=3, bias="random", workers=1)
+    assert seen == [caller] * 5
+    seen.clear()
+    parallel = monte_carlo(spec, x, draws=5, seed=3, bias="random", workers=2)
+    assert seen == [max(1, caller // 2)] * 5  # workers x threads <= the caller's threads
+    with threads.limited(1):  # a caller limited to one thread gets one worker
+        seen.clear()
+        monte_carlo(spec, x, draws=3, seed=3, bias="random")
+        assert seen == [1] * 3
+    for a in ("contrast", "modulation", "artifact_energy"):
+        np.testing.assert_array_equal(getattr(serial, a), getattr(parallel, a))
+    for t1, t2 in zip(serial.tile_sum, parallel.tile_sum, strict=True):
+        np.testing.assert_array_equal(t1, t2)  # reduced in draw order
+    np.testing.assert_array_equal(serial.first.output, parallel.first.output)
+
+
+@pytest.mark.parametrize("seed, message", [(-1, r"seed=-1 must be an integer in 0\.\.9223372036854775807"),
+                                           ("3", r"seed='3' must be an integer"), (1.5, r"seed=1\.5 must be"),
+                                           (True, r"seed=True must be"), (2**64, r"seed=18446744073709551616")])
+def test_seed_is_validated(seed, message):
+    with pytest.raises(CheckerlabError, match=message):
+        simulate("Upsample(2)", np.ones((1, 4, 4)), seed=seed)
+    with pytest.raises(CheckerlabError, match=message):
+        monte_carlo("Upsample(2)", np.ones((1, 4, 4)), draws=2, seed=seed)
+
+
+def test_a_number_as_bias_is_a_constant_bias():
+    x = np.ones((2, 5, 5))
+    a = simulate("ConvTranspose2d(3, stride=2, out_channels=3)", x, bias=0.25, seed=3)
+    b = simulate("ConvTranspose2d(3, stride=2, out_channels=3)", x, bias="constant", bias_value=0.25, seed=3)
+    assert np.array_equal(a.output, b.output) and a.params[0][1].tolist() == [0.25] * 3
+    with pytest.raises(CheckerlabError, match=r"bias_value=nan must be a finite number"):
+        simulate("Upsample(2)", x, bias=float("nan"))
+
+
+def test_work_budget_before_any_weight_is_drawn(monkeypatch):
+    monkeypatch.setattr("checkerlab.analytics.simulation.init_params", lambda *a, **k: pytest.fail("weights drawn"))
+    with pytest.raises(CheckerlabError, match=r"the simulation's work \(multiply-adds, all draws\) would be "
+                                              r".* over the budget of 34,359,738,368; use a smaller input"):
+        simulate("Conv2d(3, padding=1, out_channels=4096) * 3", np.ones((3, 32, 32)))
+    with pytest.raises(CheckerlabError, match=r"the simulation's work"):
+        monte_carlo("ConvTranspose2d(3, stride=2) * 3", np.ones((1, 8, 8)), draws=10000)
+
+
+def test_a_cancellable_monte_carlo_has_no_work_budget():
+    """The GUI can stop a long run, so only memory is checked up front; the first draw runs."""
+    calls = []
+    with pytest.raises(Cancelled):
+        monte_carlo("ConvTranspose2d(3, stride=2) * 3", np.ones((1, 8, 8)), draws=10000,
+                    cancel=lambda: len(calls) > 0, progress=lambda d, n: calls.append(d))
+    assert calls == [1]

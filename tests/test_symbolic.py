@@ -2,7 +2,7 @@
 
 Symbolic formulas are substituted over the issue's grid (k <= 12, s <= 6, d <= 3, p <= 3) and a depth-2 stack
 with k1, s1, k2, s2 (and p, d) symbolic; counts and minimal periods must equal the reference exactly.
-Evaluation uses `analytics.symbolic.evaluate` (exact integers); `test_subs_agrees_with_evaluate` checks that
+Evaluation uses `analytics.evaluation.evaluate` (exact integers); `test_subs_agrees_with_evaluate` checks that
 it equals SymPy's own `subs(...).doit()`.
 """
 
@@ -30,7 +30,8 @@ from checkerlab.analytics import (
     depth_law,
     overlap_pattern,
 )
-from checkerlab.analytics.symbolic import Divides, DivisorLcm, IntGcd, IntMod, ModInverse, evaluate, substitute
+from checkerlab.analytics.evaluation import evaluate
+from checkerlab.analytics.symbols import Divides, DivisorLcm, IntGcd, IntMod, ModInverse, substitute
 
 k, s, d = sp.symbols("k s d", integer=True, positive=True)
 p = sp.Symbol("p", integer=True, nonnegative=True)
@@ -298,6 +299,46 @@ def test_spectrum_is_exact_algebraic():
     assert form.artifact_frequencies == [(Fraction(1, 4), sp.sqrt(2) / 18)]
 
 
+def test_spectrum_is_a_product_of_dirichlet_kernels():
+    """|H(w^m)|/H(1) = prod_i |sin(pi m a_i/S) / sin(pi m b_i/S)| / (a_i/b_i): ConvTranspose2d(5, stride=3) * 2
+    has H(z) = Z_5(z^3) Z_5(z), S = 9; at m = 1 the first factor is |sin(5 pi/3)/sin(pi/3)| = 1."""
+    form = closed_form("ConvTranspose2d(5, stride=3) * 2")
+    assert form.amplitudes[1] == sp.sin(4 * sp.pi / 9) / (25 * sp.sin(sp.pi / 9))
+    assert form.amplitudes[3] == sp.Rational(1, 5) and form.amplitudes[8] == form.amplitudes[1]
+
+
+def test_deep_spectrum_is_exact_against_a_high_precision_dft():
+    """ConvTranspose2d(5, stride=3) * 5 (S = P = 243): every exact value and amplitude against a 50-digit DFT
+    of the exact integer tile (mpmath, independent of the factorization), zeros decided exactly."""
+    import mpmath
+
+    form = closed_form("ConvTranspose2d(5, stride=3) * 5")
+    tile = [int(v) for v in form.tile]
+    total, off = int(form.stride), int(form.offset)
+    assert total == len(tile) == 243
+    mpmath.mp.dps = 50
+    try:
+        dc = mpmath.mpf(sum(tile))
+        for m in range(0, total, 7):
+            w = [mpmath.expj(-2 * mpmath.pi * m * n / total) for n in range(total)]
+            dft = mpmath.fsum(t * wn for t, wn in zip(tile, w, strict=True))
+            want = dft * mpmath.expj(-2 * mpmath.pi * m * off / total)  # H(w^m) = w^(m off) DFT[m]
+            re, im = form.spectrum[m].evalf(50).as_real_imag()
+            assert abs(mpmath.mpc(mpmath.mpf(str(re)), mpmath.mpf(str(im))) - want) < mpmath.mpf(10) ** -40 * dc
+            assert abs(mpmath.mpf(str(form.amplitudes[m].evalf(50))) - abs(dft) / dc) < mpmath.mpf(10) ** -40
+            assert (form.amplitudes[m] == 0) == (abs(dft) < 1e-30 * dc)
+    finally:
+        mpmath.mp.dps = 15
+
+
+def test_exact_spectrum_budget():
+    with pytest.raises(CheckerlabError, match=r"S = 4096, 24576\); use overlap_pattern") as info:
+        closed_form("ConvTranspose2d(3, stride=2) * 12").amplitudes  # noqa: B018
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+    even = closed_form("ConvTranspose2d(4, stride=2, padding=1) * 16")  # S = 65536, nothing present
+    assert even.amplitudes[0] == 1 and not any(even.amplitudes[1:]) and len(even.spectrum) == 1 << 16
+
+
 def test_literature_cases_through_closed_form():
     """Every literature case (tests/data), numerically and through the symbolic formula with the case's values."""
     for case in load_cases():
@@ -397,3 +438,19 @@ def test_depth_law_refuses_symbols_and_bad_depths():
         depth_law(ConvTranspose2d(k, stride=2))
     with pytest.raises(CheckerlabError, match="max_depth"):
         depth_law("ConvTranspose2d(3, stride=2)", max_depth=0)
+
+
+def test_closed_form_keeps_a_bounded_cache():
+    """The report, the fixes and the GUI ask for the same closed form several times: it is built once, and the
+    cache holds at most CACHE_SIZE of them (least recently used dropped first)."""
+    from checkerlab.analytics import closed_forms
+
+    first = closed_form("ConvTranspose2d(3, stride=2) * 2")
+    assert closed_form(Stack("ConvTranspose2d(3, stride=2) * 2")) is first
+    assert closed_form("ConvTranspose2d(3, stride=2) * 2", axis=1) is not first
+    for kk in range(1, closed_forms.CACHE_SIZE + 2):
+        closed_form(ConvTranspose2d(kk, stride=3))
+    assert closed_forms._closed_form.cache_info().currsize == closed_forms.CACHE_SIZE
+    assert closed_form("ConvTranspose2d(3, stride=2) * 2") is not first  # evicted, rebuilt
+    with pytest.raises(CheckerlabError, match=r"axis=\[0\]"):
+        closed_form("ConvTranspose2d(3, stride=2)", axis=[0])

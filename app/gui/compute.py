@@ -11,12 +11,12 @@ import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ...analytics import CheckerlabError, Config, OverlapPattern, overlap_map, overlap_pattern, overlap_profiles
+from ...analytics.presentation.text import exact_text
 
 
 def to_float(a: np.ndarray) -> np.ndarray:
@@ -25,10 +25,8 @@ def to_float(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float64) if a.dtype != object else np.vectorize(float, otypes=[np.float64])(a)
 
 
-def exact_str(v: Any) -> str:
-    """An exact value as text: 3, 7/4."""
-    f = Fraction(v)
-    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+#: The GUI's name for analytics' one number formatter (3, 7/4).
+exact_str = exact_text
 
 
 SPECTRUM_FLOOR = -12.0  # log10 of the smallest amplitude kept (an exact zero would be -inf)
@@ -229,11 +227,13 @@ def kernel_threads(config: Config, available: int) -> int:
     return 1 if values < PARALLEL_FROM else available
 
 
-def _use_threads(threads: int | None) -> None:
-    if threads is not None:
-        import numba
+def _threads(threads: int | None):
+    """The kernels' thread limit for the calling thread (`kernels.threads.limited`), or no limit."""
+    from contextlib import nullcontext
 
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    from ...kernels.threads import limited
+
+    return nullcontext() if threads is None else limited(threads)
 
 
 def simulate(
@@ -249,9 +249,10 @@ def simulate(
     others)."""
     from ...analytics.simulation import simulate_settings
 
-    _use_threads(threads)
     settings = replace(config.simulation, draws=1) if first_only else config.simulation
-    mc = simulate_settings(config.stack, config.input_size, settings, image=image, progress=progress, cancel=cancel)
+    with _threads(threads):
+        mc = simulate_settings(config.stack, config.input_size, settings, image=image, progress=progress,
+                               cancel=cancel)
     first = mc.first
     labels = output_labels(config.stack)
     arrays = [first.input] + list(first.activations)
@@ -269,9 +270,10 @@ def complete_draws(result: SimulationResult, progress: Callable[[int, int], None
     if result.complete:
         return result
     s, done = result.config.simulation, result.monte_carlo
-    _use_threads(threads)
-    rest = monte_carlo(result.config.stack, done.first.input, draws=s.draws - done.draws, init=s.init, bias=s.bias,
-                       bias_value=s.bias_value, seed=s.seed + done.draws, progress=progress, cancel=cancel)
+    with _threads(threads):
+        rest = monte_carlo(result.config.stack, done.first.input, draws=s.draws - done.draws, init=s.init,
+                           bias=s.bias, bias_value=s.bias_value, seed=s.seed + done.draws, progress=progress,
+                           cancel=cancel)
     tiles = [a if b is None else b if a is None else a + b for a, b in zip(done.tile_sum, rest.tile_sum, strict=True)]
     merged = MonteCarlo(done.stack, done.first, done.seed, np.vstack([done.contrast, rest.contrast]),
                         np.vstack([done.modulation, rest.modulation]),
@@ -296,8 +298,9 @@ def formula(config: Config, dpi: float = 100.0) -> FormulaResult:
     with matplotlib's mathtext when it is installed.
 
     The map is separable: count(i, j) = c_rows(i) * c_cols(j); equal axes are shown once."""
-    from ...analytics import closed_form
-    from ...analytics.latex import closed_form_rows
+    from ...analytics import closed_form, to_latex
+    from ...analytics.layer_forms import same_axes
+    from ...analytics.presentation.latex import rows as latex_rows
 
     try:
         import matplotlib  # noqa: F401 (the optional `figures` extra)
@@ -306,13 +309,13 @@ def formula(config: Config, dpi: float = 100.0) -> FormulaResult:
         note = ""
     except ImportError:
         render_rows, note = None, "install checkerlab[figures] (matplotlib) to see the formulas typeset"
-    same = all(layer.axis_op(0) == layer.axis_op(1) for layer in config.stack)
+    same = same_axes(config.stack)
     latex_parts, sections, summary = [], [], []
     for axis in (0,) if same else (0, 1):
         cf = closed_form(config.stack, axis=axis)
         name = "both axes (i and j)" if same else ("rows (i)" if axis == 0 else "columns (j)")
-        latex_parts.append(("" if same else f"% {name}\n") + cf.latex())
-        rows = closed_form_rows(cf)
+        latex_parts.append(("" if same else f"% {name}\n") + to_latex(cf))
+        rows = latex_rows(cf)
         lines = render_rows(rows, dpi) if render_rows else [(f"{lhs} = {rhs}", None) for lhs, rhs in rows]
         sections.append((f"Along {name}", lines))
         summary.append(f"{'' if same else name + ': '}period {cf.period}, S = {cf.stride}")

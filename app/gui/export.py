@@ -74,7 +74,7 @@ def export_array(array: np.ndarray, path: str | os.PathLike) -> None:
 
 
 def export_latex_report(stack, path: str | os.PathLike, input_size=(32, 32)) -> None:
-    """The LaTeX report of `analytics.latex.export_latex` (a standalone document, written atomically)."""
+    """The LaTeX report of `analytics.export_latex` (a standalone document, written atomically)."""
     from ...analytics import export_latex
 
     export_latex(stack, path, input_size)

@@ -68,6 +68,10 @@ def gui_main(target: str | None = None, preset: str | None = None, screenshot: s
     exactly `size`, once both views are computed."""
     config = resolve_config(target, preset)
     if screenshot:
+        from ...analytics.presets import default_config
+        from ...analytics.targets import preflight
+
+        preflight(config or default_config())  # bad input: exit 2 now, not a partial screenshot later
         Path(screenshot).resolve().parent.mkdir(parents=True, exist_ok=True)
         if not has_display():
             use_offscreen()

@@ -30,7 +30,6 @@ from ...analytics import Config
 from ...analytics.presets import default_config, get_preset
 from . import compute
 from .actions import FileActions, run_guarded
-from .app import collect_on_gui_thread
 from .atlas_panel import AtlasPanel
 from .compare_panel import ComparePanel
 from .compute import describe_error
@@ -39,6 +38,7 @@ from .document import Document
 from .explain_panel import ExplainPanel
 from .fixes_panel import FixesPanel
 from .formula_panel import FormulaPanel
+from .garbage import collect_on_gui_thread
 from .input_panel import InputPanel
 from .linking import HoverLink
 from .maps import MapsPanel

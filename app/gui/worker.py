@@ -127,12 +127,6 @@ class ComputeWorker(QObject):
         return self._stopping or self._cancel_id >= request_id or self._pending is not None
 
     def _loop(self) -> None:
-        try:
-            import numba
-
-            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
-        except Exception:  # numba missing or misconfigured: the stages will report it
-            pass
         while True:
             with self._cond:
                 while not self._stopping and self._pending is None and not self._idle_jobs:
