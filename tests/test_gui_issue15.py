@@ -5,7 +5,7 @@ import pytest
 from gui_harness import open_window, settle
 from PySide6.QtCore import QPointF, QRectF, Qt
 
-from checkerlab.analytics import Config, Stack, overlap_map, overlap_pattern
+from checkerlab.analytics import CheckerlabError, Config, Stack, overlap_map, overlap_pattern
 
 
 @pytest.fixture
@@ -219,29 +219,22 @@ def test_fix9_the_readout_shows_the_channel_on_display(window):
 
 
 # ---------------------------------------------------------------------------------------------- Fix 10
-def test_fix10_figure_exports_are_real_figures_without_overlapping_text(window, qtbot, tmp_path):
+def test_fix10_figure_exports_are_the_publication_figure_of_the_shown_layer(window, qtbot, tmp_path):
+    """The export is analytics' publication figure of the stack up to the shown layer (same settings)."""
     import xml.etree.ElementTree as ET
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PySide6.QtGui import QImage
 
-    from checkerlab.app.gui.figure import build_figure
+    from checkerlab.analytics.presentation.figures import overlap_figure, save_figure
 
     window.maps.select(3)
-    data = window.file_actions.figure_data()
-    np.testing.assert_array_equal(data.exact, overlap_map(window.document.config.stack[:3], (32, 32)).astype(float))
-    np.testing.assert_array_equal(data.simulated, window.maps.shown.mean(axis=0, dtype=np.float64))
-    fig = build_figure(data)
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in drawn_texts(fig)]
-    for k, a in enumerate(boxes):  # no two texts overlap (the grabbed SVG had overlapping labels)
-        for b in boxes[k + 1:]:
-            assert not a.overlaps(b) or a.intersection(a, b).width * a.intersection(a, b).height < 1.0
+    config = window.document.config
+    fig = overlap_figure(config.stack[:3], config.input_size, config.simulation)  # its layout: test_figures
     svg, pdf, png = tmp_path / "f.svg", tmp_path / "f.pdf", tmp_path / "f.png"
     for path in (svg, pdf, png):
         window.file_actions.export_figure(str(path))
+    save_figure(fig, tmp_path / "expected.svg")
+    assert svg.read_bytes() == (tmp_path / "expected.svg").read_bytes()  # that figure, not another
     text = svg.read_text()
     assert "Matplotlib v" in text and "<image" in text  # vector, with rasterized heatmaps
     assert "<dc:date>" not in text  # reproducible
@@ -249,20 +242,10 @@ def test_fix10_figure_exports_are_real_figures_without_overlapping_text(window, 
     assert pdf.read_bytes().startswith(b"%PDF")
     assert not QImage(str(png)).isNull()
     assert not list(tmp_path.glob(".*.tmp"))
-
-
-def drawn_texts(fig) -> list:
-    """Every text matplotlib draws: titles, labels, notes, and the tick labels inside each axis's view."""
-    from matplotlib.axis import Axis
-    from matplotlib.text import Text
-
-    ticks = set()
-    for axis in fig.findobj(Axis):
-        low, high = sorted(axis.get_view_interval())
-        for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-            if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
-                ticks.update((tick.label1, tick.label2))
-    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t not in ticks]
+    window.maps.select(0)
+    with pytest.raises(CheckerlabError, match="select a layer"):  # the input has no pattern: one line
+        window.file_actions.export_figure(str(tmp_path / "input.svg"))
+    assert not (tmp_path / "input.svg").exists()
 
 
 def _latex_report(window, tmp_path):

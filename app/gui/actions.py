@@ -16,12 +16,11 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from ...analytics import CheckerlabError, load_config, save_config
+from ...analytics import CheckerlabError, load_target, save_config
 from ...analytics.presets import default_config
-from .compute import describe_error, exact_str, to_float
+from .compute import describe_error
 from .document import Document
 from .export import ARRAY_FILTERS, FIGURE_FILTERS, export_array, export_latex_report, export_png
-from .figure import FigureData, write_figure
 from .session import Session
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -83,7 +82,8 @@ class FileActions(QObject):
             "save": make_action(self, "&Save", self.save, std.Save, "Save the config as JSON", report),
             "save_as": make_action(self, "Save &As…", self.save_as, std.SaveAs, report=report),
             "export_figure": make_action(self, "&Figure (PDF, SVG, PNG)…", self.export_figure_dialog, "Ctrl+E",
-                                         "A matplotlib figure of the shown layer: maps, tile, spectra", report),
+                                         "The publication figure of the shown layer: exact overlap, simulated "
+                                         "output, their spectra", report),
             "screenshot": make_action(self, "&Window as PNG…", self.screenshot_dialog, "Ctrl+Shift+E",
                                       "A picture of the window as it is on screen", report),
             "export_latex": make_action(self, "&LaTeX report…", self.export_latex_dialog, "Ctrl+L",
@@ -131,15 +131,21 @@ class FileActions(QObject):
         self.document.load(default_config(), "New")
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open config", self.session.last_dir(),
-                                              "checkerlab config (*.json)")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open", self.session.last_dir(),
+                                              "checkerlab config or ONNX model (*.json *.onnx);;All files (*)")
         if path:
             self.open_config(path)
 
     def open_config(self, path: str) -> bool:
-        """Load a JSON config (undoable); errors go to the status bar and change nothing."""
+        """Open what `path` names, as the CLI does: an ONNX model (the Network tab, imported off the GUI
+        thread), else `load_target` (a config file, a preset, a layer spec) as an undoable load. Errors go to
+        the status bar in one line and change nothing."""
+        if str(path).lower().endswith(".onnx"):
+            self.window.open_model(str(path))
+            self.session.add_recent(str(path))
+            return True
         try:
-            config = load_config(path)
+            config = load_target(path)
         except CheckerlabError as exc:
             self.window.show_error(str(exc))
             return False
@@ -209,12 +215,12 @@ class FileActions(QObject):
             return None
         for url in mime.urls():
             path = url.toLocalFile()
-            if path and path.lower().endswith(IMAGE_SUFFIXES + (".json",)):
+            if path and path.lower().endswith(IMAGE_SUFFIXES + (".json", ".onnx")):
                 return path
         return None
 
     def open_dropped(self, path: str) -> None:
-        opener = self.open_config if path.lower().endswith(".json") else self.use_image
+        opener = self.open_config if path.lower().endswith((".json", ".onnx")) else self.use_image
         run_guarded(lambda: opener(path), self.window.show_error)
 
     # ---- exports ----------------------------------------------------------------------------------
@@ -270,35 +276,20 @@ class FileActions(QObject):
                 path += ".npy" if "npy" in chosen else ".csv"
             self.export_data(name, path)
 
-    def figure_data(self) -> FigureData:
-        """What the maps show now, for a figure (`figure.FigureData`)."""
-        from .maps import display_array
-
-        maps = self.window.maps
-        view = maps.current_view()
-        if view is None or maps.shown is None or maps.simulation is None:
-            raise CheckerlabError("the views have not finished computing yet")
-        simulated, _rgb = display_array(maps.shown, maps.channel.currentData() or "mean", maps.position == 0)
-        tile = texts = None
-        notes = []
-        if view.pattern is not None:
-            tile = np.asarray(view.pattern.tile)
-            texts = [[exact_str(v) for v in row] for row in tile]
-            notes.append("period {}×{}, contrast {}".format(*view.pattern.period, exact_str(view.pattern.contrast)
-                                                         if view.pattern.contrast != float("inf") else "∞"))
-        config = maps.simulation.config
-        notes.append(f"input {config.input_size[0]}×{config.input_size[1]}, {config.simulation.input}, "
-                     f"init {config.simulation.init}, seed {config.simulation.seed}")
-        where = maps.layer.currentText().split("  (")[0]
-        return FigureData(
-            title=f"{where} of {config.stack}" if len(str(config.stack)) < 90 else where,
-            exact=view.map, simulated=simulated, exact_spectrum=view.spectrum,
-            simulated_spectrum=maps.simulation.spectrum(maps.position), frequencies=maps.marked_frequencies(),
-            tile=None if tile is None else to_float(tile), tile_texts=texts, notes="\n".join(notes))
-
     def export_figure(self, path: str) -> None:
-        """The figure of the shown layer as PDF, SVG or PNG (by extension)."""
-        write_figure(self.figure_data(), path)
+        """The publication figure of the shown layer (`analytics.presentation.figures.overlap_figure` of the
+        stack up to it: exact overlap, the simulated first draw of the same settings and input, their spectra)
+        as PDF, SVG or PNG (by extension)."""
+        from ...analytics.presentation.figures import check_path, overlap_figure, save_figure
+
+        check_path(path)
+        config, position = self.document.config, self.window.maps.position
+        if config is None:
+            raise CheckerlabError(f"no figure while an entry is invalid: {self.document.validation.message}")
+        if position == 0:
+            raise CheckerlabError("the input has no overlap pattern: select a layer for the figure")
+        save_figure(overlap_figure(config.stack[:position], config.input_size, config.simulation,
+                                   self.document.image()), path)
         self.notify(f"Wrote {path}")
 
     def export_figure_dialog(self) -> None:

@@ -78,12 +78,10 @@ class LayerExact:
     freqs: list[tuple[Any, Any, float]]
 
 
-def _layer_exact(pattern: OverlapPattern | None) -> LayerExact | None:
-    from ...analytics.metrics import analytic_energy
-
-    if pattern is None:
-        return None
-    return LayerExact(pattern.period, pattern.contrast, analytic_energy(pattern), pattern.artifact_frequencies)
+def _layer_exact(row) -> LayerExact | None:
+    """The GUI's numbers of one `analytics.comparison.LayerComparison` (its exact half)."""
+    p = row.pattern
+    return None if p is None else LayerExact(p.period, p.contrast, row.exact_energy, p.artifact_frequencies)
 
 
 @dataclass(eq=False)
@@ -99,6 +97,7 @@ class LayerView:
     profiles: tuple[np.ndarray, np.ndarray]
     pattern: OverlapPattern | None
     exact: LayerExact | None
+    has_interior: bool = True  # at this input size (`pattern` is the size-free one)
 
 
 @dataclass(eq=False)
@@ -140,11 +139,12 @@ class AnalyticResult:
             exact = overlap_map(stack, size)
             fmap = to_float(exact)
             if position == 0:
-                pattern, numbers = overlap_pattern(stack), None
+                pattern, numbers, interior = overlap_pattern(stack), None, True
             else:
                 pattern, numbers = self.layer_patterns[position - 1], self.layer_exact[position - 1]
+                interior = overlap_pattern(stack, size).has_interior  # O(layers), budgeted
             self.views[position] = LayerView(position, exact, fmap, log_spectrum(fmap),
-                                             overlap_profiles(stack, size), pattern, numbers)
+                                             overlap_profiles(stack, size), pattern, numbers, interior)
         return self.views[position]
 
     @property
@@ -176,16 +176,14 @@ class AnalyticResult:
 def analyze(config: Config, focus: int | None = None) -> AnalyticResult:
     """Exact pattern of `config` and of every prefix (no Numba, no SymPy), and the `LayerView` at selector
     position `focus` (default: the whole stack), so that the GUI thread only draws."""
-    from ...analytics.metrics import interiors, layer_patterns
+    from ...analytics import compare
+    from ...analytics.metrics import interiors
 
     stack = config.stack
     shapes = stack.shapes((config.simulation.in_channels, *config.input_size))
-    try:
-        per_layer = list(layer_patterns(stack))
-    except Exception:  # a prefix without an interior: the table shows what it can
-        per_layer = [None] * len(stack)
-    result = AnalyticResult(config, overlap_pattern(stack), shapes, per_layer, [_layer_exact(p) for p in per_layer],
-                            interiors(stack, config.input_size))
+    rows = compare(config).layers  # the exact half of the exact-vs-simulated comparison
+    result = AnalyticResult(config, overlap_pattern(stack), shapes, [r.pattern for r in rows],
+                            [_layer_exact(r) for r in rows], interiors(stack, config.input_size))
     last = result.positions - 1
     result.view(last if focus is None else max(0, min(focus, last)))
     return result

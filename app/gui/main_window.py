@@ -44,11 +44,13 @@ from .linking import HoverLink
 from .maps import MapsPanel
 from .menus import build_menus, undo_actions
 from .metrics_panel import MetricsPanel
+from .network_panel import NetworkPanel
 from .presets_box import PresetsBox
 from .session import Session, default_settings
 from .stack_editor import StackEditor
 from .state import state_from_config
 from .status import ComputeStatus
+from .studies_panel import StudiesPanel
 from .tiles import TilePanel
 from .tour import TOUR_PRESET, TourPanel
 from .views import ProfilePlot
@@ -139,9 +141,12 @@ class MainWindow(QMainWindow):
         self.atlas_panel = AtlasPanel(self.document, self.controller, self.editor, self)
         self.compare_panel = ComparePanel(self.controller, self)
         self.explain_panel = ExplainPanel(self)
+        self.network_panel = NetworkPanel(self)
+        self.studies_panel = StudiesPanel(self)
         for widget, title in ((self.tile_panel, "Tile"), (self.metrics_panel, "Metrics"), (self.atlas_panel, "Atlas"),
                               (self.compare_panel, "Compare"), (self.explain_panel, "Explain"),
-                              (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles")):
+                              (self.formula_panel, "Formula"), (self.fixes_panel, "Fixes"), (profile_box, "Profiles"),
+                              (self.network_panel, "Network"), (self.studies_panel, "Studies")):
             self.tabs.addTab(widget, title)
 
         self.tour = TourPanel(self)
@@ -203,6 +208,9 @@ class MainWindow(QMainWindow):
         self.editor.problem.connect(self.show_error)
         self.tabs.currentChanged.connect(self._tab_shown)
         self.compare_panel.problem.connect(self.show_error)
+        for panel in (self.network_panel, self.studies_panel):
+            panel.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.network_panel.pathChosen.connect(lambda config: self.document.load(config, "Show a model path"))
         self.tour.dismissed.connect(lambda: self.session.set("tour_done", True))
         self.formula_panel.copied.connect(lambda _: self.statusBar().showMessage("LaTeX copied to the clipboard", 3000))
         self.profile_axis.currentIndexChanged.connect(lambda _: self._show_layer())
@@ -340,6 +348,17 @@ class MainWindow(QMainWindow):
             "stack run as a network with random weights.<br><br>Odena, Dumoulin &amp; Olah, "
             "<i>Deconvolution and Checkerboard Artifacts</i>, Distill 2016.",
         )
+
+    def open_model(self, path: str) -> None:
+        """Import an ONNX model into the Network tab (off the GUI thread)."""
+        self.tabs.setCurrentWidget(self.network_panel)
+        self.network_panel.open(path)
+
+    def run_study(self, name: str) -> None:
+        """Run one study in the Studies tab."""
+        self.tabs.setCurrentWidget(self.studies_panel)
+        self.studies_panel.select(name)
+        self.studies_panel.run()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if FileActions.dropped_path(event) is not None:

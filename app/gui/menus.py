@@ -51,6 +51,14 @@ def build_menus(window) -> dict[str, QAction]:
         group.addAction(act)
         presets.addAction(act)
     bar.addMenu("&Compute").addActions([actions["recompute"], actions["cancel"]])
+    studies_menu = bar.addMenu("&Studies")
+    from ...analytics import studies
+
+    studies_menu.setToolTipsVisible(True)
+    for name in studies.NAMES:
+        act = make_action(window, name, lambda n=name: window.run_study(n), tip=studies.claim(name), report=report)
+        act.setToolTip(studies.claim(name))
+        studies_menu.addAction(act)
     view = bar.addMenu("&View")
     view.addActions([window.stack_dock.toggleViewAction(), window.input_dock.toggleViewAction()])
     bar.addMenu("&Help").addActions([actions["tour"], actions["about"]])

@@ -172,10 +172,14 @@ class TilePanel(Staleness, QWidget):
         self.exact.setVisible(p is not None)
         self.exact_title.setText("<b>Exact tile</b> (all-ones kernels)")
         if p is None:
-            self.summary.setText("This layer's output has no periodic interior: every pixel is border.")
+            self.summary.setText("No interior: this layer's output has no periodic pattern; every pixel is "
+                                 "border.")
             self.note.setText("")
             return
-        self.summary.setText(summary_html(view))
+        no_interior = ("" if view.has_interior else
+                       "<b>No interior at this input size</b>: every output pixel is within reach of the border. "
+                       "On a larger input the stack's pattern is:<br>")
+        self.summary.setText(no_interior + summary_html(view))
         tile = np.asarray(p.tile)
         self.exact.set_tile(to_float(tile), [[exact_str(v) for v in row] for row in tile])
         rows_text = " ".join(exact_str(v) for v in p.axes[0].tile)
@@ -220,7 +224,8 @@ def summary_html(view: LayerView) -> str:
     holes = " · <b>holes</b>: some pixels get no tap" if p.has_holes else ""
     freqs = view.exact.freqs if view.exact is not None else p.artifact_frequencies
     top = ", ".join(f"({exact_str(fy)}, {exact_str(fx)}): {a:.3g}" for fy, fx, a in freqs[:3])
-    more = f" +{len(freqs) - 3} more" if len(freqs) > 3 else ""
+    total = p.artifact_count  # all of them, not only the listed strongest
+    more = f" +{total - len(freqs[:3])} more" if total > 3 else ""
     freq_text = f"artifacts (fy, fx): {top}{more}" if freqs else "no artifact frequency: the interior is flat"
     return (f"<b>Period</b> {ph} × {pw} &nbsp;·&nbsp; {verdict}{holes}<br>"
             f"<b>Contrast</b> max/min = {contrast_text} &nbsp;·&nbsp; "
