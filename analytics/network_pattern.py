@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import reduce
-from math import gcd
+from math import gcd, log10
 from typing import Any
 
 import numpy as np
@@ -296,8 +296,8 @@ class NetworkPattern:
         if path is not None:
             pc = "inf" if path.contrast == float("inf") else str(path.contrast)
             total = sum(p.count for gg in self.groups for p in (gg.paths or ()))
-            lines.append(f"worst of {total} path(s): contrast {pc}, period {path.period[0]}x{path.period[1]}, "
-                         f"{len(path.nodes) - 1} nodes from {path.nodes[0]} to {path.nodes[-1]}")
+            lines.append(f"worst of {count_text(total)} path(s): contrast {pc}, period {path.period[0]}x"
+                         f"{path.period[1]}, {len(path.nodes) - 1} nodes from {path.nodes[0]} to {path.nodes[-1]}")
             if path.breaker is not None:
                 node = net[path.breaker]
                 where = f" at {node.module} ({node.module_type})" if node.module else ""
@@ -306,6 +306,15 @@ class NetworkPattern:
             lines.append("too many distinct paths to list; the group patterns above are exact")
         lines += sorted(set(self.notes))
         return "\n".join(lines)
+
+
+def count_text(n: int) -> str:
+    """A path count as text: exact up to a million, else its order of magnitude (the count doubles with every
+    residual block; a deep decoder's has thousands of digits, beyond what int -> str converts)."""
+    if n < 10**6:
+        return f"{n:,}"
+    k = int((n.bit_length() - 1) * log10(2))  # floor(log10(n)) or one less: 2^(b-1) <= n < 2^b
+    return f"~10^{k + 1 if n >= 10 ** (k + 1) else k}"
 
 
 def network_pattern(net: Network) -> NetworkPattern:

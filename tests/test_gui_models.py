@@ -68,8 +68,8 @@ def test_opening_an_onnx_model_shows_its_dag_paths_and_report(window, qtbot, tmp
     # the per-layer report: its rows and verdict
     report = checkerboard_report(net)
     assert panel.report.rowCount() == len(report.rows)
-    assert [panel.report.item(r, 2).text() for r in range(len(report.rows))] == [r.role for r in report.rows]
-    assert panel.report_verdict.text() == report.verdict().replace("\n", "<br>")
+    assert [panel.report.item(r, 1).text() for r in range(len(report.rows))] == [r.role for r in report.rows]
+    assert panel.verdict.toPlainText() == pattern.verdict() + "\n\n" + report.verdict()
     # picking the path puts its layers into the editor: every view shows that path's exact pattern
     panel.choose_path()
     config = window.document.config
@@ -173,3 +173,21 @@ def test_a_layer_without_interior_says_so(qtbot, tmp_path):
     if overlap_pattern(config.stack, config.input_size).has_interior:
         pytest.fail("the test needs a stack without interior at this size")
     assert "No interior at this input size" in w.tile_panel.summary.text()
+
+
+def test_path_counts_of_any_size_are_shown():
+    """A deep residual decoder has ~10^10283 paths: beyond int -> str (4300 digits); the verdict and the path
+    chooser show the order of magnitude."""
+    import sys
+
+    from checkerlab.analytics.network_pattern import count_text
+
+    assert count_text(1) == "1" and count_text(999_999) == "999,999"
+    limit = sys.get_int_max_str_digits()
+    for n in (10**6, 10**7 - 1, 10**7, 3 * 10**100 + 7, 2**34160, 10**10283, 10**10283 - 1):
+        sys.set_int_max_str_digits(0)  # the reference: the exact number of digits
+        try:
+            digits = len(str(n))
+        finally:
+            sys.set_int_max_str_digits(limit)
+        assert count_text(n) == f"~10^{digits - 1}"

@@ -3,6 +3,7 @@
 import pytest
 
 from checkerlab.analytics import Config, SimulationSettings, Stack
+from checkerlab.analytics.layers import make_layer
 from checkerlab.app.gui.state import (
     CellError,
     Row,
@@ -135,3 +136,36 @@ def test_state_from_config_keeps_everything():
     state = state_from_config(config)
     assert state.rows[0].kernel == "3, 5" and state.rows[0].stride == "2, 3"
     assert validate(state).config == config
+
+
+SPEC_LAYERS = ["GroupNorm(4)", "SiLU()", "ReflectionPad2d(1)", "Upsample(2, mode='bicubic')",
+               "Conv2d(3, padding=1, padding_mode='reflect')", "Upfirdn2d((1, 3, 3, 1), up=2)", "MaxPool2d(2)",
+               "LeakyReLU(0.20000000298023224)", "BatchNorm2d()", "PixelUnshuffle(2)"]
+
+
+@pytest.mark.parametrize("spec", SPEC_LAYERS)
+def test_every_layer_kind_has_an_editor_row_that_gives_it_back(spec):
+    """Issue 12 in the editor: a kind the columns cannot say becomes a row holding its spec; every layer
+    comes back exactly (a Conv2d with padding_mode or a bicubic Upsample must not lose its argument)."""
+    from checkerlab.analytics import parse_layers
+    from checkerlab.app.gui.state import row_from_layer
+
+    layer = parse_layers(spec)[0]
+    stack = Stack([make_layer("Conv2d", kernel_size=1, out_channels=8), layer])
+    state = state_from_config(Config(stack, (16, 16)))
+    assert validate(state).config.stack == stack
+    row = row_from_layer(layer)
+    assert (row.spec != "") == (layer.type not in ("Conv2d", "Upsample", "PixelShuffle", "LeakyReLU") or
+                                "padding_mode" in spec or "bicubic" in spec or "0.2000" in spec)
+    if row.spec:
+        assert row.cell("type") == layer.spec() and not row.applies("kernel")
+
+
+def test_typing_a_layer_spec_into_the_type_cell():
+    row = new_row("ConvTranspose2d").with_cell("type", "GroupNorm(2)")
+    assert row.type == "GroupNorm" and row.spec == "GroupNorm(2)" and not row.applies("stride")
+    again = row.with_cell("type", "Conv2d")  # back to a column row: the columns get their defaults
+    assert again.spec == "" and again.type == "Conv2d" and again.kernel == "3" and again.uid == row.uid
+    bad = new_row().with_cell("type", "GroupNorm(")
+    result = validate(State((bad,), (8, 8)))
+    assert result.config is None and "layer 0" in result.message and result.errors.keys() == {(0, "type")}

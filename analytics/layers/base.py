@@ -161,6 +161,7 @@ class Layer:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in self.positional or value != f.default:
-                value = _compact(value) if isinstance(value, tuple) else value
+                pair = isinstance(value, tuple) and len(value) == 2 and f.name != "kernel"  # not a FIR's taps
+                value = _compact(value) if pair else value
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out

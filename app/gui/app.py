@@ -107,6 +107,11 @@ def take_screenshot(window, path: str, timeout: float = SCREENSHOT_TIMEOUT_S) ->
 
     app = QApplication.instance()
     complete = wait_until_settled(app, window, timeout)
+    task, deadline = window.network_panel.task, time.monotonic() + timeout
+    while task is not None and task.running() and time.monotonic() < deadline:  # an imported model
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.005)
+    app.processEvents()
     if window.controller.analytic is not None:  # zoom into a corner so that the pattern is visible pixel by pixel
         from PySide6.QtCore import QRectF
 
@@ -120,9 +125,10 @@ def take_screenshot(window, path: str, timeout: float = SCREENSHOT_TIMEOUT_S) ->
 
 
 def run_gui(config: Config | None = None, screenshot: str | None = None, path: str | None = None,
-            size: tuple[int, int] | None = None) -> int:
-    """Open the window on `config` (or the restored/default one), `size` = (width, height) pixels if given;
-    with `screenshot`, save a PNG (exactly `size`) and exit."""
+            size: tuple[int, int] | None = None, model: str | None = None) -> int:
+    """Open the window on `config` (or the restored/default one), `size` = (width, height) pixels if given,
+    and the ONNX `model` in its Network tab if given; with `screenshot`, save a PNG (exactly `size`) and
+    exit."""
     from .main_window import MainWindow
 
     app = make_app()
@@ -140,6 +146,8 @@ def run_gui(config: Config | None = None, screenshot: str | None = None, path: s
     if path:
         window.document.set_path(path)
     window.show()
+    if model:
+        window.open_model(model)
     if screenshot:
         try:
             complete = take_screenshot(window, screenshot)

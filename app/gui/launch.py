@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ...analytics import Config, load_config
+from ...analytics import Config
 
 SCREENSHOT_NAME = "checkerlab-screenshot.png"
 MIN_SIDE, MAX_SIDE = 640, 7680  # window sizes accepted by --size
@@ -45,8 +45,15 @@ def use_offscreen() -> None:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
+def is_model(target: str | None) -> bool:
+    """True when `target` is a model file the Network tab opens (ONNX)."""
+    return bool(target) and str(target).lower().endswith(".onnx")
+
+
 def resolve_config(target: str | None, preset: str | None) -> Config | None:
-    """A JSON config path or a layer spec, or a preset key; None for the restored/default config."""
+    """What `target` names (`load_target`: a config file, a preset, a layer spec), or `preset`; None for the
+    restored/default config, and for a model file (the window opens it in its Network tab)."""
+    from ...analytics import load_target
     from ...analytics.presets import get_preset
 
     if target and preset:
@@ -55,23 +62,26 @@ def resolve_config(target: str | None, preset: str | None) -> Config | None:
         raise CheckerlabError("give either a CONFIG or --preset, not both")
     if preset:
         return get_preset(preset).config
-    if not target:
+    if not target or is_model(target):
         return None
-    if target.lower().endswith(".json") or Path(target).is_file():
-        return load_config(target)
-    return Config(target)
+    return load_target(target)
 
 
 def gui_main(target: str | None = None, preset: str | None = None, screenshot: str | None = None,
              size: tuple[int, int] | None = None) -> int:
     """`checkerlab gui`: the window (`size` = (width, height) in pixels), or with `screenshot` a PNG of it,
-    exactly `size`, once both views are computed."""
+    exactly `size`, once both views are computed. An ONNX `target` opens in the Network tab."""
     config = resolve_config(target, preset)
+    model = target if is_model(target) else None
     if screenshot:
         from ...analytics.presets import default_config
         from ...analytics.targets import preflight
 
         preflight(config or default_config())  # bad input: exit 2 now, not a partial screenshot later
+        if model:
+            from ...analytics.onnx_import import from_onnx
+
+            from_onnx(model)  # a bad model file: exit 2 and one line, before any window
         Path(screenshot).resolve().parent.mkdir(parents=True, exist_ok=True)
         if not has_display():
             use_offscreen()
@@ -86,7 +96,7 @@ def gui_main(target: str | None = None, preset: str | None = None, screenshot: s
         from ...analytics.presets import default_config
 
         config = default_config()
-    return run_gui(config, screenshot=screenshot, path=path, size=size)
+    return run_gui(config, screenshot=screenshot, path=path, size=size, model=model)
 
 
 def run_default(report) -> int:

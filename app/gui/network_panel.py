@@ -5,9 +5,10 @@ introduce, amplify or damp the artifact).
 
 Picking a path shows its pattern: its nodes are marked in the list, its period and contrast are listed, and
 "Show this path" puts the path's layers into the editor as a stack (at the model's input size and channels), so
-every view of the window shows that path. Along one path an add or a concat passes the pattern through
-unchanged, so the path's layers alone have the path's exact pattern. Loading runs on a `Task`; a bad file
-gives one line and the last good model stays on screen.
+every view of the window shows that path (the worst path is shown when a model opens; undo returns). Along
+one path an add or a concat passes the pattern through unchanged, so the path's layers alone have the path's
+exact pattern (a fixed FIR's real taps excepted: then the status bar says so). Loading runs on a `Task`; a bad
+file gives one line and the last good model stays on screen.
 """
 
 from __future__ import annotations
@@ -29,27 +30,29 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from ...analytics import CheckerlabError, Config
+from ...analytics import CheckerlabError, Config, overlap_pattern
 from .task import Task
 
 #: Paths listed in the chooser (the worst first); `NetworkPattern` keeps the distinct ones.
 MAX_PATHS = 64
-REPORT_COLUMNS = ("node", "layer", "role", "period", "gain spread", "response", "measured", "change")
+REPORT_COLUMNS = ("node", "role", "period", "gain spread", "response", "measured", "change")
 
 
 @dataclass(frozen=True, eq=False)
 class ModelResult:
-    """An imported model: the network, its exact pattern, its per-layer report (None when it failed: `note`)."""
+    """An imported model: the network, its exact pattern, its per-layer report (None when it failed) and the
+    verdicts of both (formatted on the task's thread, so the GUI thread only shows text)."""
 
     source: str
     network: Any  # analytics.network.Network
     pattern: Any  # analytics.network_pattern.NetworkPattern
     report: Any
-    note: str = ""
+    verdict: str
 
 
 def load_model(path: str | os.PathLike, cancel=None) -> ModelResult:
@@ -64,10 +67,11 @@ def load_model(path: str | os.PathLike, cancel=None) -> ModelResult:
     if cancel is not None and cancel():
         raise CheckerlabError("cancelled")
     try:
-        report, note = checkerboard_report(net), ""
+        report = checkerboard_report(net)
+        report_verdict = report.verdict()
     except CheckerlabError as exc:  # the exact pattern stands on its own
-        report, note = None, f"no per-layer report: {exc}"
-    return ModelResult(Path(path).name, net, pattern, report, note)
+        report, report_verdict = None, f"no per-layer report: {exc}"
+    return ModelResult(Path(path).name, net, pattern, report, pattern.verdict() + "\n\n" + report_verdict)
 
 
 def paths(pattern) -> list:
@@ -101,7 +105,6 @@ class NetworkPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.title = QLabel("Open an ONNX model (File › Open, or drop it on the window) to see its graph.", self)
-        self.title.setWordWrap(True)
         self.layers = QListWidget(self)
         self.layers.setToolTip("Every node in order; a branch is indented one level below the line it leaves")
         self.path = QComboBox(self)
@@ -110,19 +113,22 @@ class NetworkPanel(QWidget):
         self.show_path = QPushButton("Show this path", self)
         self.show_path.setToolTip("Put the path's layers into the editor: every view then shows its pattern")
         self.show_path.clicked.connect(self.choose_path)
-        self.verdict = QLabel(self)
-        self.verdict.setWordWrap(True)
-        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict = QTextBrowser(self)  # the pattern's verdict and the report's, side by side with the table
+        self.verdict.setToolTip("network_pattern's verdict (the worst path and the node that breaks evenness), "
+                                "then checkerboard_report's (who introduces, amplifies and damps the artifact)")
         self.report = QTableWidget(0, len(REPORT_COLUMNS), self)
         self.report.setHorizontalHeaderLabels(list(REPORT_COLUMNS))
         self.report.verticalHeader().setVisible(False)
+        self.report.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
         self.report.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.report.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.report.setTextElideMode(Qt.TextElideMode.ElideLeft)  # module paths: their end says the most
+        self.report.setWordWrap(False)
+        header = self.report.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
         self.report.setToolTip("checkerboard_report on the model's weights: the per-phase gain spread of each "
                                "upsampling layer (the checkerboard it paints), the filter response at the "
                                "pattern's frequencies, the measured modulation and its change through the layer")
-        self.report_verdict = QLabel(self)
-        self.report_verdict.setWordWrap(True)
         left = QWidget(self)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -131,18 +137,14 @@ class NetworkPanel(QWidget):
         bar.addWidget(self.show_path)
         lv.addLayout(bar)
         lv.addWidget(self.layers, 1)
-        right = QWidget(self)
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 0, 0, 0)
-        rv.addWidget(self.verdict)
-        rv.addWidget(self.report, 1)
-        rv.addWidget(self.report_verdict)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([450, 550])
+        split.addWidget(self.report)
+        split.addWidget(self.verdict)
+        split.setSizes([330, 500, 230])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(split, 1)
         self.result: ModelResult | None = None
@@ -168,6 +170,8 @@ class NetworkPanel(QWidget):
         return task.start()
 
     def set_result(self, result: ModelResult) -> None:
+        from ...analytics.network_pattern import count_text
+
         self.result = result
         net, pattern = result.network, result.pattern
         shape = "×".join(map(str, net.input_shape[-3:]))
@@ -178,20 +182,21 @@ class NetworkPanel(QWidget):
         for depth, node in net.layer_list():
             self.rows[node.name] = self.layers.count()
             self.layers.addItem("    " * depth + f"{node.name}: {node.label}")
-        self.verdict.setText(pattern.verdict().replace("\n", "<br>"))
         self.paths = paths(pattern)
         self.path.blockSignals(True)
         self.path.clear()
         for k, p in enumerate(self.paths):
             c = "∞" if p.contrast == float("inf") else str(p.contrast)
-            count = f", {p.count} paths" if p.count > 1 else ""
+            count = f", {count_text(p.count)} paths" if p.count > 1 else ""
             self.path.addItem(f"path {k}: period {p.period[0]}×{p.period[1]}, contrast {c}, "
                               f"{len(p.nodes) - 1} nodes{count}")
         self.path.blockSignals(False)
         self._set_enabled(bool(self.paths))
         self._mark_path()
         self._fill_report(result)
-        self.message.emit(f"Opened {result.source}: {pattern.verdict().splitlines()[0]}")
+        self.message.emit(f"Opened {result.source}: {result.verdict.splitlines()[0]}")
+        if self.paths:  # every view shows the worst path until the user picks another
+            self.choose_path()
 
     def _fill_report(self, result: ModelResult) -> None:
         report = result.report
@@ -200,14 +205,17 @@ class NetworkPanel(QWidget):
         colours = {"introduces": "#f4a3a3", "amplifies": "#f8d0a0", "damps": "#b8e0b8"}
         for r, row in enumerate(rows):
             period = "×".join(map(str, row.period)) if row.period else "-"
-            cells = (row.node, row.spec, row.role, period, _num(row.gain_spread), _num(row.response),
-                     _num(row.measured), _num(row.change))
+            cells = (row.node, row.role, period, _num(row.gain_spread), _num(row.response), _num(row.measured),
+                     _num(row.change))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(f"{row.node}: {row.spec}" if col == 0 else text)
                 if row.role in colours:
                     item.setBackground(QBrush(QColor(colours[row.role])))
                 self.report.setItem(r, col, item)
-        self.report_verdict.setText(report.verdict().replace("\n", "<br>") if report is not None else result.note)
+        self.report.resizeColumnsToContents()
+        self.report.setColumnWidth(0, min(self.report.columnWidth(0), 170))  # elided; the tooltip has it all
+        self.verdict.setPlainText(result.verdict)
 
     # ---- paths ------------------------------------------------------------------------------------
     def _mark_path(self) -> None:
@@ -230,9 +238,15 @@ class NetworkPanel(QWidget):
         k = self.path.currentIndex()
         if self.result is None or not 0 <= k < len(self.paths):
             return
+        path = self.paths[k]
         try:
-            config = path_config(self.result.network, self.paths[k])
+            config = path_config(self.result.network, path)
+            pattern = overlap_pattern(config.stack)
         except CheckerlabError as exc:
             self.message.emit(f"path {k}: {exc}")
             return
         self.pathChosen.emit(config)
+        if (pattern.period, pattern.contrast) != (path.period, path.contrast):  # e.g. a fixed FIR's real taps
+            self.message.emit(f"path {k}: its layers with all-ones kernels have period {pattern.period[0]}x"
+                              f"{pattern.period[1]}; in the model (fixed filter taps) it is {path.period[0]}x"
+                              f"{path.period[1]}, contrast {path.contrast}")

@@ -52,16 +52,26 @@ class StackTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.document = document
         self._rows = len(document.state.rows)
+        self._shown = self._snapshot()
         document.changed.connect(self._on_changed)
 
+    def _snapshot(self) -> list[tuple]:
+        """Per row what its cells show: the row and its errors (a changed row is repainted, the others not)."""
+        errors = self.document.validation.errors
+        return [(row, sorted((c, m) for (r, c), m in errors.items() if r == i))
+                for i, row in enumerate(self.document.state.rows)]
+
     def _on_changed(self) -> None:
-        n = len(self.document.state.rows)
+        n, before = len(self.document.state.rows), self._shown
+        self._shown = self._snapshot()
         if n != self._rows:
             self.beginResetModel()
             self._rows = n
             self.endResetModel()
-        elif n:
-            self.dataChanged.emit(self.index(0, 0), self.index(n - 1, len(COLUMNS) - 1))
+            return
+        for r in range(n):
+            if before[r] != self._shown[r]:
+                self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
 
     def rowCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else self._rows
@@ -95,6 +105,8 @@ class StackTableModel(QAbstractTableModel):
         if role == ERROR_ROLE:
             return error
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == "type" and row.spec:  # a long spec is elided in the cell
+                return error or row.spec
             return error or (_TIPS[column] if row.applies(column) else "does not apply to this layer type")
         if role == Qt.ItemDataRole.TextAlignmentRole and column != "type":
             return int(Qt.AlignmentFlag.AlignCenter)
@@ -212,6 +224,7 @@ class StackEditor(QWidget):
         for i in range(len(COLUMNS)):  # as narrow as the header text allows; the type column fits its names
             needed = header.sectionSizeFromContents(i).width()
             self.table.setColumnWidth(i, max(needed, names + 14 if i == 0 else 30))
+        self._widest = {0: 2 * (names + 14)}  # a longer layer spec is elided (its tooltip has it all)
         header.setStretchLastSection(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -279,7 +292,8 @@ class StackEditor(QWidget):
         metrics = self.table.fontMetrics()
         for c, column in enumerate(COLUMNS):
             texts = [row.cell(column) for row in self.document.state.rows if row.applies(column)]
-            needed = max((metrics.horizontalAdvance(t) for t in texts), default=0) + 14
+            needed = min(max((metrics.horizontalAdvance(t) for t in texts), default=0) + 14,
+                         self._widest.get(c, 10**6))
             if needed > self.table.columnWidth(c):
                 self.table.setColumnWidth(c, needed)
 

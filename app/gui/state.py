@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...analytics import CheckerlabError, Config, LayerError, SimulationSettings, Stack
-from ...analytics.layers import LAYER_TYPES, make_layer
+from ...analytics.layers import make_layer
 
 #: Table columns, in order, and their headers. One row is one layer of the stack, numbered from 0 as in
 #: nn.Sequential and in checkerlab's messages ("layer 0 (ConvTranspose2d): ...").
@@ -73,7 +73,10 @@ def new_uid() -> int:
 @dataclass(frozen=True)
 class Row:
     """One table row = one layer: cell texts as typed. `slope` is LeakyReLU's negative_slope (shown in the
-    type cell); `uid` identifies the row across edits and is not part of its value."""
+    type cell); `spec` is the whole layer as spec text for the kinds the columns do not cover (GroupNorm(32),
+    ReflectionPad2d(1), Upsample(2, mode='bicubic'), Conv2d(3, padding_mode='reflect'), ...): it is shown and
+    edited in the type cell, and no other column applies. `uid` identifies the row across edits and is not
+    part of its value."""
 
     type: str = "ConvTranspose2d"
     kernel: str = ""
@@ -85,6 +88,7 @@ class Row:
     bias: str = ""
     channels: str = ""
     slope: str = ""
+    spec: str = ""
     uid: int = field(default_factory=new_uid, compare=False)
 
     @property
@@ -93,13 +97,15 @@ class Row:
 
     def cell(self, column: str) -> str:
         """The text of a column; the type cell of a LeakyReLU carries its slope: LeakyReLU(0.2)."""
+        if column == "type" and self.spec:
+            return self.spec
         if column == "type" and self.type == "LeakyReLU" and self.slope:
             return f"LeakyReLU({self.slope})"
         return getattr(self, column)
 
     def applies(self, column: str) -> bool:
         """Whether `column` means something for this row's type."""
-        return column == "type" or column in APPLIES.get(self.type, set())
+        return column == "type" or (not self.spec and column in APPLIES.get(self.type, set()))
 
     def with_cell(self, column: str, text: str) -> Row:
         """A copy with one cell changed; changing the type keeps what still applies and fills defaults."""
@@ -107,7 +113,10 @@ class Row:
         if column != "type":
             return replace(self, **{column: text})
         kind, slope = _type_text(text)
-        if kind == self.type:
+        if kind not in ROW_TYPES:  # another layer kind, written as a spec: GroupNorm(32), SiLU(), ...
+            layer = _spec_layer(text)
+            return Row(kind, uid=self.uid) if layer is None else Row(layer.type, spec=layer.spec(), uid=self.uid)
+        if kind == self.type and not self.spec:
             return replace(self, slope=slope)
         new = {c: "" for c in COLUMNS[1:]}
         for c in APPLIES.get(kind, set()):
@@ -133,6 +142,17 @@ def _type_text(text: str) -> tuple[str, str]:
         return text, ""
     slope = act.get("negative_slope")
     return act["type"], "" if slope is None else f"{slope:g}"
+
+
+def _spec_layer(text: str):
+    """The one layer that spec `text` writes, or None (the row then shows the text with its error)."""
+    from ...analytics import parse_layers
+
+    try:
+        layers = parse_layers(text)
+    except CheckerlabError:
+        return None
+    return layers[0] if len(layers) == 1 else None
 
 
 def new_row(type_: str = "ConvTranspose2d") -> Row:
@@ -260,6 +280,19 @@ def _layer_params(row: Row) -> tuple[str, dict]:
     raise _located(CellError(f"unknown layer type {row.type!r}; allowed: {', '.join(ROW_TYPES)}"), "type")
 
 
+def row_layer(row: Row):
+    """The layer a row describes: its spec, or its columns (CellError/LayerError name the bad column)."""
+    if row.spec:
+        from ...analytics import parse_layers
+
+        layers = parse_layers(row.spec)
+        if len(layers) != 1:
+            raise _located(CellError(f"{row.spec!r} must be one layer"), "type")
+        return layers[0]
+    name, params = _layer_params(row)
+    return make_layer(name, **params)
+
+
 def _located(exc: CheckerlabError, column: str) -> CheckerlabError:
     exc.column_name = column
     return exc
@@ -309,8 +342,7 @@ def validate(state: State) -> Validation:
     layers = []
     for r, row in enumerate(state.rows):
         try:
-            name, params = _layer_params(row)
-            layers.append(make_layer(name, **params))
+            layers.append(row_layer(row))
         except CheckerlabError as exc:
             errors[(r, _column_of(exc))] = _reason(exc)
     if not errors:
@@ -338,7 +370,20 @@ def _text(value: Any) -> str:
 
 
 def row_from_layer(layer) -> Row:
-    """The editor row that shows `layer` (CheckerlabError for a layer type the editor cannot edit)."""
+    """The editor row that shows `layer`: in the columns when they say all of it, else as its spec."""
+    row = _column_row(layer)
+    if row is not None:
+        try:
+            if row_layer(row) == layer:
+                return row
+        except CheckerlabError:
+            pass
+    return Row(layer.type, spec=layer.spec())
+
+
+def _column_row(layer) -> Row | None:
+    """The row of `layer` in the table's columns (None for kinds without columns); it may lose arguments
+    the columns do not have (`row_from_layer` checks)."""
     if layer.type in ("ConvTranspose2d", "Conv2d"):
         cells = {c: _text(getattr(layer, c)) for c in ("stride", "padding", "dilation", "groups", "bias")}
         cells.update(kernel=_text(layer.kernel_size), channels=_text(layer.out_channels))
@@ -353,8 +398,7 @@ def row_from_layer(layer) -> Row:
         return Row("LeakyReLU", slope=f"{layer.negative_slope:g}")
     if layer.type in ACTIVATION_TYPES:
         return Row(layer.type)
-    raise CheckerlabError(f"layer type {layer.type} is not supported by the stack editor "
-                          f"(supported: {', '.join(t for t in LAYER_TYPES)})")
+    return None
 
 
 def rows_from_stack(stack: Stack) -> tuple[Row, ...]:
