@@ -96,7 +96,7 @@ class StudiesPanel(QWidget):
         self.claim.setWordWrap(True)
         self.figure = QLabel("Run a study to see its figure.", self)
         self.figure.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        scroll = QScrollArea(self)
+        self.scroll = scroll = QScrollArea(self)
         scroll.setWidget(self.figure)
         scroll.setWidgetResizable(True)
         self.table = QPlainTextEdit(self)
@@ -109,7 +109,8 @@ class StudiesPanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(scroll)
         split.addWidget(self.table)
-        split.setSizes([500, 500])
+        split.setSizes([600, 400])
+        split.splitterMoved.connect(lambda *_: self._fit_figure())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addLayout(bar)
@@ -117,6 +118,7 @@ class StudiesPanel(QWidget):
         layout.addWidget(split, 1)
         self.task: Task | None = None
         self.result = None
+        self.pixmap: QPixmap | None = None  # the figure at its natural size; shown scaled to fit
         self._show_claim()
 
     def select(self, name: str) -> None:
@@ -183,11 +185,26 @@ class StudiesPanel(QWidget):
             pixmap = QPixmap()
             pixmap.loadFromData(study_png(result, 100.0 * self.devicePixelRatioF()))
             pixmap.setDevicePixelRatio(self.devicePixelRatioF())
-            self.figure.setPixmap(pixmap)
+            self.pixmap = pixmap
+            self._fit_figure()
         except Exception as exc:  # noqa: BLE001 - matplotlib missing or the figure failed: the numbers stay
             self.figure.setText(f"No figure: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
         self.save_button.setEnabled(True)
         self.message.emit(f"study {result.study}: {result.verdict.splitlines()[0][:200]}")
+
+    def _fit_figure(self) -> None:
+        """The whole figure in the visible area, never enlarged."""
+        if self.pixmap is None:
+            return
+        area = self.scroll.viewport().size() * self.pixmap.devicePixelRatio()
+        scaled = self.pixmap.scaled(area.boundedTo(self.pixmap.size()), Qt.AspectRatioMode.KeepAspectRatio,
+                                    Qt.TransformationMode.SmoothTransformation)
+        scaled.setDevicePixelRatio(self.pixmap.devicePixelRatio())
+        self.figure.setPixmap(scaled)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_figure()
 
     # ---- files ------------------------------------------------------------------------------------
     def save(self, folder: str) -> list:
