@@ -90,24 +90,30 @@ def _pixel_shuffle(x, r):
     return y
 
 
-def brute_overlap_map(layers, input_size) -> np.ndarray:
-    """The exact overlap map: every layer applied literally to an all-ones (1, H, W) input."""
-    h, w = input_size
-    x = np.empty((1, h, w), dtype=object)
-    x[...] = 1
+def brute_forward(layers, x) -> np.ndarray:
+    """Every layer applied literally (all-ones kernels) to one (H, W) input `x`; the (H', W') output."""
+    y = np.empty((1, *np.shape(x)), dtype=object)
+    y[0] = x
     for layer in layers:
         if isinstance(layer, ConvTranspose2d):
-            x = _conv_transpose(x, layer.kernel_size, layer.stride, layer.padding, layer.output_padding,
+            y = _conv_transpose(y, layer.kernel_size, layer.stride, layer.padding, layer.output_padding,
                                 layer.dilation)
         elif isinstance(layer, Conv2d):
-            x = _conv(x, layer.kernel_size, layer.stride, (layer.pads(0), layer.pads(1)), layer.dilation)
+            y = _conv(y, layer.kernel_size, layer.stride, (layer.pads(0), layer.pads(1)), layer.dilation)
         elif isinstance(layer, Upsample):
-            x = (_nearest if layer.mode == "nearest" else _bilinear)(x, layer.scale_factor)
+            y = (_nearest if layer.mode == "nearest" else _bilinear)(y, layer.scale_factor)
         elif isinstance(layer, PixelShuffle):
-            x = _pixel_shuffle(x, layer.upscale_factor)
-        if x.shape[1] < 1 or x.shape[2] < 1:
+            y = _pixel_shuffle(y, layer.upscale_factor)
+        if y.shape[1] < 1 or y.shape[2] < 1:
             raise ValueError("empty output")
-    return x[0]
+    return y[0]
+
+
+def brute_overlap_map(layers, input_size) -> np.ndarray:
+    """The exact overlap map: every layer applied literally to an all-ones (H, W) input."""
+    x = np.empty(tuple(input_size), dtype=object)
+    x[...] = 1
+    return brute_forward(layers, x)
 
 
 def minimal_period_1d(values) -> int:

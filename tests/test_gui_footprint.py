@@ -4,10 +4,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from naive_overlap import _bilinear, _conv, _conv_transpose, _nearest, _pixel_shuffle
+from naive_overlap import brute_forward
 
 from checkerlab.analytics import Stack, overlap_map
-from checkerlab.analytics.layers import Conv2d, ConvTranspose2d, PixelShuffle, Upsample
 from checkerlab.app.gui.footprint import explain, footprints, stamps
 
 STACKS = [
@@ -18,23 +17,6 @@ STACKS = [
     "Upsample(2, mode='bilinear'), ConvTranspose2d(3, stride=2)",
     "Conv2d(1, out_channels=4), PixelShuffle(2), Conv2d(2, padding='same')",
 ]
-
-
-def brute_forward(stack: Stack, x: np.ndarray) -> np.ndarray:
-    """Each layer's literal 2D definition (naive_overlap) on one (H, W) input, all-ones kernels."""
-    y = np.empty((1, *x.shape), dtype=object)
-    y[0] = x
-    for layer in stack:
-        if isinstance(layer, ConvTranspose2d):
-            y = _conv_transpose(y, layer.kernel_size, layer.stride, layer.padding, layer.output_padding,
-                                layer.dilation)
-        elif isinstance(layer, Conv2d):
-            y = _conv(y, layer.kernel_size, layer.stride, (layer.pads(0), layer.pads(1)), layer.dilation)
-        elif isinstance(layer, Upsample):
-            y = (_nearest if layer.mode == "nearest" else _bilinear)(y, layer.scale_factor)
-        elif isinstance(layer, PixelShuffle):
-            y = _pixel_shuffle(y, layer.upscale_factor)[:1]
-    return y[0]
 
 
 def one_hot(shape, q) -> np.ndarray:

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,7 +26,7 @@ from ...analytics import CheckerlabError
 from ...analytics.presets import PRESETS
 from .compare import readout
 from .maps import display_array
-from .views import COUNT_CMAP, SIGNED_CMAP, ImagePlot, Staleness, small_font
+from .views import COUNT_CMAP, SIGNED_CMAP, ImagePlot, Staleness, column, small_font
 
 _PLACEHOLDER = "B: a preset, or type a stack and press Enter, e.g. Upsample(2), Conv2d(3, padding=1)"
 
@@ -74,12 +73,7 @@ class ComparePanel(Staleness, QWidget):
         self.note = QLabel("Choose B above: both stacks then run on the same input.", self)
         self.note.setFont(small_font(self, 0.85))
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(2)
-        layout.addLayout(bar)
-        layout.addLayout(body, 1)
-        layout.addWidget(self.note)
+        column(self, bar, (body, 1), self.note)
         controller.updated.connect(lambda _stage: self.refresh())
         controller.failed.connect(self._failed)
 

@@ -53,7 +53,7 @@ from .status import ComputeStatus
 from .studies_panel import StudiesPanel
 from .tiles import TilePanel
 from .tour import TOUR_PRESET, TourPanel
-from .views import ProfilePlot
+from .views import ProfilePlot, column
 
 
 def default_size(widget: QWidget) -> QSize:
@@ -152,11 +152,7 @@ class MainWindow(QMainWindow):
         self.tour = TourPanel(self)
         self.tour.hide()
         top = QWidget(self)
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.setSpacing(2)
-        top_layout.addWidget(self.tour)
-        top_layout.addWidget(self.maps, 1)
+        column(top, self.tour, (self.maps, 1), margins=(0, 0, 0, 0))
         self.central = QSplitter(Qt.Orientation.Vertical, self)
         self.central.addWidget(top)
         self.central.addWidget(self.tabs)
@@ -171,11 +167,7 @@ class MainWindow(QMainWindow):
         self.input_panel = InputPanel(self.document, self)
         self.presets = PresetsBox(self.document, self)
         stack_box = QWidget(self)
-        layout = QVBoxLayout(stack_box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.presets)
-        layout.addWidget(self.editor, 1)
+        column(stack_box, self.presets, (self.editor, 1), margins=(0, 0, 0, 0))
         self.stack_dock = QDockWidget("Stack", self)
         self.stack_dock.setObjectName("stack_dock")
         self.stack_dock.setWidget(stack_box)

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...analytics import CheckerlabError, Config, overlap_pattern
 from .task import Task
+from .views import column
 
 #: Paths listed in the chooser (the worst first); `NetworkPattern` keeps the distinct ones.
 MAX_PATHS = 64
@@ -130,23 +130,16 @@ class NetworkPanel(QWidget):
                                "upsampling layer (the checkerboard it paints), the filter response at the "
                                "pattern's frequencies, the measured modulation and its change through the layer")
         left = QWidget(self)
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
         bar.addWidget(self.path, 1)
         bar.addWidget(self.show_path)
-        lv.addLayout(bar)
-        lv.addWidget(self.layers, 1)
+        column(left, bar, (self.layers, 1), margins=(0, 0, 0, 0))
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
         split.addWidget(self.report)
         split.addWidget(self.verdict)
         split.setSizes([330, 500, 230])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(split, 1)
+        column(self, self.title, (split, 1))
         self.result: ModelResult | None = None
         self.rows: dict[str, int] = {}  # node name -> row of the layer list
         self.paths: list = []

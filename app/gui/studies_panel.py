@@ -23,13 +23,12 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...analytics import CheckerlabError
 from .task import Task
-from .views import small_font
+from .views import column, small_font
 
 #: Draws the GUI runs a Monte Carlo study with by default (the CLI's 256 take minutes on two cores).
 GUI_DRAWS = 32
@@ -111,11 +110,7 @@ class StudiesPanel(QWidget):
         split.addWidget(self.table)
         split.setSizes([600, 400])
         split.splitterMoved.connect(lambda *_: self._fit_figure())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.addLayout(bar)
-        layout.addWidget(self.claim)
-        layout.addWidget(split, 1)
+        column(self, bar, self.claim, (split, 1))
         self.task: Task | None = None
         self.result = None
         self.pixmap: QPixmap | None = None  # the figure at its natural size; shown scaled to fit

@@ -23,12 +23,11 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from .compute import LayerView, exact_str, to_float
-from .views import COUNT_CMAP, ImagePlot, Staleness, small_font
+from .views import COUNT_CMAP, ImagePlot, Staleness, column, small_font
 
 MAX_TABLE = 32  # tiles up to this many rows and columns are listed with their numbers
 
@@ -156,12 +155,7 @@ class TilePanel(Staleness, QWidget):
         tiles.addWidget(self.exact, 1, 0)
         tiles.addWidget(self.simulated, 1, 1)
         tiles.setRowStretch(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(3)
-        layout.addLayout(head)
-        layout.addLayout(tiles, 1)
-        layout.addWidget(self.note)
+        column(self, head, (tiles, 1), self.note, spacing=3)
         self.result: LayerView | None = None
         self.simulated_tile: np.ndarray | None = None
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsOpacityEffect, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsOpacityEffect, QGraphicsRectItem, QLayout, QVBoxLayout
 
 COUNT_CMAP = "viridis"  # overlap counts (>= 0)
 SIGNED_CMAP = "CET-D1A"  # signed activations: diverging, white at 0
@@ -420,6 +420,18 @@ class ProfilePlot(Staleness, pg.GraphicsLayoutWidget):
                 line.setVisible(x is not None)
                 if x is not None:
                     line.setPos(x)
+
+
+def column(widget, *items, margins: tuple[int, int, int, int] = (4, 2, 4, 2), spacing: int = 2) -> QVBoxLayout:
+    """`widget`'s vertical layout with the panels' margins and spacing, holding `items` (widgets or layouts;
+    a (item, stretch) pair stretches)."""
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(*margins)
+    layout.setSpacing(spacing)
+    for item in items:
+        item, stretch = item if isinstance(item, tuple) else (item, 0)
+        (layout.addLayout if isinstance(item, QLayout) else layout.addWidget)(item, stretch)
+    return layout
 
 
 def small_font(widget, scale: float = 0.92) -> QFont:
