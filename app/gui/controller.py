@@ -11,6 +11,8 @@ stack.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -24,6 +26,7 @@ from .worker import ComputeWorker, Request
 
 DEBOUNCE_MS = 20
 HOLD_MS = 60  # longest wait for the simulation before the new analysis is drawn alone
+DRAWS_WAIT_S = 0.25  # longest wait of the remaining Monte Carlo draws for the first draw to be drawn
 FORMULA_DELAY_MS = 100  # after the maps are current
 RESULT_CACHE = 64  # stacks whose closed form, fixes and atlas are kept (least recently used dropped)
 
@@ -61,6 +64,7 @@ class ComputeController(QObject):
         self.formula_dpi = 100.0
         self._held: compute.AnalyticResult | None = None
         self._expect_simulation = False
+        self._first_shown = threading.Event()  # per simulation request: the GUI has drawn its first draw
         self.focus = None  # focus(stack_length) -> the selector position whose exact view to prepare
         self._result_key: dict[str, object] = {}  # stage -> the stack its accepted result is about
 
@@ -99,6 +103,7 @@ class ComputeController(QObject):
 
             threads = compute.kernel_threads(config, self.worker.threads)
             draws = config.simulation.draws
+            self._first_shown = shown = threading.Event()  # set once the GUI has shown draw 0
 
             def run_simulation(ctx):  # the first draw: what the maps show
                 return compute.simulate(config, image, cancel=ctx.should_stop, threads=threads, first_only=True)
@@ -106,6 +111,12 @@ class ComputeController(QObject):
             def run_draws(ctx):  # the other draws, for the metrics: off the maps' critical path
                 if "simulation" not in ctx.results:  # the first draw failed (and said so)
                     return None
+                # Let the GUI thread draw the first draw alone: both at once share one GIL (and on a busy
+                # machine one core), which slowed the maps' update. At most DRAWS_WAIT_S.
+                deadline = time.monotonic() + DRAWS_WAIT_S
+                while not shown.wait(0.01) and time.monotonic() < deadline:
+                    if ctx.should_stop():
+                        return None
                 return compute.complete_draws(ctx.results["simulation"], cancel=ctx.should_stop, threads=threads,
                                               progress=lambda d, n: ctx.report((d + 1) / draws,
                                                                                f"draw {d + 1}/{draws}"))
@@ -250,6 +261,8 @@ class ComputeController(QObject):
     def _accept(self, name: str, result) -> None:
         if name in ("analytic", "simulation", "compare"):
             setattr(self, name, result)
+            if name == "simulation":  # the remaining draws start once the maps have been drawn
+                QTimer.singleShot(0, self._first_shown.set)
         elif name == "draws":  # the same first draw, with the statistics of every draw
             self.simulation = result
         else:
