@@ -249,11 +249,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Computation cancelled", 3000)
 
     def _on_failed(self, stage: str, message: str) -> None:
+        """A stage's one-line failure: the formula's and the fixes' in their own tabs (kinds without a closed
+        form are a limit, not an error of the user's), the others in the status bar."""
         if stage == "formula":
             self.formula_panel.set_message(f"No closed form: {message}")
         elif stage == "fixes":
             self.fixes_panel.set_message(f"No verdict: {message}")
-        self.statusBar().showMessage(f"⚠ {stage} failed: {message}", 10000)
+        else:
+            self.statusBar().showMessage(f"⚠ {stage} failed: {message}", 10000)
 
     def _mark_stale(self) -> None:
         """Fade every view whose result does not belong to the current config, until its result arrives."""
