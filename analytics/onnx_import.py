@@ -12,7 +12,7 @@ ConvTranspose's `pads`, `output_padding`, `output_shape` and `auto_pad` (SAME_UP
 pixel at the end / start, as Keras and TensorFlow's asymmetric "same"), Conv's and the pools' asymmetric
 pads, Resize's modes and coordinate transformations, DepthToSpace's CRD (PyTorch) and DCR (TensorFlow)
 orders. Asymmetric padding becomes a symmetric layer plus a crop or pad, so the geometry stays exact.
-Module paths come from PyTorch's node names ("/decoder/up.0/conv/Conv" -> "decoder.up.0.conv").
+Module paths come from PyTorch's node names ("/decoder/up/up.0/conv/Conv" -> "decoder.up.0.conv").
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ def load_model(path):
 SUPPORTED = ("Conv, ConvTranspose, Resize, Upsample, DepthToSpace, Pad, MaxPool, AveragePool, GlobalAveragePool, "
              "BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization, activations, "
              "elementwise math, MatMul, Gemm, Softmax, reshapes, Concat, Split, Slice, Gather, ReduceMean/Sum")
+#: The supported families, short enough for a one-line error (the full list is SUPPORTED).
+SUPPORTED_SHORT = ("Conv, ConvTranspose, Resize, DepthToSpace, Pad, pools, norms, activations, elementwise math, "
+                   "MatMul, Gemm, Softmax, reshapes, Concat/Split/Slice/Gather, reductions")
 
 #: Node types that map to one op without attributes: pointwise layers, unary and binary math, reductions.
 _SIMPLE = {"Relu": ReLU, "Sigmoid": Sigmoid, "Tanh": Tanh, "HardSwish": Hardswish, "Mish": Mish,
@@ -153,19 +156,52 @@ _SIZED = {"ConstantOfShape": 0, "Expand": 1, "Range": None, "Tile": None}
 
 
 def _attrs(onnx, node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    """A node's attributes; a FLOAT (stored as float32) as the shortest decimal that rounds to the same float32
+    (eps 1e-05, slope 0.2: PyTorch's own numbers, not 9.999999747378752e-06)."""
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = float(np.format_float_positional(np.float32(v), unique=True, trim="0")) \
+            if a.type == onnx.AttributeProto.FLOAT else v
+    return out
 
 
 def _module_path(node) -> str:
-    name = node.name.strip("/")
-    parts = [p for p in name.split("/") if p]
-    return ".".join(parts[:-1]) if len(parts) > 1 else ""
+    """PyTorch's module path of an exported node. torch.onnx names a node by the scopes of the modules that ran,
+    each by the module's name from its last non-numeric part on: "/main/main.0/ConvTranspose" is main.0 (a
+    Sequential's child repeats its parent's name), "/mid.0/conv1/Conv" is mid.0.conv1 (a ModuleList never runs,
+    so it has no scope of its own). Limits of the names: a module called through another method than forward
+    (vae.decode) has no scope either, and a module called twice carries torch's suffix (relu_1)."""
+    parts = [p for p in node.name.strip("/").split("/") if p][:-1]
+    path: list[str] = []
+    for scope in parts:
+        atoms = scope.split(".")
+        path += atoms[1:] if len(atoms) > 1 and path and path[-1] == atoms[0] else atoms
+    return ".".join(path)
+
+
+def _grown_count(op_type: str, vals: list) -> int | None:
+    """The output size of ConstantOfShape, Expand, Tile and Range from their constant inputs (None for other
+    ops): the ops that make a large tensor from small inputs, for when shape inference cannot tell."""
+    if op_type == "ConstantOfShape":
+        return math.prod(int(v) for v in np.ravel(vals[0]))
+    if op_type == "Expand":
+        target = [int(v) for v in np.ravel(vals[1])]
+        return math.prod(max(a, b) for a, b in zip(
+            [1] * (len(target) - vals[0].ndim) + list(vals[0].shape), target, strict=False))
+    if op_type == "Tile":
+        return vals[0].size * math.prod(int(v) for v in np.ravel(vals[1]))
+    if op_type == "Range":
+        start, limit, delta = (float(np.ravel(v)[0]) for v in vals)
+        return 0 if delta == 0 else max(0, math.ceil((limit - start) / delta))
+    return None
 
 
 class _Converter:
     def __init__(self, onnx, model, input_shape):
         self.onnx = onnx
         self.model = model
+        self.opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
         self.consts: dict[str, np.ndarray] = {}
         self.refs: dict[str, str] = {}  # ONNX tensor name -> node name
         self.shapes: dict[str, tuple[int, ...]] = {}
@@ -201,9 +237,12 @@ class _Converter:
 
     # --------------------------------------------------------------------------------------------- helpers
     def fail(self, node, what: str) -> CheckerlabError:
+        """One line naming the node; what is supported is listed when something is not (SUPPORTED_SHORT, so
+        that the line stays within 300 characters)."""
         name = node.name.strip("/")
-        where = f"node {name[:60]!r} ({node.op_type})" if name else f"a {node.op_type} node"
-        return CheckerlabError(f"{where}: {what[:120]}; supported: {SUPPORTED}"[:300])
+        where = f"node {name[:60]!r} ({node.op_type[:30]})" if name else f"a {node.op_type[:30]} node"
+        listed = f"; supported: {SUPPORTED_SHORT}" if "not supported" in what else ""
+        return CheckerlabError(f"{where}: {what[:160]}{listed}")
 
     def name(self, node, suffix: str = "") -> str:
         base = (node.name.strip("/") or node.output[0] or node.op_type) + suffix
@@ -274,21 +313,34 @@ class _Converter:
                 raise self.fail(node, f"folds to {value.nbytes:,} bytes, more than the budget")
             self.consts[name] = value
 
+    def _inferred_count(self, node, inputs) -> int | None:
+        """The number of values a fold's outputs would hold, from ONNX's shape inference on the node with its
+        constant inputs (a Resize to 10^5 x 10^5, a broadcast product, a MatMul of a column by a row); None
+        when inference cannot tell."""
+        onnx = self.onnx
+        try:
+            schema = onnx.defs.get_schema(node.op_type, self.opset, node.domain)
+            types = {n: onnx.helper.make_tensor_type_proto(onnx.helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+                     for n, v in inputs.items()}
+            data = {n: onnx.numpy_helper.from_array(v, n) for n, v in inputs.items() if v.size <= 1 << 16}
+            outs = onnx.shape_inference.infer_node_outputs(schema, node, types, data,
+                                                           opset_imports=[onnx.helper.make_opsetid("", self.opset)])
+        except Exception:  # noqa: BLE001 - no schema, no inference for this op, or inconsistent inputs
+            return None
+        total = 0
+        for t in outs.values():
+            dims = t.tensor_type.shape.dim if t.HasField("tensor_type") and t.tensor_type.HasField("shape") else None
+            if dims is None or any(not d.HasField("dim_value") for d in dims):
+                return None
+            total += math.prod(d.dim_value for d in dims)
+        return total
+
     def _guard(self, node, inputs) -> None:
-        """Refuse a fold that would allocate more than the budget (ConstantOfShape, Expand, Tile, Range)."""
-        vals = [inputs.get(n) for n in node.input]
-        count = None
-        if node.op_type == "ConstantOfShape":
-            count = math.prod(int(v) for v in np.ravel(vals[0]))
-        elif node.op_type == "Expand":
-            target = [int(v) for v in np.ravel(vals[1])]
-            count = math.prod(max(a, b) for a, b in zip(
-                [1] * (len(target) - vals[0].ndim) + list(vals[0].shape), target, strict=False))
-        elif node.op_type == "Tile":
-            count = vals[0].size * math.prod(int(v) for v in np.ravel(vals[1]))
-        elif node.op_type == "Range":
-            start, limit, delta = (float(np.ravel(v)[0]) for v in vals)
-            count = 0 if delta == 0 else max(0, math.ceil((limit - start) / delta))
+        """Refuse a fold that would allocate more than the budget: the inferred output size, else the rule of
+        an op that makes a large tensor from small inputs."""
+        count = self._inferred_count(node, inputs)
+        if count is None:
+            count = _grown_count(node.op_type, [inputs.get(n) for n in node.input])
         if count is not None and count * 8 > MAX_TENSOR_BYTES:
             raise self.fail(node, f"would allocate {count:,} values, more than the budget")
 
@@ -320,8 +372,6 @@ class _Converter:
         except LayerError as exc:
             raise self.fail(node, str(exc)) from None
         except CheckerlabError as exc:
-            if "supported:" in str(exc):
-                raise
             raise self.fail(node, str(exc)) from None
 
     def x(self, node) -> str:
@@ -730,13 +780,16 @@ class _Converter:
         reps = [int(v) for v in np.ravel(self.const(node.input[1]))]
         x = self.x(node)
         shape = self.shapes[x]
+        if len(reps) != len(shape) or min(reps, default=1) < 0:
+            raise CheckerlabError(f"repeats {reps[:8]} do not fit the input's shape {shape}")
+        if math.prod(shape) * math.prod(reps) > MAX_ELEMENTS:
+            raise CheckerlabError(f"repeats {reps[:8]} of {shape} exceed the memory budget of {MAX_ELEMENTS:,} values")
         for d, r in enumerate(reps):
             if r > 1:
                 name = self.name(node, f"~tile{d}")
                 self.add(Node(name, Cat(d), (x,) * r, {}, _module_path(node), node.op_type))
                 x = name
         self.emit(node, Identity(), [x])
-        del shape
 
     def on_Concat(self, node, a):
         self.emit(node, Cat(int(a["axis"])), [self.refs.get(i) or self.ref(i) for i in node.input])

@@ -194,6 +194,8 @@ def test_torch_exports_equal_torch_and_from_torch(tmp_path):
             warnings.simplefilter("ignore")
             torch.onnx.export(module, torch.randn(shape), str(path), dynamo=False, opset_version=17)
         net = from_onnx(path)
+        modules = {name for name, _ in module.named_modules()}
+        assert {n.module for n in net.nodes} <= modules, (name, {n.module for n in net.nodes} - modules)
         a, b = network_pattern(net), network_pattern(from_torch(module, shape))
         assert (a.kind, a.period, a.contrast) == (b.kind, b.period, b.contrast), name
         assert [(g.channels, g.edge, g.tile.tolist()) for g in a.groups] == \
