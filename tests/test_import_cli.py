@@ -95,6 +95,14 @@ def test_analyze_an_onnx_model(capsys, tmp_path):
     code, out, _ = run(capsys, "analyze", path, "--json", "--per-layer")
     data = json.loads(out)
     assert data["groups"][0]["tile"] == [[4, 2], [2, 1]] and data["per_layer"]["layers"][0]["role"] == "introduces"
+    gains = np.array(data["per_layer"]["layers"][0]["phase_gain"])  # (C, 2, 2): the outputs of a constant input
+    conv, bias = (onnx.numpy_helper.to_array(t).copy() for t in onnx.load(str(path)).graph.initializer)
+    with torch.no_grad():
+        y = torch.nn.functional.conv_transpose2d(torch.ones(1, 2, 8, 8), torch.from_numpy(conv), stride=2)
+    np.testing.assert_allclose(gains, (y[0, :, 4:6, 4:6] + torch.from_numpy(bias)[:, None, None]).numpy(),
+                               rtol=1e-5)
+    code, out, _ = run(capsys, "analyze", path, "--per-layer")
+    assert "phase gains (channel mean) [" in out and "introduced by: 0 (ConvTranspose2d)" in out
 
 
 def test_analyze_prints_module_paths_and_survives_astronomical_path_counts(capsys, tmp_path):
@@ -114,6 +122,7 @@ def test_analyze_prints_module_paths_and_survives_astronomical_path_counts(capsy
     names = [line.split()[0] for line in table if line and not line.startswith((" ", "("))]
     assert names and set(names) - {"Mul", "Div"} <= modules, set(names) - modules  # top-level ops keep their name
     assert "up.0.2.conv" in names and "9.999999" not in out
+    assert "pointwise layers and tensor ops that pass the artifact unchanged are left out" in out
     code, out, _ = run(capsys, "analyze", path, "--per-layer", "--json")
     data = json.loads(out)
     assert data["per_layer"]["layers"] and isinstance(data["groups"][0]["paths"][0]["count"], (int, str))
@@ -284,6 +293,24 @@ def _zip_declaring(data: bytes, size: int) -> bytes:
     return bytes(out)
 
 
+def _legacy_storage_of(size: int) -> bytes:
+    """torch.save's legacy (non-zip) format whose storage declares `size` elements (it holds 288): the reader
+    allocates the declared size before it reads a byte."""
+    import io
+    import pickletools
+
+    buffer = io.BytesIO()
+    torch.save({"0.weight": torch.zeros(8, 4, 3, 3)}, buffer, _use_new_zipfile_serialization=False)
+    data = buffer.getvalue()
+    buffer.seek(0)
+    for _ in range(3):  # magic number, protocol version, system info; then the pickle of the object
+        pickle.load(buffer)
+    start = buffer.tell()
+    pos = start + next(p for op, arg, p in pickletools.genops(data[start:]) if arg == 288)
+    assert data[pos:pos + 1] == b"M"  # BININT2 288
+    return data[:pos] + b"J" + struct.pack("<i", size) + data[pos + 3:]
+
+
 def _onnx_bytes(nodes, inits, in_shape) -> bytes:
     from onnx import TensorProto, helper
 
@@ -315,6 +342,7 @@ def _weight_cases() -> dict:
     listed = b'{"a": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}'
     return {
         "bomb.pt": (_zip_declaring(_saved(good), 0xFFFFFFF0), "declares .* bytes uncompressed, more than the budget"),
+        "legacy-storage.pt": (_legacy_storage_of(2 ** 31 - 1), "not a readable PyTorch checkpoint \\(RuntimeError"),
         "deep.pt": (_saved(deep), "nests dicts more than 32 deep"),
         "loop.pt": (_saved(loop), "nests dicts more than 32 deep"),
         "shared.pt": (_saved(shared), "nests dicts more than 32 deep"),
