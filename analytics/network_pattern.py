@@ -157,7 +157,7 @@ def _extended(g: Group, name: str) -> Group:
 # ---------------------------------------------------------------------------------------------- results
 def number_text(value, digits: int = 40) -> str:
     """An int or Fraction as exact decimal text when numerator and denominator have at most `digits` digits,
-    else '~m.mme+N' from log10 (path counts multiply at every product and reach thousands of digits, which
+    else '~m.mme+N' (or e-N) from log10 (path counts multiply at every product and reach thousands of digits, which
     str() refuses beyond 4,300). O(1) for the approximation."""
     f = Fraction(value)
     limit = 10 ** digits
@@ -165,7 +165,7 @@ def number_text(value, digits: int = 40) -> str:
         return str(f)
     exp10 = log10(abs(f.numerator)) - log10(f.denominator)
     e = floor(exp10)
-    return f"{'-' if f < 0 else ''}~{10 ** (exp10 - e):.3g}e+{e}"
+    return f"~{'-' if f < 0 else ''}{10 ** (exp10 - e):.3g}e{e:+d}"
 
 
 def _exact2d(num: np.ndarray, den: int) -> np.ndarray:

@@ -85,6 +85,8 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
 #: Most nested dicts, and most entries, walked in a checkpoint (a hostile pickle can share one dict many times).
 MAX_DEPTH = 32
 MAX_ENTRIES = 1_000_000
+#: Most entries of a checkpoint's zip (torch.save writes one per storage, plus five).
+MAX_ZIP_ENTRIES = 100_000
 
 
 def _flatten(obj: dict, name: str) -> dict:
@@ -111,17 +113,23 @@ def _flatten(obj: dict, name: str) -> dict:
 
 
 def _check_zip(path: Path, name: str) -> None:
-    """A zip checkpoint (torch.save's format) must declare at most MAX_WEIGHTS_BYTES uncompressed in all: a
+    """A zip checkpoint (torch.save's format) must list at most MAX_ZIP_ENTRIES entries (read from its end
+    record before the central directory is parsed) and declare at most MAX_WEIGHTS_BYTES uncompressed in all: a
     small file that inflates to gigabytes (a zip bomb) is refused before torch reads a byte. O(entries)."""
     import zipfile
 
+    with open(path, "rb") as fh:  # the end record first: its entry count bounds what ZipFile builds
+        end = zipfile._EndRecData(fh)
+    if end is None:
+        return  # not a zip: torch.load tries the legacy format and says what is wrong
+    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ZIP_ENTRIES:
+        raise CheckerlabError(f"{name}: the checkpoint's zip lists {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries, more "
+                              f"than {MAX_ZIP_ENTRIES:,}")
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        return  # not a readable zip: torch.load tries the legacy format and says what is wrong
-    if len(infos) > MAX_ENTRIES:
-        raise CheckerlabError(f"{name}: the checkpoint's zip holds {len(infos):,} entries")
+        return  # a broken zip: torch's reader says what is wrong
     total = sum(i.file_size for i in infos)
     if total > MAX_WEIGHTS_BYTES:
         raise CheckerlabError(f"{name}: the checkpoint's zip declares {total:,} bytes uncompressed, more than the "

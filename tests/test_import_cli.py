@@ -293,6 +293,15 @@ def _zip_declaring(data: bytes, size: int) -> bytes:
     return bytes(out)
 
 
+def _zip_listing(data: bytes, entries: int) -> bytes:
+    """The zip64 end record of torch.save's zip patched to list `entries` entries (a central directory that
+    would build millions of objects)."""
+    out = bytearray(data)
+    i = out.rfind(b"PK\x06\x06")
+    struct.pack_into("<QQ", out, i + 24, entries, entries)
+    return bytes(out)
+
+
 def _legacy_storage_of(size: int) -> bytes:
     """torch.save's legacy (non-zip) format whose storage declares `size` elements (it holds 288): the reader
     allocates the declared size before it reads a byte."""
@@ -342,6 +351,7 @@ def _weight_cases() -> dict:
     listed = b'{"a": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}'
     return {
         "bomb.pt": (_zip_declaring(_saved(good), 0xFFFFFFF0), "declares .* bytes uncompressed, more than the budget"),
+        "entries.pt": (_zip_listing(_saved(good), 2_000_000), "lists 2,000,000 entries, more than 100,000"),
         "legacy-storage.pt": (_legacy_storage_of(2 ** 31 - 1), "not a readable PyTorch checkpoint \\(RuntimeError"),
         "deep.pt": (_saved(deep), "nests dicts more than 32 deep"),
         "loop.pt": (_saved(loop), "nests dicts more than 32 deep"),

@@ -133,4 +133,5 @@ def test_number_text_is_exact_when_short_and_approximate_beyond():
         sys.set_int_max_str_digits(old)
     mantissa, exp = number_text(n)[1:].split("e+")
     assert int(exp) == len(digits) - 1 and float(mantissa) == pytest.approx(float(digits[:4]) / 1000, abs=1e-2)
-    assert number_text(Fraction(n, 3 ** 19990)) == "59049" and number_text(Fraction(1, n)).startswith("~")
+    assert number_text(Fraction(n, 3 ** 19990)) == "59049" and number_text(-n) == "~-" + number_text(n)[1:]
+    assert number_text(Fraction(1, n)).endswith(f"e-{len(digits)}")  # 1/n = 10^-(digits - 1 + log10 of 3.x)
