@@ -380,7 +380,18 @@ def _onnx_cases() -> dict:
     column, row = const("a", np.ones((10 ** 5, 1)), np.float32), const("b", np.ones((1, 10 ** 5)), np.float32)
     folded = [helper.make_node("ReduceSum", ["c"], ["s"], keepdims=0), helper.make_node("Add", ["x", "s"], ["y"])]
     good = _onnx_bytes([helper.make_node("Conv", ["x", "w"], ["y"])], [ones], [1, 3, 8, 8])
+
+    def external(location):
+        model = onnx.load_model_from_string(good)
+        t = model.graph.initializer[0]
+        t.ClearField("raw_data")
+        t.data_location = onnx.TensorProto.EXTERNAL
+        entry = t.external_data.add()
+        entry.key, entry.value = "location", location
+        return model.SerializeToString()
     return {
+        "missing-external.onnx": (external("weights.bin"), "external data file 'weights.bin' is missing"),
+        "escaping-external.onnx": (external("../../etc/passwd"), "is outside the model's folder"),
         "junk.onnx": (np.random.default_rng(0).bytes(2048), "not a valid ONNX model"),
         "cut.onnx": (good[: len(good) // 3], "not a valid ONNX model \\(bad protobuf"),
         "input-dims.onnx": (_onnx_bytes([helper.make_node("Relu", ["x"], ["y"])], [], [1, 3, 10 ** 9, 10 ** 9]),
