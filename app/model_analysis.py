@@ -179,8 +179,9 @@ def _short_path(path: str, width: int) -> str:
 
 
 def _row_hidden(node, row) -> bool:
-    """Pointwise layers and tensor ops (adds, products, concatenations) that pass the artifact unchanged: in
-    --json, not in the table, which keeps the layers that shape the geometry and every role but 'passes'."""
+    """Pointwise layers and tensor ops (adds, products, concatenations) that pass the artifact unchanged or are
+    unmeasured: in --json, not in the table, which keeps the layers that shape the geometry and every node
+    that introduces, amplifies or damps."""
     op = node.op
     pointwise = not is_layer(op) or getattr(op, "pointwise", False) or op.is_activation
     return row.role in ("passes", "unmeasured") and pointwise
@@ -194,6 +195,8 @@ def _gain_text(gains) -> str:
 
 def per_layer_text(per_layer) -> list[str]:
     """The per-layer table of `checkerboard_report`: module path, layer, role and the numbers behind it."""
+    from ..analytics.report import TOLERANCE
+
     net = per_layer.network
     rows = [(net[r.node], r) for r in per_layer.rows]
     shown = [(n, r) for n, r in rows if not _row_hidden(n, r)]
@@ -215,12 +218,12 @@ def per_layer_text(per_layer) -> list[str]:
                          f"artifact amplitude {row.gain_amplitude:.3g} of DC")
     hidden = len(rows) - len(shown)
     if hidden:
-        lines.append(f"({hidden} pointwise layers and tensor ops that pass the artifact unchanged are left out; --json "
-                     "lists them)")
+        lines.append(f"({hidden} pointwise layers and tensor ops that pass the artifact unchanged, or are unmeasured, "
+                     "are left out; --json lists them)")
     lines += ["spread: (max - min) / mean |gain| of a transposed or sub-pixel conv's per-phase gains (sub-kernel "
               "sums);", "resp.: a stride-1 conv's largest |H(f)| / |H(0)| at its input's artifact frequencies; "
               "measured: the output's", "modulation on the constant input; change: measured / the input's "
-              "(introduces, amplifies > 1.05, damps < 0.95)"]
+              f"(introduces, amplifies > {1 + TOLERANCE:g}, damps < {1 - TOLERANCE:g})"]
     return lines + ["report    " + line for line in per_layer.verdict().splitlines()]
 
 
