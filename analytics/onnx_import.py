@@ -1,9 +1,10 @@
 """`from_onnx(path)`: an ONNX model as a checkerlab Network, with the `onnx` package (imported here only).
 
 Loading is defensive, because a model file may be corrupt, truncated or hostile: the file size is bounded,
-the protobuf must parse, external data must be a regular file inside the model's folder whose byte range
-matches the tensor's declared shape, every initializer's shape is checked against a budget before its data
-is read, and the ONNX checker must accept the graph. Each failure is one CheckerlabError line.
+its nodes, attributes and tensors are counted from the wire format before it is parsed, the protobuf must
+parse, external data must be a regular file inside the model's folder whose byte range matches the tensor's
+declared shape, every initializer's shape is checked against a budget before its data is read, and the ONNX
+checker must accept the graph. Each failure is one CheckerlabError line.
 
 Conversion walks the nodes in order. A node whose inputs are all constants (initializers, Constant nodes,
 shapes - every shape is static here) is folded with ONNX's reference implementation, after a size check of
@@ -31,7 +32,7 @@ from .layers.norm import BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .layers.pad import CircularPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.resample import Upsample
-from .network import Network, Node, is_layer, layer_shape, prune
+from .network import MAX_NODES, Network, Node, is_layer, layer_shape, prune
 from .ops import Binary, Cat, Expand, Input, Linear, MatMul, PadND, Permute, Reduce, Reshape, Slice, Softmax, Unary
 from .stack import MAX_ELEMENTS
 from .state_dict import checked_file
@@ -105,6 +106,62 @@ def _all_tensors(model):
                 yield attr.t
 
 
+#: Most graphs, nodes, attributes, tensors and value infos in a model file, counted before it is parsed.
+MAX_PROTO_ENTRIES = 1_000_000
+#: The submessages counted by `_scan`, per message kind: {field number: kind}. ModelProto: graph, functions;
+#: GraphProto: node, initializer, input, output, value_info, sparse_initializer; FunctionProto: node;
+#: NodeProto: attribute; AttributeProto: t, g, tensors, graphs.
+_SUBMESSAGES = {"model": {7: "graph", 25: "function"},
+                "graph": {1: "node", 5: "leaf", 11: "leaf", 12: "leaf", 13: "leaf", 15: "leaf"},
+                "function": {3: "node"}, "node": {5: "attribute"},
+                "attribute": {5: "leaf", 6: "graph", 10: "leaf", 11: "graph"}}
+
+
+def _varint(data, i: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= end or shift > 63:
+            raise CheckerlabError("not a valid ONNX model (bad protobuf: a truncated or overlong varint)")
+        b = data[i]
+        value |= (b & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if b < 0x80:
+            return value, i
+
+
+def _scan(data, name: str) -> None:
+    """Count the model's graphs, nodes, attributes, tensors and value infos from the protobuf wire format,
+    before parsing: protobuf holds a parsed model in about 15 times its file size when it is made of tiny
+    nodes, so a 2 GB file of them would need 30 GB. Tensor and string payloads are skipped by their lengths.
+    O(min(entries, MAX_PROTO_ENTRIES) * fields per entry)."""
+    todo, count = [("model", 0, len(data))], 0
+    while todo:
+        kind, i, end = todo.pop()
+        children = _SUBMESSAGES[kind]
+        while i < end:
+            tag, i = _varint(data, i, end)
+            wire = tag & 7
+            if wire == 0:
+                _, i = _varint(data, i, end)
+            elif wire in (1, 5):
+                i += 8 if wire == 1 else 4
+            elif wire == 2:
+                length, i = _varint(data, i, end)
+                child = children.get(tag >> 3)
+                if child is not None:
+                    count += 1
+                    if count > MAX_PROTO_ENTRIES:
+                        raise CheckerlabError(f"{name}: more than {MAX_PROTO_ENTRIES:,} nodes, attributes, tensors "
+                                              "and value infos, beyond the budget")
+                    if child != "leaf":
+                        todo.append((child, i, min(i + length, end)))
+                i += length
+            else:
+                return  # groups are not ONNX's: the parser says what is wrong
+        if i > end:
+            return  # a field runs past its message: the parser says what is wrong
+
+
 def load_model(path):
     """The parsed and checked ModelProto of an ONNX file (see the module docstring)."""
     onnx = _onnx()
@@ -113,6 +170,14 @@ def load_model(path):
     p, size = checked_file(path, MAX_FILE_BYTES)
     if size == 0:
         raise CheckerlabError(f"{p.name[:80]}: empty file, not an ONNX model")
+    import mmap
+
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        try:
+            _scan(data, p.name[:80])
+        except CheckerlabError as exc:
+            raise CheckerlabError(f"{p.name[:80]}: {exc}" if str(exc).startswith("not a valid") else str(exc)) \
+                from None
     try:
         model = onnx.load_model(str(p), load_external_data=False)
     except (DecodeError, ValueError, TypeError, RuntimeError, UnicodeDecodeError) as exc:
@@ -120,6 +185,9 @@ def load_model(path):
         raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (bad protobuf: {msg})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (no graph; truncated or not ONNX)")
+    if len(model.graph.node) > 2 * MAX_NODES:  # constants fold away, the rest must fit a Network
+        raise CheckerlabError(f"{p.name[:80]}: {len(model.graph.node):,} nodes exceed the budget of "
+                              f"{2 * MAX_NODES:,}")
     graph = model.graph
     names = [*(n.name for n in graph.node), *(n.op_type for n in graph.node), *(n.domain for n in graph.node),
              *(i for n in graph.node for i in (*n.input, *n.output)), *(v.name for v in graph.input),
@@ -150,9 +218,6 @@ _UNARY = {"Neg": "neg", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal"
           "Sin": "sin", "Cos": "cos", "Erf": "erf", "Floor": "floor", "Ceil": "ceil"}
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow"}
 _REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "amax"}
-
-#: Ops folded with ONNX's reference implementation whose output size is checked first.
-_SIZED = {"ConstantOfShape": 0, "Expand": 1, "Range": None, "Tile": None}
 
 
 def _attrs(onnx, node) -> dict:
