@@ -1,9 +1,10 @@
 """`from_onnx(path)`: an ONNX model as a checkerlab Network, with the `onnx` package (imported here only).
 
 Loading is defensive, because a model file may be corrupt, truncated or hostile: the file size is bounded,
-the protobuf must parse, external data must be a regular file inside the model's folder whose byte range
-matches the tensor's declared shape, every initializer's shape is checked against a budget before its data
-is read, and the ONNX checker must accept the graph. Each failure is one CheckerlabError line.
+its nodes, attributes and tensors are counted from the wire format before it is parsed, the protobuf must
+parse, external data must be a regular file inside the model's folder whose byte range matches the tensor's
+declared shape, every initializer's shape is checked against a budget before its data is read, and the ONNX
+checker must accept the graph. Each failure is one CheckerlabError line.
 
 Conversion walks the nodes in order. A node whose inputs are all constants (initializers, Constant nodes,
 shapes - every shape is static here) is folded with ONNX's reference implementation, after a size check of
@@ -12,7 +13,7 @@ ConvTranspose's `pads`, `output_padding`, `output_shape` and `auto_pad` (SAME_UP
 pixel at the end / start, as Keras and TensorFlow's asymmetric "same"), Conv's and the pools' asymmetric
 pads, Resize's modes and coordinate transformations, DepthToSpace's CRD (PyTorch) and DCR (TensorFlow)
 orders. Asymmetric padding becomes a symmetric layer plus a crop or pad, so the geometry stays exact.
-Module paths come from PyTorch's node names ("/decoder/up.0/conv/Conv" -> "decoder.up.0.conv").
+Module paths come from PyTorch's node names ("/decoder/up/up.0/conv/Conv" -> "decoder.up.0.conv").
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .layers.norm import BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .layers.pad import CircularPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.resample import Upsample
-from .network import Network, Node, is_layer, layer_shape, prune
+from .network import MAX_NODES, Network, Node, is_layer, layer_shape, prune
 from .ops import Binary, Cat, Expand, Input, Linear, MatMul, PadND, Permute, Reduce, Reshape, Slice, Softmax, Unary
 from .stack import MAX_ELEMENTS
 from .state_dict import checked_file
@@ -105,6 +106,62 @@ def _all_tensors(model):
                 yield attr.t
 
 
+#: Most graphs, nodes, attributes, tensors and value infos in a model file, counted before it is parsed.
+MAX_PROTO_ENTRIES = 1_000_000
+#: The submessages counted by `_scan`, per message kind: {field number: kind}. ModelProto: graph, functions;
+#: GraphProto: node, initializer, input, output, value_info, sparse_initializer; FunctionProto: node;
+#: NodeProto: attribute; AttributeProto: t, g, tensors, graphs.
+_SUBMESSAGES = {"model": {7: "graph", 25: "function"},
+                "graph": {1: "node", 5: "leaf", 11: "leaf", 12: "leaf", 13: "leaf", 15: "leaf"},
+                "function": {3: "node"}, "node": {5: "attribute"},
+                "attribute": {5: "leaf", 6: "graph", 10: "leaf", 11: "graph"}}
+
+
+def _varint(data, i: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= end or shift > 63:
+            raise CheckerlabError("not a valid ONNX model (bad protobuf: a truncated or overlong varint)")
+        b = data[i]
+        value |= (b & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if b < 0x80:
+            return value, i
+
+
+def _scan(data, name: str) -> None:
+    """Count the model's graphs, nodes, attributes, tensors and value infos from the protobuf wire format,
+    before parsing: protobuf holds a parsed model in about 15 times its file size when it is made of tiny
+    nodes, so a 2 GB file of them would need 30 GB. Tensor and string payloads are skipped by their lengths.
+    O(min(entries, MAX_PROTO_ENTRIES) * fields per entry)."""
+    todo, count = [("model", 0, len(data))], 0
+    while todo:
+        kind, i, end = todo.pop()
+        children = _SUBMESSAGES[kind]
+        while i < end:
+            tag, i = _varint(data, i, end)
+            wire = tag & 7
+            if wire == 0:
+                _, i = _varint(data, i, end)
+            elif wire in (1, 5):
+                i += 8 if wire == 1 else 4
+            elif wire == 2:
+                length, i = _varint(data, i, end)
+                child = children.get(tag >> 3)
+                if child is not None:
+                    count += 1
+                    if count > MAX_PROTO_ENTRIES:
+                        raise CheckerlabError(f"{name}: more than {MAX_PROTO_ENTRIES:,} nodes, attributes, tensors "
+                                              "and value infos, beyond the budget")
+                    if child != "leaf":
+                        todo.append((child, i, min(i + length, end)))
+                i += length
+            else:
+                return  # groups are not ONNX's: the parser says what is wrong
+        if i > end:
+            return  # a field runs past its message: the parser says what is wrong
+
+
 def load_model(path):
     """The parsed and checked ModelProto of an ONNX file (see the module docstring)."""
     onnx = _onnx()
@@ -113,6 +170,14 @@ def load_model(path):
     p, size = checked_file(path, MAX_FILE_BYTES)
     if size == 0:
         raise CheckerlabError(f"{p.name[:80]}: empty file, not an ONNX model")
+    import mmap
+
+    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        try:
+            _scan(data, p.name[:80])
+        except CheckerlabError as exc:
+            raise CheckerlabError(f"{p.name[:80]}: {exc}" if str(exc).startswith("not a valid") else str(exc)) \
+                from None
     try:
         model = onnx.load_model(str(p), load_external_data=False)
     except (DecodeError, ValueError, TypeError, RuntimeError, UnicodeDecodeError) as exc:
@@ -120,6 +185,9 @@ def load_model(path):
         raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (bad protobuf: {msg})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (no graph; truncated or not ONNX)")
+    if len(model.graph.node) > 2 * MAX_NODES:  # constants fold away, the rest must fit a Network
+        raise CheckerlabError(f"{p.name[:80]}: {len(model.graph.node):,} nodes exceed the budget of "
+                              f"{2 * MAX_NODES:,}")
     graph = model.graph
     names = [*(n.name for n in graph.node), *(n.op_type for n in graph.node), *(n.domain for n in graph.node),
              *(i for n in graph.node for i in (*n.input, *n.output)), *(v.name for v in graph.input),
@@ -139,6 +207,9 @@ def load_model(path):
 SUPPORTED = ("Conv, ConvTranspose, Resize, Upsample, DepthToSpace, Pad, MaxPool, AveragePool, GlobalAveragePool, "
              "BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization, activations, "
              "elementwise math, MatMul, Gemm, Softmax, reshapes, Concat, Split, Slice, Gather, ReduceMean/Sum")
+#: The supported families, short enough for a one-line error (the full list is SUPPORTED).
+SUPPORTED_SHORT = ("Conv, ConvTranspose, Resize, DepthToSpace, Pad, pools, norms, activations, elementwise math, "
+                   "MatMul, Gemm, Softmax, reshapes, Concat/Split/Slice/Gather, reductions")
 
 #: Node types that map to one op without attributes: pointwise layers, unary and binary math, reductions.
 _SIMPLE = {"Relu": ReLU, "Sigmoid": Sigmoid, "Tanh": Tanh, "HardSwish": Hardswish, "Mish": Mish,
@@ -148,24 +219,54 @@ _UNARY = {"Neg": "neg", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal"
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow"}
 _REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "amax"}
 
-#: Ops folded with ONNX's reference implementation whose output size is checked first.
-_SIZED = {"ConstantOfShape": 0, "Expand": 1, "Range": None, "Tile": None}
-
 
 def _attrs(onnx, node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    """A node's attributes; a FLOAT (stored as float32) as the shortest decimal that rounds to the same float32
+    (eps 1e-05, slope 0.2: PyTorch's own numbers, not 9.999999747378752e-06)."""
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = float(np.format_float_positional(np.float32(v), unique=True, trim="0")) \
+            if a.type == onnx.AttributeProto.FLOAT else v
+    return out
 
 
 def _module_path(node) -> str:
-    name = node.name.strip("/")
-    parts = [p for p in name.split("/") if p]
-    return ".".join(parts[:-1]) if len(parts) > 1 else ""
+    """PyTorch's module path of an exported node. torch.onnx names a node by the scopes of the modules that ran,
+    each by the module's name from its last non-numeric part on: "/main/main.0/ConvTranspose" is main.0 (a
+    Sequential's child repeats its parent's name), "/mid.0/conv1/Conv" is mid.0.conv1 (a ModuleList never runs,
+    so it has no scope of its own). Limits of the names: a module called through another method than forward
+    (vae.decode) has no scope either, and a module called twice carries torch's suffix (relu_1)."""
+    parts = [p for p in node.name.strip("/").split("/") if p][:-1]
+    path: list[str] = []
+    for scope in parts:
+        atoms = scope.split(".")
+        path += atoms[1:] if len(atoms) > 1 and path and path[-1] == atoms[0] else atoms
+    return ".".join(path)
+
+
+def _grown_count(op_type: str, vals: list) -> int | None:
+    """The output size of ConstantOfShape, Expand, Tile and Range from their constant inputs (None for other
+    ops): the ops that make a large tensor from small inputs, for when shape inference cannot tell."""
+    if op_type == "ConstantOfShape":
+        return math.prod(int(v) for v in np.ravel(vals[0]))
+    if op_type == "Expand":
+        target = [int(v) for v in np.ravel(vals[1])]
+        return math.prod(max(a, b) for a, b in zip(
+            [1] * (len(target) - vals[0].ndim) + list(vals[0].shape), target, strict=False))
+    if op_type == "Tile":
+        return vals[0].size * math.prod(int(v) for v in np.ravel(vals[1]))
+    if op_type == "Range":
+        start, limit, delta = (float(np.ravel(v)[0]) for v in vals)
+        return 0 if delta == 0 else max(0, math.ceil((limit - start) / delta))
+    return None
 
 
 class _Converter:
     def __init__(self, onnx, model, input_shape):
         self.onnx = onnx
         self.model = model
+        self.opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
         self.consts: dict[str, np.ndarray] = {}
         self.refs: dict[str, str] = {}  # ONNX tensor name -> node name
         self.shapes: dict[str, tuple[int, ...]] = {}
@@ -201,9 +302,12 @@ class _Converter:
 
     # --------------------------------------------------------------------------------------------- helpers
     def fail(self, node, what: str) -> CheckerlabError:
+        """One line naming the node; what is supported is listed when something is not (SUPPORTED_SHORT, so
+        that the line stays within 300 characters)."""
         name = node.name.strip("/")
-        where = f"node {name[:60]!r} ({node.op_type})" if name else f"a {node.op_type} node"
-        return CheckerlabError(f"{where}: {what[:120]}; supported: {SUPPORTED}"[:300])
+        where = f"node {name[:60]!r} ({node.op_type[:30]})" if name else f"a {node.op_type[:30]} node"
+        listed = f"; supported: {SUPPORTED_SHORT}" if "not supported" in what else ""
+        return CheckerlabError(f"{where}: {what[:160]}{listed}")
 
     def name(self, node, suffix: str = "") -> str:
         base = (node.name.strip("/") or node.output[0] or node.op_type) + suffix
@@ -274,21 +378,34 @@ class _Converter:
                 raise self.fail(node, f"folds to {value.nbytes:,} bytes, more than the budget")
             self.consts[name] = value
 
+    def _inferred_count(self, node, inputs) -> int | None:
+        """The number of values a fold's outputs would hold, from ONNX's shape inference on the node with its
+        constant inputs (a Resize to 10^5 x 10^5, a broadcast product, a MatMul of a column by a row); None
+        when inference cannot tell."""
+        onnx = self.onnx
+        try:
+            schema = onnx.defs.get_schema(node.op_type, self.opset, node.domain)
+            types = {n: onnx.helper.make_tensor_type_proto(onnx.helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+                     for n, v in inputs.items()}
+            data = {n: onnx.numpy_helper.from_array(v, n) for n, v in inputs.items() if v.size <= 1 << 16}
+            outs = onnx.shape_inference.infer_node_outputs(schema, node, types, data,
+                                                           opset_imports=[onnx.helper.make_opsetid("", self.opset)])
+        except Exception:  # noqa: BLE001 - no schema, no inference for this op, or inconsistent inputs
+            return None
+        total = 0
+        for t in outs.values():
+            dims = t.tensor_type.shape.dim if t.HasField("tensor_type") and t.tensor_type.HasField("shape") else None
+            if dims is None or any(not d.HasField("dim_value") for d in dims):
+                return None
+            total += math.prod(d.dim_value for d in dims)
+        return total
+
     def _guard(self, node, inputs) -> None:
-        """Refuse a fold that would allocate more than the budget (ConstantOfShape, Expand, Tile, Range)."""
-        vals = [inputs.get(n) for n in node.input]
-        count = None
-        if node.op_type == "ConstantOfShape":
-            count = math.prod(int(v) for v in np.ravel(vals[0]))
-        elif node.op_type == "Expand":
-            target = [int(v) for v in np.ravel(vals[1])]
-            count = math.prod(max(a, b) for a, b in zip(
-                [1] * (len(target) - vals[0].ndim) + list(vals[0].shape), target, strict=False))
-        elif node.op_type == "Tile":
-            count = vals[0].size * math.prod(int(v) for v in np.ravel(vals[1]))
-        elif node.op_type == "Range":
-            start, limit, delta = (float(np.ravel(v)[0]) for v in vals)
-            count = 0 if delta == 0 else max(0, math.ceil((limit - start) / delta))
+        """Refuse a fold that would allocate more than the budget: the inferred output size, else the rule of
+        an op that makes a large tensor from small inputs."""
+        count = self._inferred_count(node, inputs)
+        if count is None:
+            count = _grown_count(node.op_type, [inputs.get(n) for n in node.input])
         if count is not None and count * 8 > MAX_TENSOR_BYTES:
             raise self.fail(node, f"would allocate {count:,} values, more than the budget")
 
@@ -320,8 +437,6 @@ class _Converter:
         except LayerError as exc:
             raise self.fail(node, str(exc)) from None
         except CheckerlabError as exc:
-            if "supported:" in str(exc):
-                raise
             raise self.fail(node, str(exc)) from None
 
     def x(self, node) -> str:
@@ -730,13 +845,16 @@ class _Converter:
         reps = [int(v) for v in np.ravel(self.const(node.input[1]))]
         x = self.x(node)
         shape = self.shapes[x]
+        if len(reps) != len(shape) or min(reps, default=1) < 0:
+            raise CheckerlabError(f"repeats {reps[:8]} do not fit the input's shape {shape}")
+        if math.prod(shape) * math.prod(reps) > MAX_ELEMENTS:
+            raise CheckerlabError(f"repeats {reps[:8]} of {shape} exceed the memory budget of {MAX_ELEMENTS:,} values")
         for d, r in enumerate(reps):
             if r > 1:
                 name = self.name(node, f"~tile{d}")
                 self.add(Node(name, Cat(d), (x,) * r, {}, _module_path(node), node.op_type))
                 x = name
         self.emit(node, Identity(), [x])
-        del shape
 
     def on_Concat(self, node, a):
         self.emit(node, Cat(int(a["axis"])), [self.refs.get(i) or self.ref(i) for i in node.input])

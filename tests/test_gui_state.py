@@ -138,8 +138,17 @@ def test_state_from_config_keeps_everything():
     assert validate(state).config == config
 
 
+def load_config_text(text: str) -> Config:
+    import json
+
+    from checkerlab.analytics.config import config_from_dict
+
+    return config_from_dict(json.loads(text))
+
+
 SPEC_LAYERS = ["GroupNorm(4)", "SiLU()", "ReflectionPad2d(1)", "Upsample(2, mode='bicubic')",
-               "Conv2d(3, padding=1, padding_mode='reflect')", "Upfirdn2d((1, 3, 3, 1), up=2)", "MaxPool2d(2)",
+               "Conv2d(3, padding=1, padding_mode='reflect')", "Upfirdn2d((1, 3, 3, 1), up=2)", "Upfirdn2d((1.0,))",
+               "Upfirdn2d((1, 1, 2))", "MaxPool2d(2)",
                "LeakyReLU(0.20000000298023224)", "BatchNorm2d()", "PixelUnshuffle(2)"]
 
 
@@ -153,7 +162,9 @@ def test_every_layer_kind_has_an_editor_row_that_gives_it_back(spec):
     layer = parse_layers(spec)[0]
     stack = Stack([make_layer("Conv2d", kernel_size=1, out_channels=8), layer])
     state = state_from_config(Config(stack, (16, 16)))
-    assert validate(state).config.stack == stack
+    config = validate(state).config
+    assert config.stack == stack
+    assert load_config_text(config.to_json()).stack == stack  # what the session and the background process send
     row = row_from_layer(layer)
     assert (row.spec != "") == (layer.type not in ("Conv2d", "Upsample", "PixelShuffle", "LeakyReLU") or
                                 "padding_mode" in spec or "bicubic" in spec or "0.2000" in spec)

@@ -163,7 +163,7 @@ class NetworkPanel(QWidget):
         return task.start()
 
     def set_result(self, result: ModelResult) -> None:
-        from ...analytics.network_pattern import count_text
+        from ...analytics.network_pattern import number_text
 
         self.result = result
         net, pattern = result.network, result.pattern
@@ -179,8 +179,8 @@ class NetworkPanel(QWidget):
         self.path.blockSignals(True)
         self.path.clear()
         for k, p in enumerate(self.paths):
-            c = "∞" if p.contrast == float("inf") else str(p.contrast)
-            count = f", {count_text(p.count)} paths" if p.count > 1 else ""
+            c = "∞" if p.contrast == float("inf") else number_text(p.contrast)
+            count = f", {number_text(p.count)} paths" if p.count > 1 else ""
             self.path.addItem(f"path {k}: period {p.period[0]}×{p.period[1]}, contrast {c}, "
                               f"{len(p.nodes) - 1} nodes{count}")
         self.path.blockSignals(False)
