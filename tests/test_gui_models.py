@@ -173,3 +173,24 @@ def test_a_layer_without_interior_says_so(qtbot, tmp_path):
     if overlap_pattern(config.stack, config.input_size).has_interior:
         pytest.fail("the test needs a stack without interior at this size")
     assert "No interior at this input size" in w.tile_panel.summary.text()
+
+
+@pytest.mark.parametrize("key", ["dcgan-bn", "pix2pix-resnet-up", "sd-vae-up", "stylegan2-blur", "edsr-up",
+                                 "unet-maxpool"])
+def test_every_model_preset_opens_in_the_window(window, qtbot, key):
+    """The upsampling paths of real models (norms, reflection pads, pools, the FIR blur) in both halves."""
+    from checkerlab.analytics.presets import MODEL_PRESETS
+    from checkerlab.analytics.simulation import simulate_settings
+
+    assert key in MODEL_PRESETS
+    combo = window.presets.combo
+    assert combo.findData(key) > 0
+    window.load_preset(key)
+    settle(qtbot, window)
+    config = MODEL_PRESETS[key].config
+    assert window.document.config.stack == config.stack
+    assert window.controller.analytic.pattern.period == overlap_pattern(config.stack).period
+    want = simulate_settings(config.stack, config.input_size, config.simulation.__class__(
+        **{**config.simulation.__dict__, "draws": 1})).first.output
+    np.testing.assert_allclose(window.controller.simulation.arrays[-1], want, rtol=1e-6, atol=1e-7)
+    assert key in window.presets.note.text() or MODEL_PRESETS[key].title in window.presets.note.text()

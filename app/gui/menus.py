@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from ...analytics.presets import PRESETS
+from ...analytics.presets import MODEL_PRESETS
 from .actions import make_action
+from .presets_box import ALL_PRESETS
 
 
 def undo_actions(window) -> tuple[QAction, QAction]:
@@ -45,7 +46,9 @@ def build_menus(window) -> dict[str, QAction]:
     edit.addAction(actions["copy_latex"])
     presets = bar.addMenu("&Presets")
     group = QActionGroup(window)
-    for preset in PRESETS.values():
+    for preset in ALL_PRESETS.values():
+        if preset.key == next(iter(MODEL_PRESETS)):
+            presets.addSeparator()
         act = make_action(window, preset.title, lambda k=preset.key: window.load_preset(k), tip=preset.description,
                           report=report)
         group.addAction(act)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
-from ...analytics.presets import PRESETS, get_preset
+from ...analytics.presets import MODEL_PRESETS, PRESETS, get_preset
 from .document import Document
 from .views import small_font
+
+#: Every preset: the stacks, then the upsampling paths of real models (norms, pads, pools, FIR blur).
+ALL_PRESETS = {**PRESETS, **MODEL_PRESETS}
 
 
 class PresetsBox(QWidget):
@@ -21,7 +24,9 @@ class PresetsBox(QWidget):
         self.document = document
         self.combo = QComboBox(self)
         self.combo.addItem("Load a preset…")
-        for preset in PRESETS.values():
+        for preset in ALL_PRESETS.values():
+            if preset.key == next(iter(MODEL_PRESETS)):
+                self.combo.insertSeparator(self.combo.count())
             self.combo.addItem(preset.title, preset.key)
             self.combo.setItemData(self.combo.count() - 1, preset.description, Qt.ItemDataRole.ToolTipRole)
         self.combo.activated.connect(self._chosen)
@@ -54,7 +59,8 @@ class PresetsBox(QWidget):
     def update_note(self) -> None:
         """Describe the preset the stack comes from (if it is one); otherwise a hint."""
         config = self.document.config
-        match = next((p for p in PRESETS.values() if config is not None and p.config.stack == config.stack), None)
+        match = next((p for p in ALL_PRESETS.values() if config is not None and p.config.stack == config.stack),
+                     None)
         if match is not None:
             self._describe(match)
         elif config is not None:
