@@ -194,3 +194,30 @@ def test_every_model_preset_opens_in_the_window(window, qtbot, key):
         **{**config.simulation.__dict__, "draws": 1})).first.output
     np.testing.assert_allclose(window.controller.simulation.arrays[-1], want, rtol=1e-6, atol=1e-7)
     assert key in window.presets.note.text() or MODEL_PRESETS[key].title in window.presets.note.text()
+
+
+def test_gui_command_with_a_bad_model_is_one_line_and_exit_2(tmp_path, capsys):
+    from checkerlab.app.cli import main
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"garbage")
+    assert main(["gui", str(bad), "--screenshot", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "bad.onnx" in err and len(err) <= 300
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_gui_command_screenshots_a_model(tmp_path):
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    path = residual_onnx(tmp_path / "m.onnx")
+    out = tmp_path / "shot.png"
+    result = subprocess.run([sys.executable, "-m", "checkerlab.app.cli", "gui", str(path), "--screenshot", str(out),
+                             "--size", "1280x800"], capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 800) and "partial" not in result.stderr
