@@ -69,6 +69,15 @@ def test_opening_an_onnx_model_shows_its_dag_paths_and_report(window, qtbot, tmp
     report = checkerboard_report(net)
     assert panel.report.rowCount() == len(report.rows)
     assert [panel.report.item(r, 1).text() for r in range(len(report.rows))] == [r.role for r in report.rows]
+    (k, up), = [(k, r) for k, r in enumerate(report.rows) if r.phase_gain is not None]  # the transposed conv
+    gains = up.phase_gain  # (C, 2, 2): the sums of the polyphase sub-kernels, checked here by hand
+    w = np.asarray(net[up.node].params["weight"], np.float64).sum(axis=0)  # (C_out, 3, 3), input channels summed
+    taps = [[1], [0, 2]]  # k=3, s=2, p=1: phase 0 takes tap 1, phase 1 taps 0 and 2
+    for a in range(2):
+        for b in range(2):
+            np.testing.assert_allclose(gains[:, a, b], w[:, taps[a]][:, :, taps[b]].sum(axis=(1, 2)), rtol=1e-9)
+    tip = panel.report.item(k, 3).toolTip()
+    assert tip.startswith("<pre>") and f"{gains[0, 0, 0]:9.3g}" in tip and f"{gains[1, 1, 1]:9.3g}" in tip
     assert panel.verdict.toPlainText() == pattern.verdict() + "\n\n" + report.verdict()
     # picking the path puts its layers into the editor: every view shows that path's exact pattern
     panel.choose_path()

@@ -13,6 +13,7 @@ file gives one line and the last good model stays on screen.
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,18 @@ def path_config(net, path) -> Config:
         raise CheckerlabError("this path has no layer: its pattern is the input's, flat")
     c, h, w = net.input_shape[-3:]
     return Config(Stack(layers), (h, w), SimulationSettings(in_channels=c))
+
+
+def phase_gain_text(gains, channels: int = 4) -> str:
+    """The per-phase gains (C, s_h, s_w) of a layer - its output at each phase for a constant input of 1 - as
+    one s_h x s_w matrix per channel, the first `channels` of them: unequal entries are the checkerboard."""
+    lines = [f"per-phase gains (output at each phase for a constant input of 1), {len(gains)} channel(s):"]
+    for c, tile in enumerate(gains[:channels]):
+        lines.append(f"channel {c}:")
+        lines += ["  " + "  ".join(f"{v:9.3g}" for v in row) for row in tile]
+    if len(gains) > channels:
+        lines.append(f"... {len(gains) - channels} more channel(s)")
+    return "\n".join(lines)
 
 
 def _num(v, fmt: str = ".3g") -> str:
@@ -202,7 +215,12 @@ class NetworkPanel(QWidget):
                      _num(row.change))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{row.node}: {row.spec}" if col == 0 else text)
+                if col == 0:
+                    item.setToolTip(f"{row.node}: {row.spec}")
+                elif col == 3 and row.phase_gain is not None:
+                    item.setToolTip("<pre>" + html.escape(phase_gain_text(row.phase_gain)) + "</pre>")
+                else:
+                    item.setToolTip(text)
                 if row.role in colours:
                     item.setBackground(QBrush(QColor(colours[row.role])))
                 self.report.setItem(r, col, item)
