@@ -22,7 +22,6 @@ Cost: one forward pass plus O(weights) for the gains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -130,15 +129,6 @@ class LayerReport:
         """The PyTorch module path the layer came from (the node name for a top-level op)."""
         return self.module or self.node
 
-    def to_dict(self) -> dict[str, Any]:
-        def num(v):
-            return None if v is None or not np.isfinite(v) else float(v)
-        return {"node": self.node, "layer": self.spec, "module": self.module, "module_type": self.module_type,
-                "period": list(self.period) if self.period else None, "role": self.role,
-                "gain_spread": num(self.gain_spread), "gain_amplitude": num(self.gain_amplitude),
-                "response": num(self.response), "measured": num(self.measured), "change": num(self.change),
-                "phase_gain": None if self.phase_gain is None else self.phase_gain.tolist()}
-
 
 @dataclass(frozen=True)
 class CheckerboardReport:
@@ -189,9 +179,6 @@ class CheckerboardReport:
             worst = max(spread, key=lambda r: r.gain_spread)
             lines.append(f"largest phase-gain spread: {worst.where} ({worst.spec}) {worst.gain_spread:.3g}")
         return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict(), "layers": [r.to_dict() for r in self.rows]}
 
 
 def checkerboard_report(net: Network, x: np.ndarray | None = None) -> CheckerboardReport:

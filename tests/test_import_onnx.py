@@ -332,13 +332,13 @@ def test_mutated_files_give_a_network_or_one_line(tmp_path):
 def test_a_file_of_too_many_tiny_nodes_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
     """The wire-format count of nodes, attributes and tensors (nested subgraphs included) against its budget:
     protobuf holds tiny nodes in about 15 times their file size, so the count comes before the parse."""
-    from checkerlab.analytics import onnx_import
+    from checkerlab.analytics import onnx_loading
 
     relu = [helper.make_node("Relu", ["x" if i == 0 else f"t{i - 1}"], [f"t{i}" if i < 149 else "y"])
             for i in range(150)]
     path = _save(tmp_path, _model(relu, {}, [1, 3, 8, 8]))
     assert from_onnx(path).output_shape == (1, 3, 8, 8)
-    monkeypatch.setattr(onnx_import, "MAX_PROTO_ENTRIES", 100)
+    monkeypatch.setattr(onnx_loading, "MAX_PROTO_ENTRIES", 100)
     with pytest.raises(CheckerlabError, match="more than 100 nodes, attributes, tensors and value infos") as exc:
         from_onnx(path)
     _one_line(exc)
@@ -347,6 +347,6 @@ def test_a_file_of_too_many_tiny_nodes_is_refused_before_it_is_parsed(tmp_path, 
     path = _save(tmp_path, _model([helper.make_node("Relu", ["x"], ["y"]), branch], {}, [1, 3, 8, 8]), "if.onnx")
     with pytest.raises(CheckerlabError, match="more than 100 nodes"):
         from_onnx(path)
-    monkeypatch.setattr(onnx_import, "MAX_PROTO_ENTRIES", 1_000_000)
+    monkeypatch.setattr(onnx_loading, "MAX_PROTO_ENTRIES", 1_000_000)
     with pytest.raises(CheckerlabError, match="checker refuses"):  # within the budget: parsed, then checked
         from_onnx(path)

@@ -108,8 +108,11 @@ def test_a_probe_that_instance_norm_erases_is_reported():
 def test_report_json_is_plain():
     factory, _ = ARCHITECTURES["stylegan2-up"]
     report = checkerboard_report(from_torch(factory(), (1, 16, 24, 24)))
-    data = report.to_dict()
     import json
+
+    from checkerlab.analytics import to_dict
+
+    data = to_dict(report)
 
     json.dumps(data)
     assert data["layers"][0].keys() >= {"node", "layer", "role", "gain_spread", "response", "measured"}
