@@ -27,7 +27,7 @@ from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, as_activation
 from .gather import BLOCK, PARALLEL_MIN, gather
-from .threads import num_threads
+from .threads import blas_serial, num_threads
 
 CHUNK_BYTES = 2048  # accumulator row per pass: BLOCK rows of this stay in L1
 STAGE_BYTES = 1 << 18  # staged input rows per job: stays in L2
@@ -35,6 +35,9 @@ MIN_JOBS = 4 * numba.config.NUMBA_NUM_THREADS  # share channel blocks, then rows
 MIN_LENGTH = 1024  # elements per row block at least (short vectors pay the per-pass overhead)
 GEMM_MIN_CHANNELS = 16  # a pointwise op runs as a matrix product from this many channels per group ...
 GEMM_MIN_WORK = 1 << 22  # ... and multiply-adds (BLAS on two threads of an oversubscribed machine can stall)
+LOWER_MIN_CHANNELS = 16  # a dense op runs as im2col + matrix products (gemm.Lowering) from this many output
+LOWER_MIN_K = 64  # ... channels per group, this many (input channel, tap) terms per output ...
+LOWER_MIN_WORK = 1 << 18  # ... and multiply-adds
 
 
 def _phase_taps(k, s, d, p):
@@ -87,12 +90,13 @@ class Plan:
     op is pointwise and worth a matrix product (`kernels.gemm`), and the work (multiply-adds) that decides
     the threading."""
 
-    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "empty", "no_table",
-                 "no_bias")
+    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "lowering", "empty",
+                 "no_table", "no_bias")
 
     def __init__(self, out_shape, dtype, serial, parallel, work):
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
         self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
+        self.lowering = None  # a gemm.Lowering where im2col + matrix products beat the direct kernel
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
         self.no_bias = np.zeros(self.c_out, dtype)
@@ -113,6 +117,8 @@ class Plan:
         if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
             gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
                            self.no_bias)
+        elif self.lowering is not None and (budget == numba.config.NUMBA_NUM_THREADS or blas_serial()):
+            self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
         else:
             gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
         if return_preactivation:
@@ -127,6 +133,17 @@ def _pointwise(c_ig, c_og, work):
     return c_ig >= GEMM_MIN_CHANNELS and c_og >= GEMM_MIN_CHANNELS and work >= GEMM_MIN_WORK
 
 
+def _lowers(c_ig, c_og, taps, work):
+    """Whether a dense op pays as im2col + matrix products (`gemm.Lowering`) rather than the direct kernel:
+    at least LOWER_MIN_CHANNELS output channels per group (the product's M; depthwise and the tool's 1-8
+    channel layers stay direct), LOWER_MIN_K terms (input channel, tap) per output and LOWER_MIN_WORK
+    multiply-adds. Measured on the bench_kernels grid (one thread, same run): with 32+ channels the lowered
+    route is faster on 56 of 59 dense shapes (conv2d geomean 2.0x faster, conv_transpose2d 1.3x; the three
+    exceptions, 32-channel transposed convs on 32-256 px planes, within 15 %); with 8 channels the direct
+    kernel's 4x4 register blocks already keep up with a product this thin."""
+    return c_og >= LOWER_MIN_CHANNELS and c_ig * taps >= LOWER_MIN_K and work >= LOWER_MIN_WORK
+
+
 def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
           direct=False):
     """The `Plan` of one op; ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, column), t_h, t_w), ...])]: each
@@ -135,7 +152,13 @@ def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pa
     unit stride, pitch = x's width)."""
     args = (out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct)
     serial = _jobs(*args, 1)
-    return Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
+    plan = Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
+    c_og = out_shape[1] // groups
+    if _lowers(c_ig, c_og, max(len(p[4]) for p in planes), work):
+        geo = _jobs(*args[:-1], False, 1)[0]  # staged, never direct
+        plan.lowering = gemm.Lowering(transposed, groups, c_og, c_ig, planes, out_shape[0], geo, halo,
+                                      np.dtype(dtype).itemsize, MIN_JOBS)
+    return plan
 
 
 def _jobs(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct,
