@@ -301,19 +301,22 @@ def main() -> None:
                "|---|---:|---:|---:|",
                *[f"| {c['what']} | {c['first']:.2f} | {c['first_cpu']:.2f} | {c['second']:.2f} |" for c in compiled],
                ""]
-    md += ["How: one direct kernel (`kernels/gather.py`) serves every convolution. A transposed convolution runs "
-           "per output phase (polyphase: no multiply on inserted zeros); each job stages the input rows it needs "
-           "(zero padding, stride phases) in L2, then every tap is a contiguous slice, and each pass adds 4 taps "
-           "to 4 output channels (16 FMAs per 4 loads) in an L1 accumulator; bias, activation and the write-back "
-           "run on that accumulator. Pointwise ops with 16+ channels (1x1 conv, kernel == stride transposed) are one "
-           "BLAS product per image (`kernels/gemm.py`). Threads: a work-stealing pool (`kernels/jit.py`), so a "
-           "helper descheduled by other processes costs nothing. Where torch wins: dense convolutions with 32-128 "
-           "channels, where its oneDNN kernels run 512-bit AVX-512 code near the FMA peak, while Numba/LLVM "
-           "vectorises with 256-bit registers on this CPU (LLVM's prefer-256-bit tuning) and the direct kernel "
-           "stays below that narrower peak; an im2col + BLAS lowering was tried and lost to the direct kernel "
-           "here (unrolling every tap costs as much as the product gains), and so did forcing 512-bit vectors "
-           "(every tap's slice is misaligned). Small planes with many channels also pay the per-pass overhead of "
-           "short vectors.", "",
+    md += ["How: two routes, chosen per shape (`conv._lowers`, its docstring gives the measured crossover). The "
+           "direct kernel (`kernels/gather.py`) serves the tool's 1-8 channel layers, depthwise and grouped convs "
+           "with few channels per group and tiny shapes: a transposed convolution runs per output phase "
+           "(polyphase: no multiply on inserted zeros); each job stages the input rows it needs (zero padding, "
+           "stride phases) in L2, then every tap is a contiguous slice, and each pass adds 4 taps to 4 output "
+           "channels in an L1 accumulator; bias, activation and the write-back run on that accumulator. Dense "
+           "convolutions with 16+ output channels per group are lowered to matrix products (`gemm.Lowering`): the "
+           "same staged rows, one memcpy per (channel, tap) into an im2col block of at most 2 MB, one BLAS "
+           "product per block, bias and activation in the epilogue; the blocks are jobs of the kernels' own "
+           "work-stealing pool with OpenBLAS held to one thread meanwhile (`threads.serial_blas`), because "
+           "OpenBLAS's own two-thread split waits for a descheduled worker and its spinning workers slow ours. "
+           "Pointwise ops (1x1 conv, kernel == stride transposed) are one BLAS product per image "
+           "(`kernels/gemm.py`). Where torch still wins: dense convolutions at 32-128 channels, where oneDNN's "
+           "direct AVX-512 kernels run at the machine's sgemm peak even on one thread, while OpenBLAS's sgemm on "
+           "these thin products (M = 32-128 output channels) reaches 60-85 % of it and the im2col copies add "
+           "10-20 %.", "",
            "The figure below (benchmarks/plot.py) shows every shape.", "",
            "<details><summary>Every shape</summary>", "", shape_table(rows), "", "</details>"]
     text = "\n".join(md)
