@@ -378,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE",
                    help="render the window offscreen once both views are computed, write a PNG and exit")
     p.set_defaults(func=cmd_gui)
+    parser.set_defaults(commands=", ".join(sub.choices))
     return parser
 
 
@@ -389,14 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error already printed on one line
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
-        return _fail("checkerlab", "missing COMMAND: one of analyze, formula, simulate, run, gui "
-                     "(see checkerlab --help)")
+        return _fail("checkerlab", f"missing COMMAND: one of {args.commands} (see checkerlab --help)")
     try:
         with warnings.catch_warnings():  # a stray warning is not part of the output
             warnings.simplefilter("ignore", SyntaxWarning)
             return args.func(args)
     except CheckerlabError as exc:
         return _fail("checkerlab", str(exc))
+    except BrokenPipeError:  # the reader stopped early (`checkerlab analyze ... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit-time flush must not raise
+        return 0
     except OSError as exc:
         name = excerpt(str(exc.filename))[1:-1] if exc.filename else ""
         return _fail("checkerlab", f"{name}: {exc.strerror or exc}")

@@ -29,6 +29,7 @@ from timing import machine, median_ms, write_section  # noqa: E402
 
 from checkerlab.analytics import ConvTranspose2d, Stack, Upsample, overlap_map, overlap_pattern  # noqa: E402
 from checkerlab.analytics.metrics import analytic_energy  # noqa: E402
+from checkerlab.analytics.presentation.data import to_dict  # noqa: E402
 
 STACK = Stack("ConvTranspose2d(3, stride=2, padding=1, output_padding=1) * 3, "
               "ConvTranspose2d(4, stride=2, padding=1) * 2, ConvTranspose2d(5, stride=2, padding=2, output_padding=1)")
@@ -79,7 +80,7 @@ def numpy_chain(stack: Stack, size):
 def new_export(spec: str) -> str:
     """The pattern and its full JSON export, as `checkerlab analyze --json` builds them."""
     pattern = overlap_pattern(spec, input_size=(32, 32))
-    return json.dumps({**pattern.to_dict(), "artifact_energy": analytic_energy(pattern)})
+    return json.dumps({**to_dict(pattern), "artifact_energy": analytic_energy(pattern)})
 
 
 def old_export(spec: str) -> str:

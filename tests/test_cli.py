@@ -57,7 +57,7 @@ def test_analyze_csv_and_config(tmp_path, capsys):
      "checkerlab analyze: error: argument --input-size: 0 is out of range; each input size is in 1..67108864"),
     (["analyze"], "checkerlab: error: analyze needs a layer list, a .json config, a preset, a .onnx model or --torch"),
     (["frobnicate"], "checkerlab: error: argument COMMAND: invalid choice: 'frobnicate'"),
-    ([], "checkerlab: error: missing COMMAND: one of analyze, formula, simulate, run, gui"),
+    ([], "checkerlab: error: missing COMMAND: one of analyze, formula, simulate, study, figure, run, gui"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run(capsys, *argv)
