@@ -1,8 +1,11 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Both run on `kernels.gather.gather`, except pointwise ops with many channels, which are one BLAS product per
-image and group (`kernels.gemm`). The transposed convolution is computed in polyphase form: output phase
+Two routes, chosen per shape (`_lowers`, with its measured crossover): the direct kernel
+`kernels.gather.gather` for few channels (the tool's layers, depthwise, tiny shapes), and matrix products
+(`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for dense ops with 16+ output
+channels per group; one product per image for pointwise ops on every core). Both share the geometry below,
+computed once per shape. The transposed convolution is computed in polyphase form: output phase
 ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]`` from exactly
 the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a scatter formulation
 would insert. The convolution reads its input split into its ``s_h * s_w`` stride phases, so that every tap
@@ -87,8 +90,8 @@ def _plane_tables(planes):
 class Plan:
     """Everything about one call that depends only on shapes and hyper-parameters: the output shape, the
     direct kernel's job split (geometry vector and plane tables) for one thread and for several, whether the
-    op is pointwise and worth a matrix product (`kernels.gemm`), and the work (multiply-adds) that decides
-    the threading."""
+    op is pointwise and worth a matrix product, its `gemm.Lowering` where products beat the direct kernel,
+    and the work (multiply-adds) that decides the threading."""
 
     __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "lowering", "empty",
                  "no_table", "no_bias")
@@ -114,10 +117,11 @@ class Plan:
         budget = 1 if self.work < PARALLEL_MIN else num_threads()
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
-        if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
+        all_cores = budget == numba.config.NUMBA_NUM_THREADS
+        if self.pointwise and all_cores:  # one product per image on BLAS's own threads (it may take every core)
             gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
                            self.no_bias)
-        elif self.lowering is not None and (budget == numba.config.NUMBA_NUM_THREADS or blas_serial()):
+        elif self.lowering is not None and (all_cores or blas_serial()):  # jobs of our threads, 1 BLAS thread each
             self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
         else:
             gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
@@ -145,7 +149,7 @@ def _lowers(c_ig, c_og, taps, work):
 
 
 def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
-          direct=False):
+          direct=False, pointwise=False):
     """The `Plan` of one op; ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, column), t_h, t_w), ...])]: each
     tap reads the staged input phase ``phase`` shifted by (row, column); ``halo``: staged rows beyond a
     block's own (the kernel's extent), in plane rows; ``direct``: the op reads x itself, unstaged (no padding,
@@ -154,10 +158,11 @@ def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pa
     serial = _jobs(*args, 1)
     plan = Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
     c_og = out_shape[1] // groups
-    if _lowers(c_ig, c_og, max(len(p[4]) for p in planes), work):
-        geo = _jobs(*args[:-1], False, 1)[0]  # staged, never direct
+    plan.pointwise = pointwise
+    if pointwise or _lowers(c_ig, c_og, max(len(p[4]) for p in planes), work):
+        geo = _jobs(*args[:-1], False, 1)[0]  # staged unless pointwise (then the columns are x itself)
         plan.lowering = gemm.Lowering(transposed, groups, c_og, c_ig, planes, out_shape[0], geo, halo,
-                                      np.dtype(dtype).itemsize, MIN_JOBS)
+                                      np.dtype(dtype).itemsize, MIN_JOBS, pointwise)
     return plan
 
 
@@ -237,11 +242,10 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
                     for t_w, q_w in zip(taps_w[r_w], qs_w[r_w], strict=True)]
             planes.append((r_h, r_w, max(0, -(-(h_out - r_h) // sh)), max(0, -(-(w_out - r_w) // sw)), taps))
     work = n_batch * c_out * c_ig * kh * kw * h_in * w_in
-    plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
-                 1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0))
-    plan.pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
+    pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
         _pointwise(c_ig, c_og * kh * kw, work)
-    return plan
+    return _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
+                 1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1, *,
@@ -310,10 +314,10 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     halo = (kh - 1) * dh // sh
     c_og = c_out // groups
     work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
-    plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
-                 (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0))
-    plan.pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
-    return plan
+    pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
+    return _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
+                 (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
+                 pointwise=pointwise)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,

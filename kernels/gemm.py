@@ -1,4 +1,7 @@
-"""Pointwise convolutions as one matrix product (BLAS through ``numpy.matmul``), for many channels.
+"""Convolutions as matrix products (BLAS through ``numpy.matmul``), for many channels.
+
+`Lowering` (below) runs any dense conv2d / conv_transpose2d as im2col blocks and products, as jobs of the
+kernels' threads. `pointwise` is the case with nothing to unroll, as one product per image on BLAS's own threads.
 
 Two convolutions have no taps to unroll: a 1x1 `conv2d` (stride 1, no padding) and a `conv_transpose2d` whose
 kernel equals its stride (``k == s``, no padding, dilation 1: every output pixel gets exactly one tap, as in
@@ -12,7 +15,8 @@ U-Net's 2x2 "up-convolutions"). Per image n and group g (C_ig input, C_og output
 so the whole work is one sgemm/dgemm per image and group at BLAS speed (70-90 % of the machine's sgemm peak
 for 32+ channels), plus one pass over the output for bias, activation and (transposed) the pixel-shuffle
 scatter. No input or weight is copied. Cost: O(C_out/groups * C_in * H * W * kH * kW) multiply-adds, as the
-direct formula. BLAS runs on its own threads, so `conv.py` uses this only when the caller allows every core.
+direct formula. BLAS runs on its own threads, so `conv.py` uses this only when the caller allows every core
+(a caller limited to fewer threads gets `Lowering` with the columns read from x itself).
 """
 
 import threading
@@ -185,15 +189,21 @@ class Lowering:
     4x128x32x32): the product takes 85 % of the time, the staging, columns and epilogue the rest."""
 
     __slots__ = ("transposed", "groups", "c_og", "c_ig", "geo", "planes", "offsets", "n_batch", "rows", "windows",
-                 "serial", "parallel", "col_size", "prod_size", "stage_size")
+                 "serial", "parallel", "col_size", "prod_size", "stage_size", "pointwise")
 
-    def __init__(self, transposed, groups, c_og, c_ig, planes, n_batch, geo, halo, itemsize, min_jobs):
+    def __init__(self, transposed, groups, c_og, c_ig, planes, n_batch, geo, halo, itemsize, min_jobs,
+                 pointwise=False):
         """``planes`` and ``geo`` (PITCH, SI_H, SI_W, STAGE_TOP, PAD_T, PAD_L, SO_H, SO_W) as `conv._plan`
-        gives them to the direct kernel; ``halo``: staged rows beyond a block's own."""
+        gives them to the direct kernel; ``halo``: staged rows beyond a block's own. ``pointwise``: a 1x1
+        conv2d or a transposed conv with kernel == stride (no padding, one tap per plane reading x[i, j]):
+        the column block is then a view of x itself, nothing staged or copied."""
+        self.pointwise = pointwise
         from . import gather as g_
         self.transposed, self.groups, self.c_og, self.c_ig, self.n_batch = transposed, groups, c_og, c_ig, n_batch
         pitch, si = int(geo[g_.PITCH]), int(geo[g_.SI_H] * geo[g_.SI_W])
         k_max = max(1, c_ig * max(len(p[4]) for p in planes))
+        if pointwise:  # no column block: the product block alone is bounded
+            k_max, pitch = c_og, planes[0][3]
         m_max = max(1, max(p[2] for p in planes))
         # plane rows per job: the column block within COL_BYTES
         self.rows = max(1, min(m_max, COL_BYTES // (k_max * pitch * itemsize)))
@@ -211,8 +221,10 @@ class Lowering:
         self.serial = self._jobs(m_max, pitch, 1)
         self.parallel = self._jobs(m_max, pitch, min_jobs)
         cols = self.rows * pitch if len(self.windows) == 1 else width
-        self.col_size = k_max * cols
+        self.col_size = 0 if pointwise else k_max * cols
         self.prod_size = c_og * cols
+        if pointwise:
+            self.stage_size = 0
 
     def _jobs(self, m_max, pitch, min_jobs):
         """[(image, group, plane-row block start, rows, column window start, end, first output channel, end)]:
@@ -259,7 +271,9 @@ class Lowering:
         plane_size = self.stage_size // c_ig
         staged = None
         for n, g, m0, rows, j0, j1, ob0, ob1 in jobs[lo:hi]:
-            if staged != (n, g, m0):
+            if self.pointwise:
+                xg = x[n, g * c_ig : (g + 1) * c_ig].reshape(c_ig, -1)
+            elif staged != (n, g, m0):
                 g_._stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, geo)
                 staged = (n, g, m0)
             for p, (r_h, r_w, m_h, m_w, _, _) in enumerate(self.planes):
@@ -269,9 +283,12 @@ class Lowering:
                     continue
                 offs = self.offsets[p]
                 length = (m_rows - 1) * pitch + j_end - j0  # one row when j0 > 0 (a column window)
-                col = col_buf[: c_ig * len(offs) * length].reshape(c_ig * len(offs), length)
                 prod = prod_buf[: (ob1 - ob0) * length].reshape(ob1 - ob0, length)
-                _columns(xs, plane_size, c_ig, offs, j0, length, col)
+                if self.pointwise:  # the pixels of x at its own pitch: a view, its rows H*W apart
+                    col = xg[:, m0 * pitch + j0 : m0 * pitch + j0 + length]
+                else:
+                    col = col_buf[: c_ig * len(offs) * length].reshape(c_ig * len(offs), length)
+                    _columns(xs, plane_size, c_ig, offs, j0, length, col)
                 np.matmul(mats[p][g][ob0:ob1], col, out=prod)
                 _scatter(prod, y, pre, b, code, table, n, g * c_og + ob0, m0, m_rows, j0, j_end - j0, pitch, r_h, r_w,
                          so_h, so_w)

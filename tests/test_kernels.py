@@ -257,10 +257,17 @@ def matrix_products(monkeypatch):
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("transposed, k, groups", [(False, 1, 1), (False, 1, 3), (True, 2, 1), (True, (3, 2), 3),
                                                    (True, 1, 1)])
-def test_pointwise_matrix_product_path(matrix_products, transposed, k, groups, dtype):
-    """1x1 conv2d and kernel == stride transposed convs as one BLAS product per image and group, with bias,
-    activation and pre-activation, equal the definitions; the direct kernel gives the same."""
-    from checkerlab.kernels import conv
+@pytest.mark.parametrize("blas_control", [True, False])
+def test_pointwise_matrix_product_path(matrix_products, monkeypatch, blas_control, transposed, k, groups, dtype):
+    """1x1 conv2d and kernel == stride transposed convs as BLAS products, with bias, activation and
+    pre-activation, equal the definitions: on every core one product per image and group; for a caller
+    limited to fewer threads as lowered jobs reading x itself (numpy's OpenBLAS held to one thread per job),
+    or the direct kernel without control of the BLAS threads."""
+    from checkerlab.kernels import conv, threads
+    if not blas_control:
+        monkeypatch.setitem(threads._blas, "fns", None)
+    elif threads._openblas() is None:
+        pytest.skip("numpy's BLAS is not a bundled OpenBLAS")
     rng = np.random.default_rng(14)
     k2 = (k, k) if isinstance(k, int) else k
     x = rng.standard_normal((2, 3 * groups, 5, 7)).astype(dtype)
@@ -281,12 +288,15 @@ def test_pointwise_matrix_product_path(matrix_products, transposed, k, groups, d
     assert_close(f(x[0], w, b, **kw), ref[0], dtype)
     no_bias = naive.conv_transpose2d(x, w, None, **kw) if transposed else naive.conv2d(x, w, None, **kw)
     assert_close(f(x, w, None, **kw), no_bias, dtype)  # a 1x1 conv without bias is the product alone
-    numba = pytest.importorskip("numba")
-    numba.set_num_threads(1)  # the caller limits the threads: the direct kernel, same values
-    try:
-        assert_close(f(x, w, b, **kw), ref, dtype)
-    finally:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    from checkerlab.kernels import gemm
+    ran = []
+    run = gemm.Lowering.run
+    monkeypatch.setattr(gemm.Lowering, "run", lambda self, *a: ran.append(1) or run(self, *a))
+    with threads.limited(1):  # the caller limits the threads: lowered jobs reading x, or the direct kernel
+        assert_close(f(x, w, b, **kw, activation="leaky_relu"), naive.leaky_relu(ref), dtype)
+        assert_close(f(x, w, None, **kw), no_bias, dtype)
+    import numba
+    assert len(ran) == (2 if blas_control and numba.config.NUMBA_NUM_THREADS > 1 else 0)
 
 
 def test_overlap_map_is_exact_integer_counts():
