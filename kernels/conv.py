@@ -118,10 +118,12 @@ class Plan:
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
         all_cores = budget == numba.config.NUMBA_NUM_THREADS
-        if self.pointwise and all_cores:  # one product per image on BLAS's own threads (it may take every core)
+        if self.lowering is not None and blas_serial():  # products as jobs of our threads, one BLAS thread each
+            self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
+        elif self.pointwise and all_cores:  # no control of BLAS's threads: one product per image on all of them
             gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
                            self.no_bias)
-        elif self.lowering is not None and (all_cores or blas_serial()):  # jobs of our threads, 1 BLAS thread each
+        elif self.lowering is not None and all_cores:
             self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
         else:
             gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
@@ -141,10 +143,10 @@ def _lowers(c_ig, c_og, taps, work):
     """Whether a dense op pays as im2col + matrix products (`gemm.Lowering`) rather than the direct kernel:
     at least LOWER_MIN_CHANNELS output channels per group (the product's M; depthwise and the tool's 1-8
     channel layers stay direct), LOWER_MIN_K terms (input channel, tap) per output and LOWER_MIN_WORK
-    multiply-adds. Measured on the bench_kernels grid (one thread, same run): with 32+ channels the lowered
-    route is faster on 56 of 59 dense shapes (conv2d geomean 2.0x faster, conv_transpose2d 1.3x; the three
-    exceptions, 32-channel transposed convs on 32-256 px planes, within 15 %); with 8 channels the direct
-    kernel's 4x4 register blocks already keep up with a product this thin."""
+    multiply-adds. Measured on the bench_kernels grid (float32, one thread, interleaved in one run): of its
+    53 dense shapes with 32+ channels the lowered route is faster on 47 (conv2d on 28 of 28, geomean 1.98x
+    faster; conv_transpose2d on 19 of 25, 1.29x; the six exceptions, mostly 32-channel transposed convs,
+    within 17 %); with 8 channels the direct kernel's 4x4 register blocks keep up with a product this thin."""
     return c_og >= LOWER_MIN_CHANNELS and c_ig * taps >= LOWER_MIN_K and work >= LOWER_MIN_WORK
 
 
