@@ -16,6 +16,7 @@ from math import prod
 
 import numpy as np
 
+from ..kernels import gemm
 from ..kernels.threads import num_threads, parallel_for, serial_blas
 from .errors import CheckerlabError
 from .graph_overlap import (
@@ -653,7 +654,7 @@ class Linear(TensorOp):
 
     def forward(self, xs, params):
         x = xs[0]
-        y = x @ params["weight"].astype(x.dtype, copy=False).T
+        y = gemm.matmul(x, params["weight"].astype(x.dtype, copy=False).T)
         b = params.get("bias")
         return y + b.astype(x.dtype, copy=False) if b is not None else y
 
@@ -683,7 +684,7 @@ class MatMul(TensorOp):
 
     def forward(self, xs, params):
         a, b = xs
-        return np.matmul(a, b.astype(a.dtype, copy=False))
+        return gemm.matmul(a, b)
 
     def pattern(self, values, ctx):
         """Contracting positions, or a product of two position-dependent operands (attention scores):
@@ -820,7 +821,7 @@ class Baddbmm(TensorOp):
 
     def forward(self, xs, params):
         a, b1, b2 = xs
-        out = np.matmul(b1, b2) * b1.dtype.type(self.alpha)
+        out = gemm.matmul(b1, b2) * b1.dtype.type(self.alpha)
         return out + a * b1.dtype.type(self.beta) if self.beta else out
 
     def pattern(self, values, ctx):

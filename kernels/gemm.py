@@ -21,6 +21,7 @@ ops too, its columns read from x itself: OpenBLAS's static two-thread split wait
 (measured on this 2-core machine under load: a 1x1 conv of 4x128x8x8 took 20 ms instead of 0.1 ms).
 """
 
+import math
 import threading
 
 import numpy as np
@@ -28,7 +29,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate
 from .jit import FASTMATH
-from .threads import parallel_for, serial_blas
+from .threads import blas_serial, num_threads, parallel_for, serial_blas
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -294,3 +295,40 @@ class Lowering:
                 np.matmul(mats[p][g][ob0:ob1], col, out=prod)
                 _scatter(prod, y, pre, b, code, table, n, g * c_og + ob0, m0, m_rows, j0, j_end - j0, pitch, r_h, r_w,
                          so_h, so_w)
+
+
+# ------------------------------------------------------------------ plain products on the kernels' threads
+PRODUCT_JOB = 1 << 21  # multiply-adds per job of `matmul` at least (smaller products run on the caller alone)
+
+
+def _product_rows(lo, hi, a, b, out, rows):
+    """Jobs lo..hi-1 of `matmul`: (batch index, first row) blocks, each one BLAS product."""
+    for job in range(lo, hi):
+        i, r0 = divmod(job, rows[1])
+        r0 *= rows[0]
+        np.matmul(a[i, r0 : r0 + rows[0]], b[i], out=out[i, r0 : r0 + rows[0]])
+
+
+def matmul(a, b):
+    """``np.matmul(a, b)`` (NumPy's broadcasting; b is cast to a's dtype) with its BLAS products as jobs of
+    the kernels' threads, each on one BLAS thread (`threads.serial_blas`): blocks of rows of every product
+    of the batch, at least PRODUCT_JOB multiply-adds each. Without control of numpy's BLAS threads it is
+    np.matmul itself. Same values as np.matmul (each output row is one BLAS dot of its own). Cost O(B*M*K*N)."""
+    b = b.astype(a.dtype, copy=False)
+    if a.ndim < 2 or b.ndim < 2 or not blas_serial():
+        return np.matmul(a, b)
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    if b.ndim == 2 and a.flags.c_contiguous:  # (..., M, K) @ (K, N): one tall product, rows shared
+        a3, b3, m = a.reshape(1, -1, k), b[None], math.prod(a.shape[:-1])
+    else:
+        a3 = np.broadcast_to(a, (*lead, m, k)).reshape(-1, m, k)
+        b3 = np.broadcast_to(b, (*lead, k, n)).reshape(-1, k, n)
+    out = np.empty((a3.shape[0], m, n), np.result_type(a3, b3))
+    block = max(1, min(m, PRODUCT_JOB // max(1, k * n)))
+    per = -(-m // block)
+    jobs = a3.shape[0] * per
+    with serial_blas():
+        parallel_for(_product_rows, jobs, num_threads() if jobs > 1 else 1, a3, b3, out, (block, per))
+    return out.reshape(*lead, a.shape[-2], n) if not (b.ndim == 2 and a.flags.c_contiguous) else \
+        out.reshape(*a.shape[:-1], n)

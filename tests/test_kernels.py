@@ -936,3 +936,21 @@ def test_lowering_without_blas_control_falls_back(monkeypatch):
         assert_close(kernels.conv2d(x, w, padding=1), ref, np.float64)
     import numba
     assert ran == ["lowered", "lowered" if numba.config.NUMBA_NUM_THREADS == 1 else "direct"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("a_shape, b_shape", [((1, 4096, 32), (32, 32)), ((2, 3, 50, 7), (7, 9)),
+                                              ((2, 3, 50, 7), (3, 7, 9)), ((5, 7), (7, 3)),
+                                              ((4, 300, 64), (4, 64, 200)), ((1, 2048, 256), (256, 256))])
+def test_matmul_on_the_kernel_threads_is_numpys(a_shape, b_shape, dtype, monkeypatch):
+    """gemm.matmul (products as row-block jobs, one BLAS thread each) equals np.matmul: broadcasting, b cast
+    to a's dtype, non-contiguous a, blocks smaller than a product (PRODUCT_JOB lowered)."""
+    from checkerlab.kernels import gemm
+    monkeypatch.setattr(gemm, "PRODUCT_JOB", 1 << 12)
+    rng = np.random.default_rng(27)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape)
+    for lhs in (a, np.ascontiguousarray(a.swapaxes(-1, -2)).swapaxes(-1, -2)):
+        got, ref = gemm.matmul(lhs, b), np.matmul(lhs, b.astype(dtype))
+        assert got.shape == ref.shape and got.dtype == ref.dtype
+        assert_close(got, ref, dtype)
