@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import reduce
-from math import gcd
+from math import floor, gcd, log10
 from typing import Any
 
 import numpy as np
@@ -155,6 +155,19 @@ def _extended(g: Group, name: str) -> Group:
 
 
 # ---------------------------------------------------------------------------------------------- results
+def number_text(value, digits: int = 40) -> str:
+    """An int or Fraction as exact decimal text when numerator and denominator have at most `digits` digits,
+    else '~m.mme+N' (or e-N) from log10 (path counts multiply at every product and reach thousands of digits, which
+    str() refuses beyond 4,300). O(1) for the approximation."""
+    f = Fraction(value)
+    limit = 10 ** digits
+    if abs(f.numerator) < limit and f.denominator < limit:
+        return str(f)
+    exp10 = log10(abs(f.numerator)) - log10(f.denominator)
+    e = floor(exp10)
+    return f"~{'-' if f < 0 else ''}{10 ** (exp10 - e):.3g}e{e:+d}"
+
+
 def _exact2d(num: np.ndarray, den: int) -> np.ndarray:
     """num/den normalised to gcd 1 (ints) - the pattern up to scale - as int64 or Python ints."""
     g = reduce(gcd, (int(v) for v in num.ravel()), 0) or 1
@@ -289,13 +302,13 @@ class NetworkPattern:
         elif self.is_even:
             lines.append("even: every interior pixel receives the same count")
         else:
-            c = "inf (holes)" if g.has_holes else str(g.contrast)
+            c = "inf (holes)" if g.has_holes else number_text(g.contrast)
             lines.append(f"uneven: period {g.period[0]}x{g.period[1]}, contrast {c} (channels "
                          f"{g.channels[0]}..{g.channels[1] - 1})")
         path = self.worst_path
         if path is not None:
-            pc = "inf" if path.contrast == float("inf") else str(path.contrast)
-            total = sum(p.count for gg in self.groups for p in (gg.paths or ()))
+            pc = "inf" if path.contrast == float("inf") else number_text(path.contrast)
+            total = number_text(sum(p.count for gg in self.groups for p in (gg.paths or ())))
             lines.append(f"worst of {total} path(s): contrast {pc}, period {path.period[0]}x{path.period[1]}, "
                          f"{len(path.nodes) - 1} nodes from {path.nodes[0]} to {path.nodes[-1]}")
             if path.breaker is not None:

@@ -1,25 +1,21 @@
-"""`from_onnx(path)`: an ONNX model as a checkerlab Network, with the `onnx` package (imported here only).
+"""`from_onnx(path)`: an ONNX model as a checkerlab Network.
 
-Loading is defensive, because a model file may be corrupt, truncated or hostile: the file size is bounded,
-the protobuf must parse, external data must be a regular file inside the model's folder whose byte range
-matches the tensor's declared shape, every initializer's shape is checked against a budget before its data
-is read, and the ONNX checker must accept the graph. Each failure is one CheckerlabError line.
-
-Conversion walks the nodes in order. A node whose inputs are all constants (initializers, Constant nodes,
-shapes - every shape is static here) is folded with ONNX's reference implementation, after a size check of
-what it would allocate. Every other node maps to a layer or tensor op with ONNX's exact semantics:
-ConvTranspose's `pads`, `output_padding`, `output_shape` and `auto_pad` (SAME_UPPER / SAME_LOWER put the odd
-pixel at the end / start, as Keras and TensorFlow's asymmetric "same"), Conv's and the pools' asymmetric
-pads, Resize's modes and coordinate transformations, DepthToSpace's CRD (PyTorch) and DCR (TensorFlow)
-orders. Asymmetric padding becomes a symmetric layer plus a crop or pad, so the geometry stays exact.
-Module paths come from PyTorch's node names ("/decoder/up.0/conv/Conv" -> "decoder.up.0.conv").
+The file is loaded and validated by `onnx_loading` (bounded, counted before parsing, external data confined
+to the model's folder, checked by the ONNX checker). Conversion walks the nodes in order. A node whose inputs
+are all constants (initializers, Constant nodes, shapes - every shape is static here) is folded with ONNX's
+reference implementation, after a size check of what it would allocate. Every other node maps to a layer or
+tensor op with ONNX's exact semantics: ConvTranspose's `pads`, `output_padding`, `output_shape` and
+`auto_pad` (SAME_UPPER / SAME_LOWER put the odd pixel at the end / start, as Keras and TensorFlow's
+asymmetric "same"), Conv's and the pools' asymmetric pads, Resize's modes and coordinate transformations,
+DepthToSpace's CRD (PyTorch) and DCR (TensorFlow) orders. Asymmetric padding becomes a symmetric layer plus a
+crop or pad, so the geometry stays exact. Module paths come from PyTorch's node names
+("/decoder/up/up.0/conv/Conv" -> "decoder.up.0.conv"). Cost: O(1) per node plus its folded constants.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 
@@ -32,113 +28,16 @@ from .layers.pad import CircularPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPa
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.resample import Upsample
 from .network import Network, Node, is_layer, layer_shape, prune
+from .onnx_loading import MAX_TENSOR_BYTES, load_model, onnx_package
 from .ops import Binary, Cat, Expand, Input, Linear, MatMul, PadND, Permute, Reduce, Reshape, Slice, Softmax, Unary
 from .stack import MAX_ELEMENTS
-from .state_dict import checked_file
 
-#: Largest model file read.
-MAX_FILE_BYTES = 2 << 30
-#: Largest single tensor (initializer, external data or folded constant), in bytes.
-MAX_TENSOR_BYTES = 1 << 30
-
-
-def _onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise CheckerlabError("from_onnx needs the onnx package: pip install 'checkerlab[onnx]'") from None
-    return onnx
-
-
-# ---------------------------------------------------------------------------------------------- loading
-def _tensor_bytes(onnx, t) -> int:
-    """Declared size of a TensorProto in bytes (dims product times item size), checked before reading."""
-    if any(d < 0 for d in t.dims):
-        raise CheckerlabError(f"initializer {t.name[:60]!r} has a negative dimension {list(t.dims)}")
-    count = math.prod(int(d) for d in t.dims)
-    try:
-        itemsize = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
-    except (KeyError, TypeError, ValueError):
-        raise CheckerlabError(f"initializer {t.name[:60]!r} has an unknown data type {t.data_type}") from None
-    size = count * itemsize
-    if size > MAX_TENSOR_BYTES:
-        raise CheckerlabError(f"initializer {t.name[:60]!r} declares {list(t.dims)} ({size:,} bytes), more than "
-                              f"the budget of {MAX_TENSOR_BYTES:,} bytes")
-    return size
-
-
-def _external(onnx, model, folder: Path) -> None:
-    """Validate and load external data: a relative path inside the model's folder, a regular file, and a byte
-    range that exists and matches the declared tensor size."""
-    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
-
-    root = folder.resolve()
-    for t in _all_tensors(model):
-        size = _tensor_bytes(onnx, t)
-        if not uses_external_data(t):
-            continue
-        info = ExternalDataInfo(t)
-        loc = Path(info.location)
-        target = (root / loc).resolve()
-        if loc.is_absolute() or ".." in loc.parts or root not in target.parents:
-            raise CheckerlabError(f"initializer {t.name[:60]!r}: external data {info.location[:80]!r} is outside "
-                                  "the model's folder")
-        if not target.is_file():
-            raise CheckerlabError(f"initializer {t.name[:60]!r}: external data file {info.location[:80]!r} is "
-                                  "missing")
-        offset = int(info.offset or 0)
-        length = int(info.length) if info.length is not None else target.stat().st_size - offset
-        if offset < 0 or offset + length > target.stat().st_size or length != size:
-            raise CheckerlabError(f"initializer {t.name[:60]!r}: external data {info.location[:80]!r} holds "
-                                  f"{length:,} bytes at offset {offset:,}, the tensor needs {size:,}")
-    try:
-        onnx.external_data_helper.load_external_data_for_model(model, str(root))
-    except (OSError, ValueError) as exc:
-        raise CheckerlabError(f"cannot read the external data: {exc}") from None
-
-
-def _all_tensors(model):
-    yield from model.graph.initializer
-    for node in model.graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-
-
-def load_model(path):
-    """The parsed and checked ModelProto of an ONNX file (see the module docstring)."""
-    onnx = _onnx()
-    from google.protobuf.message import DecodeError
-
-    p, size = checked_file(path, MAX_FILE_BYTES)
-    if size == 0:
-        raise CheckerlabError(f"{p.name[:80]}: empty file, not an ONNX model")
-    try:
-        model = onnx.load_model(str(p), load_external_data=False)
-    except (DecodeError, ValueError, TypeError, RuntimeError, UnicodeDecodeError) as exc:
-        msg = " ".join(str(exc).split())[:120]
-        raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (bad protobuf: {msg})") from None
-    if not model.HasField("graph") or not model.graph.node:
-        raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (no graph; truncated or not ONNX)")
-    graph = model.graph
-    names = [*(n.name for n in graph.node), *(n.op_type for n in graph.node), *(n.domain for n in graph.node),
-             *(i for n in graph.node for i in (*n.input, *n.output)), *(v.name for v in graph.input),
-             *(v.name for v in graph.output), *(t.name for t in graph.initializer)]
-    if any(not isinstance(v, str) for v in names):  # protobuf hands back bytes for invalid UTF-8
-        raise CheckerlabError(f"{p.name[:80]}: not a valid ONNX model (a name is not UTF-8 text; corrupt file)")
-    _external(onnx, model, p.parent)
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:  # noqa: BLE001 - onnx raises ValidationError and friends
-        msg = " ".join(str(exc).split())[:160]
-        raise CheckerlabError(f"{p.name[:80]}: the ONNX checker refuses the model: {msg}") from None
-    return model
-
-
-# ------------------------------------------------------------------------------------------- converting
 SUPPORTED = ("Conv, ConvTranspose, Resize, Upsample, DepthToSpace, Pad, MaxPool, AveragePool, GlobalAveragePool, "
              "BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization, activations, "
              "elementwise math, MatMul, Gemm, Softmax, reshapes, Concat, Split, Slice, Gather, ReduceMean/Sum")
+#: The supported families, short enough for a one-line error (the full list is SUPPORTED).
+SUPPORTED_SHORT = ("Conv, ConvTranspose, Resize, DepthToSpace, Pad, pools, norms, activations, elementwise math, "
+                   "MatMul, Gemm, Softmax, reshapes, Concat/Split/Slice/Gather, reductions")
 
 #: Node types that map to one op without attributes: pointwise layers, unary and binary math, reductions.
 _SIMPLE = {"Relu": ReLU, "Sigmoid": Sigmoid, "Tanh": Tanh, "HardSwish": Hardswish, "Mish": Mish,
@@ -148,24 +47,54 @@ _UNARY = {"Neg": "neg", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Reciprocal"
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow"}
 _REDUCE = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "amax"}
 
-#: Ops folded with ONNX's reference implementation whose output size is checked first.
-_SIZED = {"ConstantOfShape": 0, "Expand": 1, "Range": None, "Tile": None}
-
 
 def _attrs(onnx, node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    """A node's attributes; a FLOAT (stored as float32) as the shortest decimal that rounds to the same float32
+    (eps 1e-05, slope 0.2: PyTorch's own numbers, not 9.999999747378752e-06)."""
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = float(np.format_float_positional(np.float32(v), unique=True, trim="0")) \
+            if a.type == onnx.AttributeProto.FLOAT else v
+    return out
 
 
 def _module_path(node) -> str:
-    name = node.name.strip("/")
-    parts = [p for p in name.split("/") if p]
-    return ".".join(parts[:-1]) if len(parts) > 1 else ""
+    """PyTorch's module path of an exported node. torch.onnx names a node by the scopes of the modules that ran,
+    each by the module's name from its last non-numeric part on: "/main/main.0/ConvTranspose" is main.0 (a
+    Sequential's child repeats its parent's name), "/mid.0/conv1/Conv" is mid.0.conv1 (a ModuleList never runs,
+    so it has no scope of its own). Limits of the names: a module called through another method than forward
+    (vae.decode) has no scope either, and a module called twice carries torch's suffix (relu_1)."""
+    parts = [p for p in node.name.strip("/").split("/") if p][:-1]
+    path: list[str] = []
+    for scope in parts:
+        atoms = scope.split(".")
+        path += atoms[1:] if len(atoms) > 1 and path and path[-1] == atoms[0] else atoms
+    return ".".join(path)
+
+
+def _grown_count(op_type: str, vals: list) -> int | None:
+    """The output size of ConstantOfShape, Expand, Tile and Range from their constant inputs (None for other
+    ops): the ops that make a large tensor from small inputs, for when shape inference cannot tell."""
+    if op_type == "ConstantOfShape":
+        return math.prod(int(v) for v in np.ravel(vals[0]))
+    if op_type == "Expand":
+        target = [int(v) for v in np.ravel(vals[1])]
+        return math.prod(max(a, b) for a, b in zip(
+            [1] * (len(target) - vals[0].ndim) + list(vals[0].shape), target, strict=False))
+    if op_type == "Tile":
+        return vals[0].size * math.prod(int(v) for v in np.ravel(vals[1]))
+    if op_type == "Range":
+        start, limit, delta = (float(np.ravel(v)[0]) for v in vals)
+        return 0 if delta == 0 else max(0, math.ceil((limit - start) / delta))
+    return None
 
 
 class _Converter:
     def __init__(self, onnx, model, input_shape):
         self.onnx = onnx
         self.model = model
+        self.opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
         self.consts: dict[str, np.ndarray] = {}
         self.refs: dict[str, str] = {}  # ONNX tensor name -> node name
         self.shapes: dict[str, tuple[int, ...]] = {}
@@ -201,9 +130,12 @@ class _Converter:
 
     # --------------------------------------------------------------------------------------------- helpers
     def fail(self, node, what: str) -> CheckerlabError:
+        """One line naming the node; what is supported is listed when something is not (SUPPORTED_SHORT, so
+        that the line stays within 300 characters)."""
         name = node.name.strip("/")
-        where = f"node {name[:60]!r} ({node.op_type})" if name else f"a {node.op_type} node"
-        return CheckerlabError(f"{where}: {what[:120]}; supported: {SUPPORTED}"[:300])
+        where = f"node {name[:60]!r} ({node.op_type[:30]})" if name else f"a {node.op_type[:30]} node"
+        listed = f"; supported: {SUPPORTED_SHORT}" if "not supported" in what else ""
+        return CheckerlabError(f"{where}: {what[:160]}{listed}")
 
     def name(self, node, suffix: str = "") -> str:
         base = (node.name.strip("/") or node.output[0] or node.op_type) + suffix
@@ -274,21 +206,34 @@ class _Converter:
                 raise self.fail(node, f"folds to {value.nbytes:,} bytes, more than the budget")
             self.consts[name] = value
 
+    def _inferred_count(self, node, inputs) -> int | None:
+        """The number of values a fold's outputs would hold, from ONNX's shape inference on the node with its
+        constant inputs (a Resize to 10^5 x 10^5, a broadcast product, a MatMul of a column by a row); None
+        when inference cannot tell."""
+        onnx = self.onnx
+        try:
+            schema = onnx.defs.get_schema(node.op_type, self.opset, node.domain)
+            types = {n: onnx.helper.make_tensor_type_proto(onnx.helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+                     for n, v in inputs.items()}
+            data = {n: onnx.numpy_helper.from_array(v, n) for n, v in inputs.items() if v.size <= 1 << 16}
+            outs = onnx.shape_inference.infer_node_outputs(schema, node, types, data,
+                                                           opset_imports=[onnx.helper.make_opsetid("", self.opset)])
+        except Exception:  # noqa: BLE001 - no schema, no inference for this op, or inconsistent inputs
+            return None
+        total = 0
+        for t in outs.values():
+            dims = t.tensor_type.shape.dim if t.HasField("tensor_type") and t.tensor_type.HasField("shape") else None
+            if dims is None or any(not d.HasField("dim_value") for d in dims):
+                return None
+            total += math.prod(d.dim_value for d in dims)
+        return total
+
     def _guard(self, node, inputs) -> None:
-        """Refuse a fold that would allocate more than the budget (ConstantOfShape, Expand, Tile, Range)."""
-        vals = [inputs.get(n) for n in node.input]
-        count = None
-        if node.op_type == "ConstantOfShape":
-            count = math.prod(int(v) for v in np.ravel(vals[0]))
-        elif node.op_type == "Expand":
-            target = [int(v) for v in np.ravel(vals[1])]
-            count = math.prod(max(a, b) for a, b in zip(
-                [1] * (len(target) - vals[0].ndim) + list(vals[0].shape), target, strict=False))
-        elif node.op_type == "Tile":
-            count = vals[0].size * math.prod(int(v) for v in np.ravel(vals[1]))
-        elif node.op_type == "Range":
-            start, limit, delta = (float(np.ravel(v)[0]) for v in vals)
-            count = 0 if delta == 0 else max(0, math.ceil((limit - start) / delta))
+        """Refuse a fold that would allocate more than the budget: the inferred output size, else the rule of
+        an op that makes a large tensor from small inputs."""
+        count = self._inferred_count(node, inputs)
+        if count is None:
+            count = _grown_count(node.op_type, [inputs.get(n) for n in node.input])
         if count is not None and count * 8 > MAX_TENSOR_BYTES:
             raise self.fail(node, f"would allocate {count:,} values, more than the budget")
 
@@ -320,8 +265,6 @@ class _Converter:
         except LayerError as exc:
             raise self.fail(node, str(exc)) from None
         except CheckerlabError as exc:
-            if "supported:" in str(exc):
-                raise
             raise self.fail(node, str(exc)) from None
 
     def x(self, node) -> str:
@@ -730,13 +673,16 @@ class _Converter:
         reps = [int(v) for v in np.ravel(self.const(node.input[1]))]
         x = self.x(node)
         shape = self.shapes[x]
+        if len(reps) != len(shape) or min(reps, default=1) < 0:
+            raise CheckerlabError(f"repeats {reps[:8]} do not fit the input's shape {shape}")
+        if math.prod(shape) * math.prod(reps) > MAX_ELEMENTS:
+            raise CheckerlabError(f"repeats {reps[:8]} of {shape} exceed the memory budget of {MAX_ELEMENTS:,} values")
         for d, r in enumerate(reps):
             if r > 1:
                 name = self.name(node, f"~tile{d}")
                 self.add(Node(name, Cat(d), (x,) * r, {}, _module_path(node), node.op_type))
                 x = name
         self.emit(node, Identity(), [x])
-        del shape
 
     def on_Concat(self, node, a):
         self.emit(node, Cat(int(a["axis"])), [self.refs.get(i) or self.ref(i) for i in node.input])
@@ -808,7 +754,7 @@ class _Converter:
 def from_onnx(path, input_shape=None) -> Network:
     """The network of an ONNX model file (see the module docstring); `input_shape` (N, C, H, W) is needed
     when the model's input has dynamic dims."""
-    onnx = _onnx()
+    onnx = onnx_package()
     model = load_model(path)
     conv = _Converter(onnx, model, input_shape)
     for node in model.graph.node:

@@ -14,7 +14,7 @@ Two views of the same weights, per layer:
 - Measured: the network run on a constant input (`Network.forward`, float64); at every node the phase-mean
   tile over its generic period inside its generic interior gives the artifact's modulation (max - min) /
   mean |tile|. A node introduces the artifact when its inputs carry none; it amplifies or damps it by the
-  ratio of its modulation to its input's.
+  ratio of its modulation to its input's; without an interior at the node or its input it is 'unmeasured'.
 
 Cost: one forward pass plus O(weights) for the gains.
 """
@@ -22,7 +22,6 @@ Cost: one forward pass plus O(weights) for the gains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -123,15 +122,12 @@ class LayerReport:
     response: float | None = None
     measured: float | None = None
     change: float | None = None
-    role: str = "passes"
+    role: str = "passes"  # or 'introduces', 'amplifies', 'damps'; 'unmeasured' where there is no interior
 
-    def to_dict(self) -> dict[str, Any]:
-        def num(v):
-            return None if v is None or not np.isfinite(v) else float(v)
-        return {"node": self.node, "layer": self.spec, "module": self.module, "module_type": self.module_type,
-                "period": list(self.period) if self.period else None, "role": self.role,
-                "gain_spread": num(self.gain_spread), "gain_amplitude": num(self.gain_amplitude),
-                "response": num(self.response), "measured": num(self.measured), "change": num(self.change)}
+    @property
+    def where(self) -> str:
+        """The PyTorch module path the layer came from (the node name for a top-level op)."""
+        return self.module or self.node
 
 
 @dataclass(frozen=True)
@@ -161,7 +157,8 @@ class CheckerboardReport:
             lines.append(f"the probe input vanishes at {node.name} ({node.op.spec()}): every value after it is 0, "
                          "so the measured part says nothing; pass x= a real image (the phase gains stand)")
         elif out is None or out.measured is None:
-            lines.append("no interior to measure at the output: use a larger input")
+            lines.append("no interior to measure at the output (every pixel is within reach of the border), so no "
+                         "role is measured: give a larger input; the phase gains come from the weights alone")
         elif out.measured < FLAT:
             lines.append(f"flat output on a constant input (period {out.period[0]}x{out.period[1]}): no checkerboard")
         else:
@@ -171,7 +168,7 @@ class CheckerboardReport:
         def names(rows):
             def one(r):
                 change = f", x{r.change:.3g}" if r.change else ""
-                return f"{r.node} ({r.spec.split('(')[0]}{change})"
+                return f"{r.where} ({r.spec.split('(')[0]}{change})"
             return ", ".join(one(r) for r in rows[:6]) + (" ..." if len(rows) > 6 else "")
         for role, word in (("introduces", "introduced by"), ("amplifies", "amplified by"), ("damps", "damped by")):
             rows = self.by_role(role)
@@ -180,11 +177,8 @@ class CheckerboardReport:
         spread = [r for r in self.rows if r.gain_spread is not None]
         if spread:
             worst = max(spread, key=lambda r: r.gain_spread)
-            lines.append(f"largest phase-gain spread: {worst.node} ({worst.spec}) {worst.gain_spread:.3g}")
+            lines.append(f"largest phase-gain spread: {worst.where} ({worst.spec}) {worst.gain_spread:.3g}")
         return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict(), "layers": [r.to_dict() for r in self.rows]}
 
 
 def checkerboard_report(net: Network, x: np.ndarray | None = None) -> CheckerboardReport:
@@ -229,7 +223,9 @@ def checkerboard_report(net: Network, x: np.ndarray | None = None) -> Checkerboa
         if isinstance(node.op, Conv2d) and node.op.stride == (1, 1) and "weight" in node.params and node.inputs:
             src_period = interiors.get(node.inputs[0], ((1, 1),))[0]
             row["response"] = filter_response(node.params["weight"], src_period)
-        if m is not None and m_in is not None:
+        if m is None or m_in is None:
+            row["role"] = "unmeasured"  # no interior here (or at its inputs): nothing to compare
+        else:
             if m_in < FLAT:
                 row["role"] = "introduces" if m >= FLAT else "passes"
             else:

@@ -5,7 +5,9 @@ safetensors is parsed here with NumPy: an 8-byte little-endian header length, a 
 {name: {dtype, shape, data_offsets}}, then the raw bytes. Every field is checked before any tensor is built
 (header length and JSON, known dtypes, offsets inside the file, non-overlapping, byte count = shape x item
 size, a total budget), so a corrupt or hostile file gets one CheckerlabError line. A PyTorch checkpoint may
-wrap its state dict as {"state_dict": ...} or {"model": ...}; nested dicts are flattened with dots.
+wrap its state dict as {"state_dict": ...} or {"model": ...}; nested dicts are flattened with dots, within a
+depth and entry budget. Its zip must declare at most the weights budget uncompressed (no zip bombs), and any
+failure of torch's reader is one line too. Loaded tensors must be dense, real and finite.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
             raise CheckerlabError(f"{name}: not a safetensors file (header length {n:,} exceeds the file)")
         try:
             header = json.loads(fh.read(n).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: bad JSON, or a 5,000-digit int
             raise CheckerlabError(f"{name}: not a safetensors file (the header is not JSON)") from None
         if not isinstance(header, dict):
             raise CheckerlabError(f"{name}: not a safetensors file (the header is not a JSON object)")
@@ -56,7 +58,7 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
         for key, info in header.items():
             if key == "__metadata__":
                 continue
-            if not isinstance(info, dict) or info.get("dtype") not in _DTYPES:
+            if not isinstance(info, dict) or not isinstance(info.get("dtype"), str) or info["dtype"] not in _DTYPES:
                 raise CheckerlabError(f"{name}: tensor {str(key)[:60]!r} has an unknown dtype")
             shape, offsets = info.get("shape"), info.get("data_offsets")
             if not (isinstance(shape, list) and all(isinstance(v, int) and v >= 0 for v in shape)
@@ -80,17 +82,72 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
     return out
 
 
-def _flatten(obj, prefix: str, out: dict) -> None:
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            _flatten(value, f"{name}.", out)
-        else:
-            out[name] = value
+#: Most nested dicts, and most entries, walked in a checkpoint (a hostile pickle can share one dict many times).
+MAX_DEPTH = 32
+MAX_ENTRIES = 1_000_000
+#: Most entries of a checkpoint's zip (torch.save writes one per storage, plus five).
+MAX_ZIP_ENTRIES = 100_000
+
+
+def _flatten(obj: dict, name: str) -> dict:
+    """{dotted name: value} of nested dicts with string keys, walked without recursion within MAX_DEPTH and
+    MAX_ENTRIES (shared or self-referencing dicts cannot make it hang). O(entries)."""
+    out: dict = {}
+    todo = [("", obj, 0)]
+    walked = 0
+    while todo:
+        prefix, d, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise CheckerlabError(f"{name}: the checkpoint nests dicts more than {MAX_DEPTH} deep")
+        walked += len(d)
+        if walked > MAX_ENTRIES:
+            raise CheckerlabError(f"{name}: the checkpoint holds more than {MAX_ENTRIES:,} entries")
+        for key, value in d.items():
+            if not isinstance(key, str):
+                raise CheckerlabError(f"{name}: a key of the checkpoint is a {type(key).__name__}, not a name")
+            if isinstance(value, dict):
+                todo.append((f"{prefix}{key}.", value, depth + 1))
+            else:
+                out[f"{prefix}{key}"] = value
+    return out
+
+
+def _check_zip(path: Path, name: str) -> None:
+    """A zip checkpoint (torch.save's format) must list at most MAX_ZIP_ENTRIES entries (read from its end
+    record before the central directory is parsed) and declare at most MAX_WEIGHTS_BYTES uncompressed in all: a
+    small file that inflates to gigabytes (a zip bomb) is refused before torch reads a byte. O(entries)."""
+    import zipfile
+
+    with open(path, "rb") as fh:  # the end record first: its entry count bounds what ZipFile builds
+        end = zipfile._EndRecData(fh)
+    if end is None:
+        return  # not a zip: torch.load tries the legacy format and says what is wrong
+    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ZIP_ENTRIES:
+        raise CheckerlabError(f"{name}: the checkpoint's zip lists {end[zipfile._ECD_ENTRIES_TOTAL]:,} entries, more "
+                              f"than {MAX_ZIP_ENTRIES:,}")
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return  # a broken zip: torch's reader says what is wrong
+    total = sum(i.file_size for i in infos)
+    if total > MAX_WEIGHTS_BYTES:
+        raise CheckerlabError(f"{name}: the checkpoint's zip declares {total:,} bytes uncompressed, more than the "
+                              f"budget of {MAX_WEIGHTS_BYTES:,} (a zip bomb?)")
+
+
+def _check_tensor(torch, key: str, t, name: str) -> None:
+    """A plain dense CPU tensor of real numbers with finite values (no sparse, quantized, complex or NaN)."""
+    if t.layout != torch.strided or t.is_quantized or t.is_complex() or t.device.type != "cpu":
+        raise CheckerlabError(f"{name}: {key[:60]!r} is a {t.layout} {t.dtype} tensor on {t.device.type}; a state "
+                              "dict of dense real tensors is needed")
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        raise CheckerlabError(f"{name}: {key[:60]!r} holds NaN or infinite values")
 
 
 def read_torch_checkpoint(path) -> dict:
-    """The tensors of a PyTorch checkpoint, loaded with weights_only=True (tensors, not numpy)."""
+    """The tensors of a PyTorch checkpoint, loaded with weights_only=True (tensors, not numpy), after the zip
+    budget; every load failure, hostile or corrupt, is one CheckerlabError line."""
     try:
         import torch
     except ImportError:
@@ -99,15 +156,17 @@ def read_torch_checkpoint(path) -> dict:
     import warnings
 
     name = Path(path).name[:80]
+    _check_zip(Path(path), name)
     try:
         with warnings.catch_warnings():  # torch's notes about pickle protocols are not the user's business
             warnings.simplefilter("ignore")
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else "refused"
+    except pickle.UnpicklingError as exc:  # the reason follows torch's "WeightsUnpickler error:"
+        text = str(exc).partition("WeightsUnpickler error:")[2].partition("Check the documentation")[0] or str(exc)
+        first = " ".join(text.split())[:100] or "refused"
         raise CheckerlabError(f"{name}: torch.load(weights_only=True) refuses it ({first}); checkerlab never "
                               "unpickles arbitrary objects: save a plain state_dict") from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a corrupt file can fail anywhere in torch's reader
         msg = " ".join(str(exc).split())[:120]
         raise CheckerlabError(f"{name}: not a readable PyTorch checkpoint ({type(exc).__name__}: {msg})") from None
     if isinstance(obj, dict):
@@ -115,9 +174,7 @@ def read_torch_checkpoint(path) -> dict:
             if isinstance(obj.get(wrapper), dict) and len(obj) <= 8:
                 obj = obj[wrapper]
                 break
-        flat: dict = {}
-        _flatten(obj, "", flat)
-        tensors = {k: v for k, v in flat.items() if isinstance(v, torch.Tensor)}
+        tensors = {k: v for k, v in _flatten(obj, name).items() if isinstance(v, torch.Tensor)}
         if tensors:
             return tensors
     raise CheckerlabError(f"{name}: the checkpoint holds no state dict of tensors")
@@ -150,7 +207,8 @@ def read_weights(path) -> dict:
 
 
 def load_weights(module, path) -> None:
-    """Load a weights file into a torch module (strict: every key present, every shape equal)."""
+    """Load a weights file into a torch module (strict: every key present, every shape equal, dense real
+    finite tensors)."""
     import torch
 
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
@@ -169,4 +227,10 @@ def load_weights(module, path) -> None:
         if tuple(v.shape) != tuple(own[k].shape):
             raise CheckerlabError(f"{Path(path).name[:60]}: {k[:60]!r} has shape {tuple(v.shape)}, the model "
                                   f"expects {tuple(own[k].shape)}")
-    module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+    for k, v in state.items():
+        _check_tensor(torch, k, v, Path(path).name[:60])
+    try:
+        module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        msg = " ".join(str(exc).split())[:120]
+        raise CheckerlabError(f"{Path(path).name[:60]}: the model refuses the weights ({msg})") from None

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from ..analytics import CheckerlabError, write_array
 from ..analytics.network import Network
-from ..analytics.network_pattern import NetworkPattern, network_map, network_pattern
+from ..analytics.network_pattern import network_map, network_pattern
+from ..analytics.presentation.data import model_report
+from ..analytics.presentation.text import model_text
 
 
 def add_model_options(p) -> None:
@@ -108,69 +110,6 @@ def load_network(args) -> Network:
     return from_onnx(args.spec, tuple(args.input_shape) if args.input_shape else None)
 
 
-def _exact(v) -> int | str:
-    from fractions import Fraction
-
-    f = Fraction(v)
-    return int(f) if f.denominator == 1 else str(f)
-
-
-def model_report(net: Network, pattern: NetworkPattern, source: str, per_layer=None) -> dict:
-    """Everything `analyze` prints for a model, machine-readable."""
-    groups = []
-    for g in pattern.groups:
-        c = g.contrast
-        groups.append({
-            "channels": list(g.channels), "period": list(g.period), "edge": [list(e) for e in g.edge],
-            "has_interior": g.has_interior, "is_even": g.is_even, "has_holes": g.has_holes,
-            "contrast": None if c == float("inf") else str(c),
-            "tile": [[_exact(v) for v in row] for row in g.tile],
-            "artifact_frequencies": [{"fy": str(fy), "fx": str(fx), "amplitude": round(a, 12)}
-                                     for fy, fx, a in g.artifact_frequencies[:64]],
-            "paths": None if g.paths is None else [
-                {"count": p.count, "period": list(p.period),
-                 "contrast": None if p.contrast == float("inf") else str(p.contrast),
-                 "breaker": p.breaker, "nodes": list(p.nodes)} for p in g.paths[:16]],
-        })
-    out = {"model": source, "nodes": len(net), "input_shape": list(net.input_shape),
-           "output_shape": list(net.output_shape), "kind": pattern.kind, "is_even": pattern.is_even,
-           "groups": groups, "verdict": pattern.verdict()}
-    if per_layer is not None:
-        out["per_layer"] = per_layer.to_dict()
-    return out
-
-
-def format_model_report(report: dict, per_layer=None) -> str:
-    """The human-readable form of `model_report`."""
-    from ..analytics.presentation.text import MAX_TILE_PRINT, tile_text
-
-    shape = "x".join(map(str, report["input_shape"][1:]))
-    out = "x".join(map(str, report["output_shape"][1:]))
-    lines = [f"model     {report['model']}", f"graph     {report['nodes']} nodes, input {shape} -> output {out}"]
-    for g in report["groups"]:
-        (ph, pw), (a, b) = g["period"], g["channels"]
-        contrast = "inf (holes)" if g["contrast"] is None else g["contrast"]
-        lines.append(f"channels  {a}..{b - 1}: period {ph} x {pw}, even {'yes' if g['is_even'] else 'no'}, "
-                     f"contrast {contrast}{'' if g['has_interior'] else ', no interior'}")
-        if ph <= MAX_TILE_PRINT and pw <= MAX_TILE_PRINT:
-            lines.append(tile_text(g["tile"]))
-    lines += ["verdict   " + line for line in report["verdict"].splitlines()]
-    if per_layer is not None:
-        lines += ["", "per layer (trained weights; measured on a constant input):",
-                  f"{'node':<34} {'layer':<34} {'role':<10} {'period':<7} {'spread':>7} {'resp.':>6} "
-                  f"{'measured':>9} {'change':>7}"]
-
-        def num(v, fmt=".3g"):
-            return "-" if v is None else format(v, fmt)
-        for row in per_layer.rows:
-            period = "x".join(map(str, row.period)) if row.period else "-"
-            lines.append(f"{row.node[-34:]:<34} {row.spec[:34]:<34} {row.role:<10} {period:<7} "
-                         f"{num(row.gain_spread):>7} {num(row.response):>6} {num(row.measured):>9} "
-                         f"{num(row.change):>7}")
-        lines += ["report    " + line for line in per_layer.verdict().splitlines()]
-    return "\n".join(lines)
-
-
 def analyze_stack_as_network(config, args) -> int:
     """`analyze` on a stack whose layers need the input size: its network at the config's input size."""
     if args.latex:
@@ -197,6 +136,6 @@ def _report(net: Network, source: str, args) -> int:
             raise CheckerlabError(f"--csv: the output has no spatial pattern ({pattern.why})")
         (_, first), *_ = network_map(net)
         write_array(args.csv, first)
-    report = model_report(net, pattern, source, per_layer)
-    print(json.dumps(report, indent=2) if args.json else format_model_report(report, per_layer))
+    report = model_report(pattern, source, per_layer)
+    print(json.dumps(report, indent=2) if args.json else model_text(report, per_layer))
     return 0

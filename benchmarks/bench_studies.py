@@ -90,7 +90,7 @@ def main() -> None:
         f"their tables, JSON, CSV, PNG and SVG), median of {REPEATS} runs interleaved with the baseline "
         "`--workers 1` (the same command in one process):",
         "",
-        "| run | median s | runs (s) | ratio to --workers 1 |",
+        "| run | median s | runs (s) | speed-up over --workers 1 (its time / this time) |",
         "|---|---:|---|---:|",
         f"| local pool, {usable_cores()} workers x 1 Numba thread | {p:.1f} | "
         f"{', '.join(f'{v:.1f}' for v in parallel)} | **{s / p:.2f}x** |",

@@ -194,6 +194,8 @@ def test_torch_exports_equal_torch_and_from_torch(tmp_path):
             warnings.simplefilter("ignore")
             torch.onnx.export(module, torch.randn(shape), str(path), dynamo=False, opset_version=17)
         net = from_onnx(path)
+        modules = {name for name, _ in module.named_modules()}
+        assert {n.module for n in net.nodes} <= modules, (name, {n.module for n in net.nodes} - modules)
         a, b = network_pattern(net), network_pattern(from_torch(module, shape))
         assert (a.kind, a.period, a.contrast) == (b.kind, b.period, b.contrast), name
         assert [(g.channels, g.edge, g.tile.tolist()) for g in a.groups] == \
@@ -325,3 +327,26 @@ def test_mutated_files_give_a_network_or_one_line(tmp_path):
         except CheckerlabError as exc:
             assert "\n" not in str(exc) and len(str(exc)) <= 300
     assert 0 < loaded < 200
+
+
+def test_a_file_of_too_many_tiny_nodes_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """The wire-format count of nodes, attributes and tensors (nested subgraphs included) against its budget:
+    protobuf holds tiny nodes in about 15 times their file size, so the count comes before the parse."""
+    from checkerlab.analytics import onnx_loading
+
+    relu = [helper.make_node("Relu", ["x" if i == 0 else f"t{i - 1}"], [f"t{i}" if i < 149 else "y"])
+            for i in range(150)]
+    path = _save(tmp_path, _model(relu, {}, [1, 3, 8, 8]))
+    assert from_onnx(path).output_shape == (1, 3, 8, 8)
+    monkeypatch.setattr(onnx_loading, "MAX_PROTO_ENTRIES", 100)
+    with pytest.raises(CheckerlabError, match="more than 100 nodes, attributes, tensors and value infos") as exc:
+        from_onnx(path)
+    _one_line(exc)
+    inner = helper.make_graph(relu[:120], "inner", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    branch = helper.make_node("If", ["c"], ["z"], then_branch=inner, else_branch=inner)  # 2 x 120 nested nodes
+    path = _save(tmp_path, _model([helper.make_node("Relu", ["x"], ["y"]), branch], {}, [1, 3, 8, 8]), "if.onnx")
+    with pytest.raises(CheckerlabError, match="more than 100 nodes"):
+        from_onnx(path)
+    monkeypatch.setattr(onnx_loading, "MAX_PROTO_ENTRIES", 1_000_000)
+    with pytest.raises(CheckerlabError, match="checker refuses"):  # within the budget: parsed, then checked
+        from_onnx(path)

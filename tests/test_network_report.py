@@ -108,10 +108,33 @@ def test_a_probe_that_instance_norm_erases_is_reported():
 def test_report_json_is_plain():
     factory, _ = ARCHITECTURES["stylegan2-up"]
     report = checkerboard_report(from_torch(factory(), (1, 16, 24, 24)))
-    data = report.to_dict()
     import json
+
+    from checkerlab.analytics import to_dict
+
+    data = to_dict(report)
 
     json.dumps(data)
     assert data["layers"][0].keys() >= {"node", "layer", "role", "gain_spread", "response", "measured"}
     blur = [r for r in report.rows if r.spec.startswith("Conv2d") and r.module.endswith("blur")]
     assert blur and blur[0].role == "damps"
+
+
+def test_number_text_is_exact_when_short_and_approximate_beyond():
+    import sys
+    from fractions import Fraction
+
+    from checkerlab.analytics.network_pattern import number_text
+
+    assert number_text(12) == "12" and number_text(Fraction(7, 4)) == "7/4"
+    n = 3 ** 20000  # 9,543 digits: str(n) raises under Python's default limit
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        digits = str(n)
+    finally:
+        sys.set_int_max_str_digits(old)
+    mantissa, exp = number_text(n)[1:].split("e+")
+    assert int(exp) == len(digits) - 1 and float(mantissa) == pytest.approx(float(digits[:4]) / 1000, abs=1e-2)
+    assert number_text(Fraction(n, 3 ** 19990)) == "59049" and number_text(-n) == "~-" + number_text(n)[1:]
+    assert number_text(Fraction(1, n)).endswith(f"e-{len(digits)}")  # 1/n = 10^-(digits - 1 + log10 of 3.x)

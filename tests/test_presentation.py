@@ -52,6 +52,67 @@ def test_readme_cli_outputs_are_unchanged(capsys):
     assert run(capsys, "formula", "ConvTranspose2d(k, stride=s, padding=p)") == (README / "formula.tex").read_text()
 
 
+# ---------------------------------------------------------------- patterns, models and per-layer reports
+
+MODEL = "ConvTranspose2d(3, stride=2), ReLU(), Conv2d(3, padding=1)"
+
+
+def test_to_text_of_an_overlap_pattern_is_what_analyze_prints(capsys):
+    """With an input size, the CLI's text; without one, the same less the size line (no output size)."""
+    spec = "ConvTranspose2d(3, stride=2) * 2"
+    cli = run(capsys, "analyze", spec, "--input-size", "32", "32")
+    assert to_text(overlap_pattern(spec, (32, 32))) + "\n" == cli
+    free = to_text(overlap_pattern(spec))
+    assert free.splitlines() == [line for line in cli.splitlines() if not line.startswith("size ")]
+    assert "period    4 x 4" in free and "  3 3 2 3 1" in free  # ConvT(3, 2): counts 2 1 per axis, squared
+
+
+def _model():
+    from checkerlab.analytics.network import Network
+    from checkerlab.analytics.network_pattern import network_pattern
+    from checkerlab.analytics.stack import Stack
+
+    net = Network.from_stack(Stack(MODEL), (1, 2, 12, 12))
+    return net, network_pattern(net)
+
+
+def test_to_dict_and_to_text_of_a_network_pattern(capsys):
+    from checkerlab.analytics.presentation.data import model_report
+    from checkerlab.analytics.presentation.text import model_text
+
+    net, pattern = _model()
+    data = to_dict(pattern)
+    assert json.loads(json.dumps(data)) == data
+    # ConvT(3, stride 2) counts 2, 1 per axis; Conv2d(3) sums three neighbours: 4, 5; the 2D tile is their
+    # outer product, and the stack engine (an independent code path) agrees
+    assert data["groups"][0]["tile"] == [[16, 20], [20, 25]] == overlap_pattern(MODEL).tile.tolist()
+    assert (data["nodes"], data["input_shape"], data["output_shape"]) == (4, [1, 2, 12, 12], [1, 2, 25, 25])
+    assert data["groups"][0]["contrast"] == "25/16" and data["is_even"] is False
+    text = to_text(pattern)
+    assert text.splitlines()[:2] == ["graph     4 nodes, input 2x12x12 -> output 2x25x25",
+                                     "channels  0..1: period 2 x 2, even no, contrast 25/16"]
+    assert "verdict   evenness breaks at node 0: ConvTranspose2d(3, stride=2)" in text
+    report = model_report(pattern, "m")
+    assert list(report) == ["model", *data] and model_text(report) == "model     m\n" + text
+
+
+def test_to_dict_and_to_text_of_a_checkerboard_report():
+    from checkerlab.analytics.report import checkerboard_report
+
+    net, _ = _model()
+    report = checkerboard_report(net)
+    data = to_dict(report)
+    assert json.loads(json.dumps(data)) == data
+    assert [(r["node"], r["role"]) for r in data["layers"]] == [(r.node, r.role) for r in report.rows]
+    assert [r["role"] for r in data["layers"]] == ["introduces", "damps", "amplifies"]
+    conv_t = data["layers"][0]
+    assert conv_t["phase_gain"] == report.rows[0].phase_gain.tolist() and conv_t["response"] is None
+    text = to_text(report).splitlines()
+    assert text[0] == "per layer (the model's weights, on a constant input of ones):"
+    assert text[2].split()[:4] == ["0", "ConvTranspose2d(3,", "stride=2)", "introduces"]
+    assert text[-len(report.verdict().splitlines()):] == ["report    " + v for v in report.verdict().splitlines()]
+
+
 # ---------------------------------------------------------------- dispatch
 
 

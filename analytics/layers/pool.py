@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from ..axis import Convolution, GlobalAxis, MaxAxis, Resample
+from ..axis import Convolution, GlobalAxis, MaxAxis
 from ..errors import LayerError
 from .base import _compact, _integer, _pair
 from .kind import Kind, flag
+from .resample import resample_maps
 
 
 def _kernels():
@@ -133,7 +134,7 @@ class AdaptiveAvgPool2d(Kind):
             return (GlobalAxis(1),)
         if n is None:
             raise self.size_dependent(f"output_size={m} averages windows of length in / {m}")
-        return (Resample.make("area", Fraction(n, m), size=m),)
+        return resample_maps(self.type, "output_size", "area", Fraction(n, m), size=m)
 
     def forward(self, x, params):
         size = tuple(x.shape[2 + a] if m is None else m for a, m in enumerate(self.output_size))

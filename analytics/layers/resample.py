@@ -32,6 +32,20 @@ _METHOD = {"nearest": "nearest", "nearest-exact": "nearest-exact", "bilinear": "
            "area": "area"}
 #: Largest denominator of a rational scale factor: the phase table of one axis has that many rows.
 MAX_SCALE_DENOMINATOR = 1024
+#: Most phases of one axis's resampling table (the denominator of its step, in / out samples).
+MAX_PHASES = 1 << 16
+
+
+def resample_maps(layer: str, name: str, method: str, ratio: Fraction, align_corners: bool = False,
+                  size: int | None = None) -> tuple:
+    """The exact rule of a resampling along one axis: a table of one row per phase, the denominator of the
+    step `ratio`; more than MAX_PHASES rows (a scale of 10^6, a resize to 10^6 pixels) is a LayerError on
+    parameter `name` before the table is built. O(phases)."""
+    ratio = Fraction(ratio)
+    if ratio.denominator > MAX_PHASES:
+        raise LayerError(layer, name, f"{name}: the sampling repeats every {ratio.denominator:,} output pixels, "
+                         f"more than the budget of {MAX_PHASES:,} phases of the exact engine")
+    return (Resample.make(method, ratio, align_corners, size=size),)
 
 
 def _factor(layer: str, name: str, value: Any) -> Fraction | int:
@@ -147,12 +161,12 @@ class Upsample(Kind):
             if not self.size_free:
                 raise self.size_dependent("size=, align_corners=True, mode='area' or recompute_scale_factor tie "
                                           "the sampling step to the input size")
-            ratio = self.ratio(axis, None)
-            return (Resample.make(_METHOD[self.mode], ratio),)
+            return resample_maps(self.type, "scale_factor", _METHOD[self.mode], self.ratio(axis, None))
         m = self.output_length(axis, n)
         if m < 1:
             raise LayerError(self.type, "scale_factor", f"output would be empty along {'HW'[axis]}: {n} -> {m}")
-        return (Resample.make(_METHOD[self.mode], self.ratio(axis, n), bool(self.align_corners), size=m),)
+        return resample_maps(self.type, "size" if self.size is not None else "scale_factor", _METHOD[self.mode],
+                             self.ratio(axis, n), bool(self.align_corners), size=m)
 
     def forward(self, x, params):
         from ... import kernels

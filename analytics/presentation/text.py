@@ -1,18 +1,26 @@
-"""Plain text for terminals and the GUI: the analysis report, the exact vs simulated table, closed forms.
+"""Plain text for terminals and the GUI: the analysis report, the exact vs simulated table, a model's pattern
+and per-layer table, closed forms.
 
-`analysis_text` and `comparison_text` render the dicts of `data` (so text and `--json` always say the same);
-`closed_form_text` draws a ClosedForm with SymPy's Unicode pretty printer; `to_text(obj)` picks the right one
-for a ClosedForm or a Comparison. Every exact number goes through `exact_text` ("3", "7/4"). SymPy is
-imported only for closed forms, so that `checkerlab analyze` starts without it. Cost: O(size of the output).
+`analysis_text`, `comparison_text`, `network_pattern_text` and `model_text` render the dicts of `data` (so
+text and `--json` always say the same); `checkerboard_report_text` draws the per-layer table of a
+CheckerboardReport; `closed_form_text` draws a ClosedForm with SymPy's Unicode pretty printer; `to_text(obj)`
+picks the right one for an OverlapPattern, a Comparison, a NetworkPattern, a CheckerboardReport or a
+ClosedForm. Every exact number goes through `exact_text` ("3", "7/4"). SymPy is imported only for closed
+forms, so that `checkerlab analyze` starts without it. Cost: O(size of the output).
 """
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
 from ..comparison import Comparison
-from .data import to_dict
+from ..network import is_layer
+from ..network_pattern import NetworkPattern
+from ..overlap import OverlapPattern
+from ..report import TOLERANCE, CheckerboardReport
+from .data import pattern_report, to_dict
 
 #: Largest period whose tile is printed by `analysis_text`.
 MAX_TILE_PRINT = 16
@@ -26,14 +34,23 @@ def exact_text(v: Any) -> str:
 
 
 def to_text(obj) -> str:
-    """A result as plain text: a Comparison as its table, a ClosedForm in Unicode."""
+    """A result as plain text: an OverlapPattern as `checkerlab analyze` prints it, a Comparison as its table,
+    a NetworkPattern as its groups and verdict, a CheckerboardReport as its per-layer table, a ClosedForm in
+    Unicode."""
     from ..closed_forms import ClosedForm
 
+    if isinstance(obj, OverlapPattern):
+        return analysis_text(pattern_report(obj))
     if isinstance(obj, Comparison):
         return comparison_text(to_dict(obj))
+    if isinstance(obj, NetworkPattern):
+        return network_pattern_text(to_dict(obj))
+    if isinstance(obj, CheckerboardReport):
+        return checkerboard_report_text(obj)
     if isinstance(obj, ClosedForm):
         return closed_form_text(obj)
-    raise TypeError(f"no text form for {type(obj).__name__}: use a ClosedForm or a Comparison")
+    raise TypeError(f"no text form for {type(obj).__name__}: use an OverlapPattern, a Comparison, a "
+                    "NetworkPattern, a CheckerboardReport or a ClosedForm")
 
 
 # ------------------------------------------------------------------ the exact analysis
@@ -49,14 +66,16 @@ def tile_text(tile) -> str:
 
 def analysis_text(report: dict) -> str:
     """The human-readable form of `data.analysis_report`."""
-    (ph, pw), (h, w), (oh, ow) = report["period"], report["input_size"], report["output_size"]
+    (ph, pw) = report["period"]
     contrast = "inf (holes)" if report["contrast"] is None else \
         f"{report['contrast']} = {report['contrast_float']:.4g}"
     (t, b), (le, ri) = report["edge"]
     interior = report.get("has_interior", True)
-    lines = [
-        f"stack     {report['spec']}",
-        f"size      {h}x{w} -> {oh}x{ow}",
+    lines = [f"stack     {report['spec']}"]
+    if "input_size" in report:  # a pattern without an input size has no output size either
+        (h, w), (oh, ow) = report["input_size"], report["output_size"]
+        lines.append(f"size      {h}x{w} -> {oh}x{ow}")
+    lines += [
         f"period    {ph} x {pw}",
         f"even      {'yes' if report['is_even'] else 'no' if interior else 'no: there is no interior'}",
         f"holes     {'yes' if report['has_holes'] else 'no'}",
@@ -123,6 +142,112 @@ def comparison_text(report: dict) -> str:
         exact_energy = f"{'-':>7}" if x is None else f"{x['artifact_energy']:>7.4g}"
         lines.append(f"{row['index']:>2} {name:<19} {shape:<13} {period:<7} {contrast:>16} "
                      f"{exact_contrast:>9} {_stat(row['artifact_energy'], draws):>16} {exact_energy}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ models
+
+
+def _group_line(g: dict) -> str:
+    """One output channel group: its period, evenness and contrast (inside a larger input without interior)."""
+    (ph, pw), (a, b) = g["period"], g["channels"]
+    contrast = "inf (holes)" if g["contrast"] is None else g["contrast"]
+    tile_even = (ph, pw) == (1, 1) and not g["has_holes"]
+    if g["has_interior"]:
+        return f"channels  {a}..{b - 1}: period {ph} x {pw}, even {'yes' if g['is_even'] else 'no'}, " \
+               f"contrast {contrast}"
+    inside = "even" if tile_even else f"period {ph} x {pw}, contrast {contrast}"
+    return f"channels  {a}..{b - 1}: no interior at this size (every pixel is border); inside a larger input: {inside}"
+
+
+def network_pattern_text(report: dict) -> str:
+    """The human-readable form of `to_dict(network_pattern)`: the graph's size, one line (and a small tile) per
+    output channel group, the verdict."""
+    shape = "x".join(map(str, report["input_shape"][1:]))
+    out = "x".join(map(str, report["output_shape"][1:]))
+    lines = [f"graph     {report['nodes']} nodes, input {shape} -> output {out}"]
+    for g in report["groups"]:
+        lines.append(_group_line(g))
+        (ph, pw) = g["period"]
+        if ph <= MAX_TILE_PRINT and pw <= MAX_TILE_PRINT and (ph, pw) != (1, 1):
+            if all(isinstance(v, int) for row in g["tile"] for v in row):
+                lines.append(tile_text(g["tile"]))
+            else:
+                lines.append("          (the tile's counts have thousands of digits: see --json)")
+    lines += ["verdict   " + line for line in report["verdict"].splitlines()]
+    return "\n".join(lines)
+
+
+#: Keyword arguments that say nothing about the geometry, left out of the per-layer table's layer column.
+_QUIET = re.compile(r", (out_channels|bias|eps|momentum|affine|track_running_stats|inplace)=[^,)]*")
+
+
+def _short_spec(spec: str) -> str:
+    spec = _QUIET.sub("", spec)
+    return spec if len(spec) <= 40 else spec[:39] + "~"
+
+
+def _short_path(path: str, width: int) -> str:
+    """A module path cut in the middle (its first and last parts say where it is)."""
+    if len(path) <= width:
+        return path
+    keep = width - 1
+    return path[:keep // 3] + "~" + path[len(path) - (keep - keep // 3):]
+
+
+def _row_hidden(node, row) -> bool:
+    """Pointwise layers and tensor ops (adds, products, concatenations) that pass the artifact unchanged or are
+    unmeasured: in --json, not in the table, which keeps the layers that shape the geometry and every node
+    that introduces, amplifies or damps."""
+    op = node.op
+    pointwise = not is_layer(op) or getattr(op, "pointwise", False) or op.is_activation
+    return row.role in ("passes", "unmeasured") and pointwise
+
+
+def _gain_text(gains) -> str:
+    """The channel-mean phase gains of a (C, s_h, s_w) array as rows, e.g. [0.51 0.12; 0.3 0.07]."""
+    mean = gains.mean(axis=0)
+    return "[" + "; ".join(" ".join(f"{v:.3g}" for v in row) for row in mean) + "]"
+
+
+def checkerboard_report_text(per_layer: CheckerboardReport) -> str:
+    """The per-layer table of `checkerboard_report`: module path, layer, role and the numbers behind it, a
+    legend and the report's verdict. O(nodes)."""
+    net = per_layer.network
+    rows = [(net[r.node], r) for r in per_layer.rows]
+    shown = [(n, r) for n, r in rows if not _row_hidden(n, r)]
+    paths = [_short_path(n.module or n.name, 44) for n, _ in shown]
+    width = max([len("module")] + [len(p) for p in paths])
+    lines = ["per layer (the model's weights, on a constant input of ones):",
+             f"{'module':<{width}}  {'layer':<40} {'role':<10} {'period':<7} {'spread':>7} {'resp.':>6} "
+             f"{'measured':>9} {'change':>7}"]
+
+    def num(v, fmt=".3g"):
+        return "-" if v is None else format(v, fmt)
+    for path, (_, row) in zip(paths, shown, strict=True):
+        period = "x".join(map(str, row.period)) if row.period else "-"
+        lines.append(f"{path:<{width}}  {_short_spec(row.spec):<40} {row.role:<10} {period:<7} "
+                     f"{num(row.gain_spread):>7} {num(row.response):>6} {num(row.measured):>9} "
+                     f"{num(row.change):>7}")
+        if row.phase_gain is not None and row.phase_gain.shape[1] * row.phase_gain.shape[2] <= 16:
+            lines.append(f"{'':<{width}}    phase gains (channel mean) {_gain_text(row.phase_gain)}, largest "
+                         f"artifact amplitude {row.gain_amplitude:.3g} of DC")
+    hidden = len(rows) - len(shown)
+    if hidden:
+        lines.append(f"({hidden} pointwise layers and tensor ops that pass the artifact unchanged, or are unmeasured, "
+                     "are left out; --json lists them)")
+    lines += ["spread: (max - min) / mean |gain| of a transposed or sub-pixel conv's per-phase gains (sub-kernel "
+              "sums);", "resp.: a stride-1 conv's largest |H(f)| / |H(0)| at its input's artifact frequencies; "
+              "measured: the output's", "modulation on the constant input; change: measured / the input's "
+              f"(introduces, amplifies > {1 + TOLERANCE:g}, damps < {1 - TOLERANCE:g})"]
+    return "\n".join(lines + ["report    " + line for line in per_layer.verdict().splitlines()])
+
+
+def model_text(report: dict, per_layer: CheckerboardReport | None = None) -> str:
+    """The human-readable form of `data.model_report`, with the table of a `checkerboard_report` `per_layer`."""
+    lines = [f"model     {report['model']}", network_pattern_text(report)]
+    if per_layer is not None:
+        lines += ["", checkerboard_report_text(per_layer)]
     return "\n".join(lines)
 
 
