@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from math import prod
 
-import numba
 import numpy as np
 
-from ..kernels.threads import parallel_for
+from ..kernels import gemm
+from ..kernels.threads import num_threads, parallel_for, serial_blas
 from .errors import CheckerlabError
 from .graph_overlap import (
     Context,
@@ -654,7 +654,7 @@ class Linear(TensorOp):
 
     def forward(self, xs, params):
         x = xs[0]
-        y = x @ params["weight"].astype(x.dtype, copy=False).T
+        y = gemm.matmul(x, params["weight"].astype(x.dtype, copy=False).T)
         b = params.get("bias")
         return y + b.astype(x.dtype, copy=False) if b is not None else y
 
@@ -684,7 +684,7 @@ class MatMul(TensorOp):
 
     def forward(self, xs, params):
         a, b = xs
-        return np.matmul(a, b.astype(a.dtype, copy=False))
+        return gemm.matmul(a, b)
 
     def pattern(self, values, ctx):
         """Contracting positions, or a product of two position-dependent operands (attention scores):
@@ -740,17 +740,28 @@ class Softmax(TensorOp):
 ATTENTION_BLOCK = 1 << 19  # score elements per block of query rows (2 MB of float32)
 
 
-def _softmax_rows(lo, hi, s, total):
-    """Rows lo..hi-1 of the scores `s`: exp(s - row max) in place, the row sums into `total` (1 for a fully
-    masked row, whose exponentials are all 0). NumPy ufuncs release the GIL, so `parallel_for` splits the rows
-    over threads."""
-    s, total = s[lo:hi], total[lo:hi]
-    top = s.max(axis=1, keepdims=True)
-    top[top == -np.inf] = 0  # a row of -inf: exp gives 0 (PyTorch's output there is 0, not NaN)
-    np.subtract(s, top, out=s)
-    np.exp(s, out=s)
-    np.sum(s, axis=1, keepdims=True, out=total)
-    total[total == 0] = 1
+def _attention_blocks(lo, hi, jobs, qs, kt, v, masks, out, block):
+    """Jobs lo..hi-1 = (head, first query row, end): scores by a BLAS product on this thread, masks, the
+    softmax in place (exp(s - row max), a fully masked row giving 0 as PyTorch), the product with v, then
+    normalised: (rows, E) divisions instead of (rows, S). One scores block per call."""
+    scores = np.empty((block, kt.shape[-1]), qs.dtype)
+    total = np.empty((block, 1), qs.dtype)
+    for b, r0, r1 in jobs[lo:hi]:
+        s, t = scores[: r1 - r0], total[: r1 - r0]
+        np.matmul(qs[b, r0:r1], kt[b], out=s)
+        for mask in masks:
+            if mask.dtype == bool:
+                np.copyto(s, -np.inf, where=~mask[b, r0:r1])
+            else:
+                s += mask[b, r0:r1]
+        top = s.max(axis=1, keepdims=True)
+        top[top == -np.inf] = 0  # a row of -inf: exp gives 0 (PyTorch's output there is 0, not NaN)
+        np.subtract(s, top, out=s)
+        np.exp(s, out=s)
+        np.sum(s, axis=1, keepdims=True, out=t)
+        t[t == 0] = 1
+        np.matmul(s, v[b], out=out[b, r0:r1])
+        out[b, r0:r1] /= t
 
 
 @dataclass(frozen=True, repr=False)
@@ -771,10 +782,9 @@ class Attention(TensorOp):
         return (*_broadcast(self, [q[:-2], k[:-2], v[:-2]]), q[-2], v[-1])
 
     def forward(self, xs, params):
-        """Blocks of query rows: scores (block, S) by BLAS, the softmax in place on the kernel threads (NumPy
-        ufuncs release the GIL), then the product with v, normalised afterwards. The scores never exist
-        whole (an (L, S) matrix per head is 64 MB at L = S = 4096), and a fully masked row gives 0, as
-        PyTorch."""
+        """Blocks of query rows, each a job of `_attention_blocks` on the kernel threads (its products on one
+        BLAS thread, `kernels.threads.serial_blas`). The scores never exist whole (an (L, S) matrix per head
+        is 64 MB at L = S = 4096), and a fully masked row gives 0, as PyTorch. Cost O(heads * L * S * E)."""
         q, k, v = xs[:3]
         lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
         n, m, e = q.shape[-2], k.shape[-2], v.shape[-1]
@@ -782,24 +792,14 @@ class Attention(TensorOp):
         masks = [np.broadcast_to(a, (*lead, n, m)).reshape(-1, n, m) for a in masks]
         q, k, v = (np.broadcast_to(a, (*lead, *a.shape[-2:])).reshape(-1, *a.shape[-2:]) for a in (q, k, v))
         scale = q.dtype.type(self.scale if self.scale is not None else 1 / np.sqrt(q.shape[-1]))
+        qs, kt = q * scale, k.transpose(0, 2, 1)  # q scaled before the product, as PyTorch's math path
+        v = v.astype(q.dtype, copy=False)
         out = np.empty((q.shape[0], n, e), q.dtype)
         block = max(1, min(n, ATTENTION_BLOCK // max(m, 1)))
-        scores, sums = np.empty((block, m), q.dtype), np.empty((block, 1), q.dtype)
-        threads = numba.get_num_threads() if block * m >= 1 << 16 else 1
-        for b in range(q.shape[0]):
-            qs, kt = q[b] * scale, k[b].T  # q scaled before the product, as PyTorch's math path
-            for lo in range(0, n, block):
-                hi = min(n, lo + block)
-                s, total = scores[: hi - lo], sums[: hi - lo]
-                np.matmul(qs[lo:hi], kt, out=s)  # BLAS on its own threads
-                for mask in masks:
-                    if mask.dtype == bool:
-                        np.copyto(s, -np.inf, where=~mask[b, lo:hi])
-                    else:
-                        s += mask[b, lo:hi]
-                parallel_for(_softmax_rows, hi - lo, threads, s, total)
-                np.matmul(s, v[b], out=out[b, lo:hi])
-                out[b, lo:hi] /= total  # (block, E) divisions instead of (block, S)
+        jobs = [(b, r0, min(n, r0 + block)) for b in range(q.shape[0]) for r0 in range(0, n, block)]
+        threads = num_threads() if n * m * max(e, 1) >= 1 << 18 else 1
+        with serial_blas() as ours:  # every product on its own job's thread: no BLAS pool beside ours
+            parallel_for(_attention_blocks, len(jobs), threads if ours else 1, jobs, qs, kt, v, masks, out, block)
         return out.reshape(*lead, n, e)
 
     def pattern(self, values, ctx):
@@ -821,7 +821,7 @@ class Baddbmm(TensorOp):
 
     def forward(self, xs, params):
         a, b1, b2 = xs
-        out = np.matmul(b1, b2) * b1.dtype.type(self.alpha)
+        out = gemm.matmul(b1, b2) * b1.dtype.type(self.alpha)
         return out + a * b1.dtype.type(self.beta) if self.beta else out
 
     def pattern(self, values, ctx):

@@ -63,6 +63,36 @@ def _import_row(torch, decoder, latent: int, tmp: Path):
     return latent, layers, len(net), net.output_shape, times, total
 
 
+def cost_by_kind(net, x, rounds: int = 5) -> list[tuple[str, float]]:
+    """Where `Network.forward` spends its time: every node's op re-run alone on its recorded inputs (best of
+    ``rounds``), summed per op kind, largest first (a conv and the activation it fuses count separately)."""
+    from checkerlab.analytics.network import layer_forward
+
+    values = net.forward(x, keep=True)
+    totals: dict[str, float] = {}
+    for node in net.nodes:
+        if not node.inputs:
+            continue
+        xs = [values[i] for i in node.inputs]
+        if is_layer(node.op):
+            def run(node=node, xs=xs):
+                return layer_forward(node.op, xs[0], node.params)
+        else:
+            def run(node=node, xs=xs):
+                return node.op.forward(xs, node.params)
+        run()
+        best = min(_timed(run) for _ in range(rounds))
+        kind = type(node.op).__name__
+        totals[kind] = totals.get(kind, 0.0) + best
+    return sorted(totals.items(), key=lambda kv: -kv[1])
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1e3
+
+
 def main() -> None:
     import torch
     from models.architectures import ARCHITECTURES, VAEDecoder, _randomise
@@ -97,6 +127,9 @@ def main() -> None:
                 module(tx)
         ours, theirs = interleaved_best_ms([lambda net=net, x=x: net.forward(x), run_torch], rounds=9, inner=1)
         sims.append((name, shape, net.output_shape, ours, theirs))
+        if not name.startswith("50-layer"):
+            continue
+        costs = cost_by_kind(net, x)
 
     md = [f"## Model import\n\n`.venv/bin/python benchmarks/bench_import.py` ({time.perf_counter() - started:.0f} s; "
           f"{machine()}; {threads} threads; load average {load_before} before, {load()} after).", "",
@@ -126,7 +159,12 @@ def main() -> None:
            f"**{ratio:.2f}x** ({'pass' if ratio <= 1.5 else 'FAIL'}). The other rows are the test architectures "
            f"at their benchmark sizes, worst {worst[3] / worst[4]:.2f}x ({worst[0]}): a handful of fused "
            "convolution calls each, so their ratio is the convolution kernels' own against PyTorch's at those "
-           "shapes (`bench_kernels.py`); in a profile the kernel calls take over 85 % of those forwards."]
+           "shapes (`bench_kernels.py`)."]
+    total = sum(ms for _, ms in costs)
+    md += ["", "Where the decoder's forward goes (each node re-run alone on its recorded inputs, best of 5, summed "
+           f"per op kind; {total:.1f} ms in all, against {sims[0][3]:.1f} ms for the fused forward):", "",
+           "| op | ms | share |", "|---|---:|---:|",
+           *[f"| {kind} | {ms:.1f} | {100 * ms / total:.0f} % |" for kind, ms in costs[:8]]]
     text = "\n".join(md)
     print(text)
     write_section("bench_import", text)

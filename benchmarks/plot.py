@@ -98,7 +98,7 @@ def draw(kernels: dict, series) -> None:
                     ax.scatter([r["work"] for r in sel], [r["gflops"] for r in sel], s=10, marker=marker,
                                color=COLORS[op], alpha=0.7, linewidths=0, label=f"{op} {dtype}")
         for dtype, ls in (("float32", "--"), ("float64", ":")):
-            ax.axhline(peaks[dtype], color="k", lw=0.8, ls=ls, label=f"{dtype} BLAS peak (2048^2 matmul)")
+            ax.axhline(peaks[dtype], color="k", lw=0.8, ls=ls, label=f"{dtype} peak (2048^2 product)")
             ax.axhline(0.7 * peaks[dtype], color="grey", lw=0.6, ls=ls)
         ax.set_xscale("log")
         ax.set_yscale("log")

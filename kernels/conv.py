@@ -1,8 +1,11 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Both run on `kernels.gather.gather`, except pointwise ops with many channels, which are one BLAS product per
-image and group (`kernels.gemm`). The transposed convolution is computed in polyphase form: output phase
+Two routes, chosen per shape (`_lowers`, with its measured crossover): the direct kernel
+`kernels.gather.gather` for few channels (the tool's layers, depthwise, tiny shapes), and matrix products
+(`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for dense ops with 16+ output
+channels per group; one product per image for pointwise ops on every core). Both share the geometry below,
+computed once per shape. The transposed convolution is computed in polyphase form: output phase
 ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]`` from exactly
 the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a scatter formulation
 would insert. The convolution reads its input split into its ``s_h * s_w`` stride phases, so that every tap
@@ -27,7 +30,7 @@ from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, as_activation
 from .gather import BLOCK, PARALLEL_MIN, gather
-from .threads import num_threads
+from .threads import blas_serial, num_threads
 
 CHUNK_BYTES = 2048  # accumulator row per pass: BLOCK rows of this stay in L1
 STAGE_BYTES = 1 << 18  # staged input rows per job: stays in L2
@@ -35,6 +38,9 @@ MIN_JOBS = 4 * numba.config.NUMBA_NUM_THREADS  # share channel blocks, then rows
 MIN_LENGTH = 1024  # elements per row block at least (short vectors pay the per-pass overhead)
 GEMM_MIN_CHANNELS = 16  # a pointwise op runs as a matrix product from this many channels per group ...
 GEMM_MIN_WORK = 1 << 22  # ... and multiply-adds (BLAS on two threads of an oversubscribed machine can stall)
+LOWER_MIN_CHANNELS = 16  # a dense op runs as im2col + matrix products (gemm.Lowering) from this many output
+LOWER_MIN_K = 64  # ... channels per group, this many (input channel, tap) terms per output ...
+LOWER_MIN_WORK = 1 << 18  # ... and multiply-adds
 
 
 def _phase_taps(k, s, d, p):
@@ -84,15 +90,16 @@ def _plane_tables(planes):
 class Plan:
     """Everything about one call that depends only on shapes and hyper-parameters: the output shape, the
     direct kernel's job split (geometry vector and plane tables) for one thread and for several, whether the
-    op is pointwise and worth a matrix product (`kernels.gemm`), and the work (multiply-adds) that decides
-    the threading."""
+    op is pointwise and worth a matrix product, its `gemm.Lowering` where products beat the direct kernel,
+    and the work (multiply-adds) that decides the threading."""
 
-    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "empty", "no_table",
-                 "no_bias")
+    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "lowering", "empty",
+                 "no_table", "no_bias")
 
     def __init__(self, out_shape, dtype, serial, parallel, work):
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
         self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
+        self.lowering = None  # a gemm.Lowering where im2col + matrix products beat the direct kernel
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
         self.no_bias = np.zeros(self.c_out, dtype)
@@ -110,9 +117,14 @@ class Plan:
         budget = 1 if self.work < PARALLEL_MIN else num_threads()
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
-        if self.pointwise and budget == numba.config.NUMBA_NUM_THREADS:  # BLAS threads are not ours to limit
+        all_cores = budget == numba.config.NUMBA_NUM_THREADS
+        if self.lowering is not None and blas_serial():  # products as jobs of our threads, one BLAS thread each
+            self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
+        elif self.pointwise and all_cores:  # no control of BLAS's threads: one product per image on all of them
             gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
                            self.no_bias)
+        elif self.lowering is not None and all_cores:
+            self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
         else:
             gather(x4, w, self.no_bias if b is None else b, y, pre, code, table, geo, tables, threads)
         if return_preactivation:
@@ -127,15 +139,33 @@ def _pointwise(c_ig, c_og, work):
     return c_ig >= GEMM_MIN_CHANNELS and c_og >= GEMM_MIN_CHANNELS and work >= GEMM_MIN_WORK
 
 
+def _lowers(c_ig, c_og, taps, work):
+    """Whether a dense op pays as im2col + matrix products (`gemm.Lowering`) rather than the direct kernel:
+    at least LOWER_MIN_CHANNELS output channels per group (the product's M; depthwise and the tool's 1-8
+    channel layers stay direct), LOWER_MIN_K terms (input channel, tap) per output and LOWER_MIN_WORK
+    multiply-adds. Measured on the bench_kernels grid (float32, one thread, interleaved in one run): of its
+    53 dense shapes with 32+ channels the lowered route is faster on 47 (conv2d on 28 of 28, geomean 1.98x
+    faster; conv_transpose2d on 19 of 25, 1.29x; the six exceptions, mostly 32-channel transposed convs,
+    within 17 %); with 8 channels the direct kernel's 4x4 register blocks keep up with a product this thin."""
+    return c_og >= LOWER_MIN_CHANNELS and c_ig * taps >= LOWER_MIN_K and work >= LOWER_MIN_WORK
+
+
 def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
-          direct=False):
+          direct=False, pointwise=False):
     """The `Plan` of one op; ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, column), t_h, t_w), ...])]: each
     tap reads the staged input phase ``phase`` shifted by (row, column); ``halo``: staged rows beyond a
     block's own (the kernel's extent), in plane rows; ``direct``: the op reads x itself, unstaged (no padding,
     unit stride, pitch = x's width)."""
     args = (out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct)
     serial = _jobs(*args, 1)
-    return Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
+    plan = Plan(out_shape, dtype, serial, _jobs(*args, MIN_JOBS) if work >= PARALLEL_MIN else serial, work)
+    c_og = out_shape[1] // groups
+    plan.pointwise = pointwise
+    if pointwise or _lowers(c_ig, c_og, max(len(p[4]) for p in planes), work):
+        geo = _jobs(*args[:-1], False, 1)[0]  # staged unless pointwise (then the columns are x itself)
+        plan.lowering = gemm.Lowering(transposed, groups, c_og, c_ig, planes, out_shape[0], geo, halo,
+                                      np.dtype(dtype).itemsize, MIN_JOBS, pointwise)
+    return plan
 
 
 def _jobs(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, direct,
@@ -214,11 +244,10 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
                     for t_w, q_w in zip(taps_w[r_w], qs_w[r_w], strict=True)]
             planes.append((r_h, r_w, max(0, -(-(h_out - r_h) // sh)), max(0, -(-(w_out - r_w) // sw)), taps))
     work = n_batch * c_out * c_ig * kh * kw * h_in * w_in
-    plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
-                 1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0))
-    plan.pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
+    pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
         _pointwise(c_ig, c_og * kh * kw, work)
-    return plan
+    return _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
+                 1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1, *,
@@ -287,10 +316,10 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     halo = (kh - 1) * dh // sh
     c_og = c_out // groups
     work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
-    plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
-                 (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0))
-    plan.pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
-    return plan
+    pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
+    return _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
+                 (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
+                 pointwise=pointwise)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,

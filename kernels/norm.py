@@ -16,9 +16,8 @@ parallel chunks. Cost O(3 · numel) memory traffic (two statistics passes and on
 
 import operator
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._args import as_batch, unbatch
 from .gather import FASTMATH
@@ -29,12 +28,12 @@ JOBS = 64  # split rows into chunks until there are about this many jobs
 PIXEL_BLOCK = 256  # pixels per job of channel_layer_norm
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _partial_sums(x2, n_chunks, center, square, out):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _partial_sums(first, last, x2, n_chunks, center, square, out):
     # out[r, j] = Σ over chunk j of row r of x (square=False) or of (x - center[r])² (square=True).
     # Loops run over slices from 0: numba then drops its negative-index checks and the loops vectorise.
     n_rows, length = x2.shape
-    for job in prange(n_rows * n_chunks):
+    for job in range(first, last):
         r = job // n_chunks
         j = job - r * n_chunks
         v = x2[r, j * length // n_chunks : (j + 1) * length // n_chunks]
@@ -50,12 +49,12 @@ def _partial_sums(x2, n_chunks, center, square, out):
         out[r, j] = s
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _affine_rows(x2, mean, scale, w, b, y2):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _affine_rows(first, last, x2, mean, scale, w, b, y2):
     # y[r, l] = (x[r, l] - mean[r]) * scale[r] * w[r] + b[r]
     n_rows, length = x2.shape
     n_chunks = (length + CHUNK - 1) // CHUNK
-    for job in prange(n_rows * n_chunks):
+    for job in range(first, last):
         r = job // n_chunks
         lo = (job - r * n_chunks) * CHUNK
         xs, ys = x2[r, lo : lo + CHUNK], y2[r, lo : lo + CHUNK]
@@ -64,15 +63,15 @@ def _affine_rows(x2, mean, scale, w, b, y2):
             ys[i] = (xs[i] - m) * a + c
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _norm_rows(x2, w2, b2, eps, y2):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _norm_rows(first, last, x2, w2, b2, eps, y2):
     # Row r is one group: its float64 mean and biased variance (two passes), then
     # y = (x - mean) / sqrt(var + eps) * w + b with (w, b) = rows r % P of (w2, b2), shape (P, k), each of the
     # k entries covering a segment of length / k consecutive elements (a channel, or a single element).
     n_rows, length = x2.shape
     n_params, k = w2.shape
     seg = length // k
-    for r in prange(n_rows):
+    for r in range(first, last):
         xs, ys = x2[r], y2[r]
         s = 0.0
         for i in range(xs.shape[0]):
@@ -95,19 +94,19 @@ def _norm_rows(x2, w2, b2, eps, y2):
                     yj[i] = (xj[i] - mean) * a + c
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _channel_norm(x3, w, b, eps, scratch, y3):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _channel_norm(first, last, x3, w, b, eps, scratch, y3):
     # normalise x3[n, :, l] over the channel axis for every (n, l), a block of pixels per job; the
-    # float64 statistics of a block live in the running thread's rows of ``scratch`` (threads, 2, block)
+    # float64 statistics of a block live in this call's rows ``stats`` (2, block); ``scratch``: (2, block)
     n_batch, channels, length = x3.shape
-    block = scratch.shape[2]
+    block = scratch.shape[1]
+    stats = np.empty((2, block))  # this call's own: calls run concurrently on the kernel threads
     n_blocks = (length + block - 1) // block
-    for job in prange(n_batch * n_blocks):
+    for job in range(first, last):
         n = job // n_blocks
         lo = (job - n * n_blocks) * block
         hi = min(length, lo + block)
-        t = numba.get_thread_id()
-        mean, rstd = scratch[t, 0, : hi - lo], scratch[t, 1, : hi - lo]
+        mean, rstd = stats[0, : hi - lo], stats[1, : hi - lo]
         mean[:] = 0.0
         rstd[:] = 0.0
         for c in range(channels):
@@ -278,7 +277,7 @@ def channel_layer_norm(x, weight=None, bias=None, eps=1e-5):
     e = _eps(fn, eps)
     weight, bias = _vector(fn, "weight", weight, c, 1), _vector(fn, "bias", bias, c, 0)
     y = np.empty_like(x4)
-    scratch = np.empty((numba.get_num_threads(), 2, PIXEL_BLOCK))
+    scratch = np.empty((2, PIXEL_BLOCK))  # only its shape is read
     launch(_channel_norm, n * -(-h * w // PIXEL_BLOCK), x4.size, x4.reshape(n, c, h * w), weight, bias, e,
            scratch, y.reshape(n, c, h * w))
     return unbatch(y, squeeze)

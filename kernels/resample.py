@@ -22,7 +22,7 @@ import math
 import operator
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._args import FLOAT_DTYPES, as_batch, as_int, pair, unbatch
 from .gather import FASTMATH
@@ -345,10 +345,10 @@ def _fir_taps(n, up, down, before, after, k):
     return np.ascontiguousarray(idx, np.int64), np.ascontiguousarray(tap, np.int64), cnt.astype(np.int64)
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _fir2d(x, idx_h, tap_h, cnt_h, idx_w, tap_w, cnt_w, f, y):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _fir2d(first, last, x, idx_h, tap_h, cnt_h, idx_w, tap_w, cnt_w, f, y):
     nb, nh, nw = y.shape
-    for r in prange(nb * nh):
+    for r in range(first, last):
         b = r // nh
         oh = r - b * nh
         yr = y[b, oh]

@@ -22,31 +22,22 @@ parallel over rows of all planes.
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .gather import FASTMATH
+from .threads import num_threads, parallel_for
 
 SERIAL_WORK = 1 << 16  # elements below which a call runs on the calling thread alone
 MIN_RUN = 32  # consecutive source columns that gather2d copies as one slice
 
 
 def launch(kernel, n_jobs, work, *args):
-    """``kernel(*args)`` (a ``prange`` over ``n_jobs`` jobs touching ``work`` elements) on at most ``n_jobs``
-    threads, and on the calling thread alone below ``SERIAL_WORK``: waking the pool then costs more than it
-    saves, and on a loaded machine a woken thread may wait a whole time slice. ``numba.set_num_threads`` is
-    per calling thread, so concurrent callers do not interfere."""
-    threads = numba.get_num_threads()
-    use = 1 if work < SERIAL_WORK else max(1, min(threads, n_jobs))
-    if use == threads:
-        kernel(*args)
-        return
-    numba.set_num_threads(use)
-    try:
-        kernel(*args)
-    finally:
-        numba.set_num_threads(threads)
+    """``kernel(first, last, *args)`` over ``n_jobs`` jobs touching ``work`` elements, on the kernels' threads
+    (`threads.parallel_for`: the caller's thread count, work stealing), and on the calling thread alone below
+    ``SERIAL_WORK``: waking a helper then costs more than it saves. No Numba threading layer is involved, so
+    no OpenMP workers spin beside the kernels' threads and BLAS products."""
+    parallel_for(kernel, n_jobs, 1 if work < SERIAL_WORK else num_threads(), *args)
 
 
 class Axis(NamedTuple):
@@ -81,12 +72,12 @@ class Axis(NamedTuple):
                 and bool(np.array_equal(self.idx[:, 0], np.arange(n))) and bool(np.all(self.w[:, 0] == 1)))
 
 
-@njit(parallel=True, nogil=True, cache=True)
-def _gather(x, rows, cols, run, y):
+@njit(nogil=True, cache=True)
+def _gather(first, last, x, rows, cols, run, y):
     # run = (j0, j1): cols[j] = cols[j0] + (j - j0) on [j0, j1), copied as one slice (a padding's interior)
     nb, nh, _ = y.shape
     j0, j1 = run[0], run[1]
-    for r in prange(nb * nh):
+    for r in range(first, last):
         b = r // nh
         xr = x[b, rows[r - b * nh]]
         yr = y[b, r - b * nh]
@@ -99,11 +90,11 @@ def _gather(x, rows, cols, run, y):
             ys[j] = xr[cs[j]]
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _pass_w(x, idx, w, cnt, take_max, contiguous, y):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _pass_w(first, last, x, idx, w, cnt, take_max, contiguous, y):
     nb, nh, _ = x.shape
     no = y.shape[2]
-    for r in prange(nb * nh):
+    for r in range(first, last):
         b = r // nh
         xr = x[b, r - b * nh]
         yr = y[b, r - b * nh]
@@ -134,11 +125,11 @@ def _pass_w(x, idx, w, cnt, take_max, contiguous, y):
                 yr[o] = s
 
 
-@njit(parallel=True, nogil=True, cache=True, fastmath=set(FASTMATH))
-def _pass_h(x, idx, w, cnt, take_max, y):
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _pass_h(first, last, x, idx, w, cnt, take_max, y):
     nb, _, nw = x.shape
     no = y.shape[1]
-    for r in prange(nb * no):
+    for r in range(first, last):
         b = r // no
         o = r - b * no
         yr = y[b, o]

@@ -117,3 +117,78 @@ def limited(n: int):
         yield
     finally:
         _local.n = before
+
+
+# ------------------------------------------------------------------ BLAS threads during a lowered convolution
+_blas = {}  # "fns": (get, set) of numpy's OpenBLAS, or None; found once
+_blas_lock = threading.Lock()
+_blas_users = [0, 0]  # callers inside serial_blas, the thread count to restore when the last one leaves
+
+
+def _openblas():
+    """(get_num_threads, set_num_threads) of the OpenBLAS that numpy's wheels bundle, or None (another BLAS:
+    MKL, Accelerate, a system library whose threads we do not control). Found once, by its file next to
+    numpy (``numpy.libs``, ``numpy/.dylibs``) and its exported thread-count functions (the scipy-openblas
+    builds prefix and suffix every symbol)."""
+    if "fns" in _blas:
+        return _blas["fns"]
+    import ctypes
+    import glob
+    import os
+
+    import numpy as np
+    here = os.path.dirname(np.__file__)
+    fns = None
+    for path in sorted(glob.glob(os.path.join(here, "..", "numpy.libs", "*openblas*"))
+                       + glob.glob(os.path.join(here, ".dylibs", "*openblas*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                                   ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                                   ("openblas_get_num_threads", "openblas_set_num_threads")):
+            get, set_ = getattr(lib, get_name, None), getattr(lib, set_name, None)
+            if get is not None and set_ is not None:
+                get.restype, get.argtypes, set_.argtypes = ctypes.c_int, [], [ctypes.c_int]
+                fns = get, set_
+                break
+        if fns:
+            break
+    _blas["fns"] = fns
+    return fns
+
+
+def blas_serial() -> bool:
+    """Whether `serial_blas` can run numpy's products on their calling thread (numpy's bundled OpenBLAS)."""
+    return _openblas() is not None
+
+
+@contextmanager
+def serial_blas():
+    """Inside the block numpy's BLAS runs every product on its calling thread; yields whether it could.
+
+    `parallel_for` then shares matrix products among its threads like any kernel's jobs (work stealing: a
+    descheduled thread costs nothing), instead of OpenBLAS's own pool, whose static split waits for its
+    slowest worker and whose spinning workers slow the kernels' threads on an oversubscribed machine.
+    OpenBLAS's thread count is one process-wide setting (its ``openblas_set_num_threads_local`` is global in
+    the pthreads builds too), so the first caller to enter saves it and sets 1, the last to leave restores
+    it; another thread's numpy product meanwhile runs on one thread (same values, only slower). Yields
+    False, changing nothing, when numpy's BLAS is not a bundled OpenBLAS. Cost: two calls (< 1 us)."""
+    fns = _openblas()
+    if fns is None:
+        yield False
+        return
+    get, set_ = fns
+    with _blas_lock:
+        if _blas_users[0] == 0:
+            _blas_users[1] = get()
+            set_(1)
+        _blas_users[0] += 1
+    try:
+        yield True
+    finally:
+        with _blas_lock:
+            _blas_users[0] -= 1
+            if _blas_users[0] == 0:
+                set_(_blas_users[1])

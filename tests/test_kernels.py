@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import naive_kernels as naive
@@ -256,10 +257,17 @@ def matrix_products(monkeypatch):
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("transposed, k, groups", [(False, 1, 1), (False, 1, 3), (True, 2, 1), (True, (3, 2), 3),
                                                    (True, 1, 1)])
-def test_pointwise_matrix_product_path(matrix_products, transposed, k, groups, dtype):
-    """1x1 conv2d and kernel == stride transposed convs as one BLAS product per image and group, with bias,
-    activation and pre-activation, equal the definitions; the direct kernel gives the same."""
-    from checkerlab.kernels import conv
+@pytest.mark.parametrize("blas_control", [True, False])
+def test_pointwise_matrix_product_path(matrix_products, monkeypatch, blas_control, transposed, k, groups, dtype):
+    """1x1 conv2d and kernel == stride transposed convs as BLAS products, with bias, activation and
+    pre-activation, equal the definitions: as lowered jobs reading x itself (numpy's OpenBLAS held to one
+    thread per job) or, without control of the BLAS threads, as one product per image and group on every core
+    and the direct kernel for a caller limited to fewer threads."""
+    from checkerlab.kernels import conv, threads
+    if not blas_control:
+        monkeypatch.setitem(threads._blas, "fns", None)
+    elif threads._openblas() is None:
+        pytest.skip("numpy's BLAS is not a bundled OpenBLAS")
     rng = np.random.default_rng(14)
     k2 = (k, k) if isinstance(k, int) else k
     x = rng.standard_normal((2, 3 * groups, 5, 7)).astype(dtype)
@@ -280,12 +288,14 @@ def test_pointwise_matrix_product_path(matrix_products, transposed, k, groups, d
     assert_close(f(x[0], w, b, **kw), ref[0], dtype)
     no_bias = naive.conv_transpose2d(x, w, None, **kw) if transposed else naive.conv2d(x, w, None, **kw)
     assert_close(f(x, w, None, **kw), no_bias, dtype)  # a 1x1 conv without bias is the product alone
-    numba = pytest.importorskip("numba")
-    numba.set_num_threads(1)  # the caller limits the threads: the direct kernel, same values
-    try:
-        assert_close(f(x, w, b, **kw), ref, dtype)
-    finally:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    from checkerlab.kernels import gemm
+    ran = []
+    run = gemm.Lowering.run
+    monkeypatch.setattr(gemm.Lowering, "run", lambda self, *a: ran.append(1) or run(self, *a))
+    with threads.limited(1):  # the caller limits the threads: lowered jobs reading x, or the direct kernel
+        assert_close(f(x, w, b, **kw, activation="leaky_relu"), naive.leaky_relu(ref), dtype)
+        assert_close(f(x, w, None, **kw), no_bias, dtype)
+    assert len(ran) == (2 if blas_control else 0)
 
 
 def test_overlap_map_is_exact_integer_counts():
@@ -692,3 +702,255 @@ def test_read_only_inputs_are_accepted(dtype):
     assert np.array_equal(kernels.conv_transpose2d(x, w, b, stride=2), naive.conv_transpose2d(ones_x, ones_w, stride=2))
     assert np.array_equal(kernels.conv2d(x, w, b), naive.conv2d(ones_x, ones_w))
     assert kernels.upsample_bilinear2d(x[0], 2).shape == (1, 10, 12)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dense convolutions as im2col + matrix products (kernels/gemm.py `Lowering`)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def forced_lowering(col_bytes=256):
+    """Every conv of any size takes the im2col + matrix-product route, in column blocks of ``col_bytes`` (so
+    that even tiny shapes are cut into several row blocks and output-channel blocks)."""
+    from checkerlab.kernels import conv, gemm
+    saved = (conv.LOWER_MIN_CHANNELS, conv.LOWER_MIN_K, conv.LOWER_MIN_WORK, gemm.COL_BYTES, gemm.SPLIT_COLS,
+             gemm.SPLIT_ROWS)
+    conv.LOWER_MIN_CHANNELS, conv.LOWER_MIN_K, conv.LOWER_MIN_WORK = 1, 1, 0
+    gemm.COL_BYTES, gemm.SPLIT_COLS, gemm.SPLIT_ROWS = col_bytes, 8, 2
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+    try:
+        yield
+    finally:
+        (conv.LOWER_MIN_CHANNELS, conv.LOWER_MIN_K, conv.LOWER_MIN_WORK, gemm.COL_BYTES, gemm.SPLIT_COLS,
+         gemm.SPLIT_ROWS) = saved
+        conv._conv_plan.cache_clear()
+        conv._transposed_plan.cache_clear()
+
+
+@SETTINGS
+@given(transposed_cases(), st.sampled_from([256, 1 << 20]), st.sampled_from([None, "silu"]))
+def test_lowered_conv_transpose2d_matches_scatter_definition(case, col_bytes, activation):
+    """Every polyphase plane as im2col + product (groups, dilation, output padding, strides 1-4, planes with
+    no tap, blocks cut by rows and output channels) equals the scatter definition, with the fused bias and
+    activation and the pre-activation output."""
+    from checkerlab.kernels import conv
+    x, w, b = case_arrays(case, transposed=True)
+    kw = dict(stride=case["s"], padding=case["p"], output_padding=case["op"], dilation=case["d"],
+              groups=case["groups"])
+    ref = naive.conv_transpose2d(x, w, b, **kw)
+    with forced_lowering(col_bytes):
+        assert conv._transposed_plan(x.shape, x.dtype, w.shape, case["s"], case["p"], case["op"], case["d"],
+                                     case["groups"]).lowering is not None
+        y, pre = kernels.conv_transpose2d(x, w, b, **kw, activation=activation, return_preactivation=True)
+    assert_close(pre, ref, x.dtype.type)
+    assert_close(y, ref if activation is None else naive.silu(ref), x.dtype.type)
+
+
+@SETTINGS
+@given(conv_cases(), st.sampled_from([256, 1 << 20]), st.sampled_from([None, "relu"]))
+def test_lowered_conv2d_matches_direct_definition(case, col_bytes, activation):
+    """conv2d as im2col + product (strides through the staged input's phases, asymmetric padding, dilation,
+    groups, batch > 1) equals the direct definition."""
+    x, w, b = case_arrays(case, transposed=False)
+    kw = dict(stride=case["s"], padding=case["padding"], dilation=case["d"], groups=case["groups"])
+    ref = naive.conv2d(x, w, b, **kw)
+    with forced_lowering(col_bytes):
+        y, pre = kernels.conv2d(x, w, b, **kw, activation=activation, return_preactivation=True)
+    assert_close(pre, ref, x.dtype.type)
+    assert_close(y, ref if activation is None else naive.relu(ref), x.dtype.type)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_lowering_dispatch_threshold_both_sides(transposed, dtype):
+    """Just below LOWER_MIN_CHANNELS output channels per group the direct kernel runs, from it the lowered
+    route; both equal the definition, on 1 and 2 threads (non-contiguous input, batch 3, 2 groups)."""
+    from checkerlab.kernels import conv
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((3, 2 * 24, 13, 22)).astype(dtype)[:, :, :, ::2]
+    assert not x.flags.c_contiguous
+    for c_og, lowered in ((conv.LOWER_MIN_CHANNELS - 1, False), (conv.LOWER_MIN_CHANNELS, True)):
+        if transposed:
+            w = rng.standard_normal((48, c_og, 4, 3)).astype(dtype)
+            kw = dict(stride=2, padding=1, output_padding=(1, 0), dilation=(1, 2), groups=2)
+            f, ref_f = kernels.conv_transpose2d, naive.conv_transpose2d
+            plan = conv._transposed_plan(x.shape, x.dtype, w.shape, 2, 1, (1, 0), (1, 2), 2)
+        else:
+            w = rng.standard_normal((2 * c_og, 24, 3, 3)).astype(dtype)
+            kw = dict(stride=(1, 2), padding=(2, 1, 0, 1), dilation=(2, 1), groups=2)
+            f, ref_f = kernels.conv2d, naive.conv2d
+            plan = conv._conv_plan(x.shape, x.dtype, w.shape, (1, 2), (2, 1, 0, 1), (2, 1), 2)
+        assert (plan.lowering is not None) == lowered
+        b = rng.standard_normal(2 * c_og).astype(dtype)
+        ref = ref_f(np.ascontiguousarray(x), w, b, **kw)
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            try:
+                assert_close(f(x, w, b, **kw), ref, dtype)
+            finally:
+                numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_lowered_scratch_is_reused_without_stale_padding():
+    """A thread keeps its scratch buffer between calls: a padded conv after one whose staged rows filled the
+    same memory with data must still read zeros in its padding."""
+    rng = np.random.default_rng(22)
+    with forced_lowering(4096):
+        x1 = rng.standard_normal((1, 8, 20, 20))
+        w1 = rng.standard_normal((8, 8, 3, 3))
+        kernels.conv2d(x1, w1)  # no padding: the staged rows are data everywhere
+        x2 = rng.standard_normal((1, 8, 9, 9))
+        for kw in (dict(padding=2), dict(padding=1, stride=2)):
+            assert_close(kernels.conv2d(x2, w1, **kw), naive.conv2d(x2, w1, **kw), np.float64)
+            kernels.conv2d(x1, w1)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_lowered_conv_after_a_padding_mode_matches_torch(mode):
+    """Conv2d(padding_mode=...) as the network runs it (kernels.pad, then an unpadded conv) at network
+    channel counts, on the lowered route."""
+    torch = pytest.importorskip("torch")
+    from checkerlab.kernels import conv
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((2, 32, 17, 15)).astype(np.float32)
+    w = rng.standard_normal((32, 32, 3, 3)).astype(np.float32) / 10
+    b = rng.standard_normal(32).astype(np.float32)
+    xp = kernels.pad(x, (1, 1, 1, 1), mode)
+    assert conv._conv_plan(xp.shape, xp.dtype, w.shape, 1, 0, 1, 1).lowering is not None
+    got = kernels.conv2d(xp, w, b)
+    m = torch.nn.Conv2d(32, 32, 3, padding=1, padding_mode=mode)
+    with torch.no_grad():
+        m.weight.copy_(torch.from_numpy(w))
+        m.bias.copy_(torch.from_numpy(b))
+        ref = m(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4 * max(1.0, np.abs(ref).max()))
+
+
+def test_lowered_net_shapes_match_torch():
+    """Network-sized layers on the real dispatch (3x3 convs at 64 channels, a strided conv, a k4 s2
+    transposed conv, a 5x5), float32 within 1e-4 and float64 within 1e-10 of torch."""
+    torch = pytest.importorskip("torch")
+    from checkerlab.kernels import conv
+    rng = np.random.default_rng(24)
+    for dtype, tol in ((np.float32, 1e-4), (np.float64, 1e-10)):
+        x = rng.standard_normal((2, 64, 19, 23)).astype(dtype)
+        for transposed, k, s, p in ((False, 3, 1, 1), (False, 3, 2, 1), (False, 5, 1, 2), (True, 4, 2, 1),
+                                    (True, 3, 2, 1)):
+            w = rng.standard_normal((64, 48, k, k)).astype(dtype) / 10
+            b = rng.standard_normal(48).astype(dtype)
+            xt, wt, bt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
+            if transposed:
+                plan = conv._transposed_plan(x.shape, x.dtype, w.shape, s, p, 0, 1, 1)
+                got, ref = kernels.conv_transpose2d(x, w, b, s, p), torch.nn.functional.conv_transpose2d(xt, wt, bt,
+                                                                                                        s, p)
+            else:
+                w = np.ascontiguousarray(w.transpose(1, 0, 2, 3))
+                plan = conv._conv_plan(x.shape, x.dtype, w.shape, s, p, 1, 1)
+                got, ref = kernels.conv2d(x, w, b, s, p), torch.nn.functional.conv2d(xt, torch.from_numpy(w), bt, s, p)
+            assert plan.lowering is not None
+            ref = ref.numpy()
+            np.testing.assert_allclose(got, ref, rtol=0, atol=tol * max(1.0, np.abs(ref).max()))
+
+
+def test_lowering_buffers_are_bounded_whatever_the_image():
+    """The column and product blocks of a job stay within COL_BYTES however large the image, rows wider than
+    that being cut into column windows (a plan allocates nothing); the staged block holds at most the input
+    rows one output row reads."""
+    from checkerlab.kernels import conv, gemm
+    for h, w in ((64, 64), (4096, 4096), (8, 1 << 16)):
+        plan = conv._conv_plan((4, 64, h, w), np.dtype(np.float32), (64, 64, 3, 3), 1, 1, 1, 1)
+        low = plan.lowering
+        assert low is not None
+        assert 0 < low.col_size * 4 <= gemm.COL_BYTES and 0 < low.prod_size * 4 <= gemm.COL_BYTES
+        assert low.stage_size * 4 <= max(gemm.COL_BYTES, 64 * 3 * (w + 2) * 4)
+
+
+def test_lowered_column_windows_match_definition():
+    """Rows wider than a column block: one row per job, cut into column windows (strided and transposed
+    too)."""
+    rng = np.random.default_rng(26)
+    x = rng.standard_normal((2, 3, 4, 41))
+    from checkerlab.kernels import conv
+    with forced_lowering(col_bytes=3 * 9 * 8 * 5):  # a window of ~5 columns
+        w = rng.standard_normal((4, 3, 3, 3))
+        assert len(conv._conv_plan(x.shape, x.dtype, w.shape, 1, 1, 1, 1).lowering.windows) > 1
+        for kw in (dict(padding=1), dict(padding=(0, 2), stride=(1, 2), dilation=(1, 2))):
+            assert_close(kernels.conv2d(x, w, **kw), naive.conv2d(x, w, **kw), np.float64)
+        wt = rng.standard_normal((3, 4, 4, 4))
+        kw = dict(stride=2, padding=1)
+        assert_close(kernels.conv_transpose2d(x, wt, **kw), naive.conv_transpose2d(x, wt, **kw), np.float64)
+
+
+def test_serial_blas_restores_the_thread_count_and_nests():
+    """serial_blas sets numpy's OpenBLAS to one thread while any caller is inside, and restores it after the
+    last one leaves, from several threads at once; it changes nothing when the BLAS is not OpenBLAS."""
+    import threading
+
+    from checkerlab.kernels import threads
+    fns = threads._openblas()
+    if fns is None:
+        with threads.serial_blas() as ours:
+            assert not ours
+        return
+    get, _ = fns
+    before = get()
+    inside = []
+    barrier = threading.Barrier(3)
+
+    def worker():
+        with threads.serial_blas() as ours:
+            barrier.wait()
+            inside.append((ours, get()))
+            barrier.wait()
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for t in workers:
+        t.start()
+    barrier.wait()
+    barrier.wait()
+    for t in workers:
+        t.join()
+    assert inside == [(True, 1), (True, 1)]
+    assert get() == before
+
+
+def test_lowering_without_blas_control_falls_back(monkeypatch):
+    """Without control of the BLAS threads the lowered route runs only when the caller allows every core (its
+    products then use BLAS's own threads); a caller limited to fewer threads gets the direct kernel."""
+    from checkerlab.kernels import conv, gemm, threads
+    monkeypatch.setitem(threads._blas, "fns", None)
+    rng = np.random.default_rng(25)
+    x = rng.standard_normal((1, 32, 12, 12))
+    w = rng.standard_normal((32, 32, 3, 3))
+    ref = naive.conv2d(x, w, padding=1)
+    ran = []
+    run, direct = gemm.Lowering.run, conv.gather
+    monkeypatch.setattr(gemm.Lowering, "run", lambda self, *a: ran.append("lowered") or run(self, *a))
+    monkeypatch.setattr(conv, "gather", lambda *a: ran.append("direct") or direct(*a))
+    assert conv._conv_plan(x.shape, x.dtype, w.shape, 1, 1, 1, 1).lowering is not None
+    assert_close(kernels.conv2d(x, w, padding=1), ref, np.float64)
+    with threads.limited(1):
+        assert_close(kernels.conv2d(x, w, padding=1), ref, np.float64)
+    import numba
+    assert ran == ["lowered", "lowered" if numba.config.NUMBA_NUM_THREADS == 1 else "direct"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("a_shape, b_shape", [((1, 4096, 32), (32, 32)), ((2, 3, 50, 7), (7, 9)),
+                                              ((2, 3, 50, 7), (3, 7, 9)), ((5, 7), (7, 3)),
+                                              ((4, 300, 64), (4, 64, 200)), ((1, 2048, 256), (256, 256))])
+def test_matmul_on_the_kernel_threads_is_numpys(a_shape, b_shape, dtype, monkeypatch):
+    """gemm.matmul (products as row-block jobs, one BLAS thread each) equals np.matmul: broadcasting, b cast
+    to a's dtype, non-contiguous a, blocks smaller than a product (PRODUCT_JOB lowered)."""
+    from checkerlab.kernels import gemm
+    monkeypatch.setattr(gemm, "PRODUCT_JOB", 1 << 12)
+    rng = np.random.default_rng(27)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape)
+    for lhs in (a, np.ascontiguousarray(a.swapaxes(-1, -2)).swapaxes(-1, -2)):
+        got, ref = gemm.matmul(lhs, b), np.matmul(lhs, b.astype(dtype))
+        assert got.shape == ref.shape and got.dtype == ref.dtype
+        assert_close(got, ref, dtype)
