@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from contextlib import contextmanager
@@ -256,33 +257,60 @@ class _DaskTasks:
         self.client.cancel(list(futures))
 
 
+@contextmanager
+def _sigint_as_flag() -> Iterator[Callable[[], bool]]:
+    """While the sweep waits on the main thread, Ctrl-C sets a flag that the loop polls instead of raising
+    KeyboardInterrupt wherever the main thread happens to be: raised inside concurrent.futures' `wait`, which
+    acquires every pending future's lock in turn, it left a lock held and the pool's manager thread blocked
+    on it, so the process hung after Ctrl-C. Yields `interrupted()`; elsewhere (another thread, a handler
+    already installed by the caller) it changes nothing and `interrupted()` stays False."""
+    hit = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: hit.append(signum))
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _gather(tasks, points, fn, chunks, progress, cancel) -> list[Any]:
-    """Submit every chunk, collect results by grid index as chunks finish."""
+    """Submit every chunk, collect results by grid index as chunks finish; Ctrl-C and cancel() are polled every
+    POLL seconds, then the chunks not started are cancelled and the running ones waited for."""
     results: list[Any] = [None] * len(points)
     index: dict[Any, range] = {}
     pending: set[Any] = set()
     done = 0
-    try:
-        for chunk in chunks:
-            future = tasks.submit(fn, [points[i] for i in chunk])
-            index[future] = chunk
-            pending.add(future)
-        while pending:
-            if cancel is not None and cancel():
-                raise Cancelled(f"cancelled after {done} of {len(points)} points")
-            for future in tasks.wait(pending, None if cancel is None else POLL):
-                pending.discard(future)
-                chunk = index[future]
-                results[chunk.start: chunk.stop] = future.result()
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, len(points))
-    except KeyboardInterrupt:
-        tasks.cancel(pending)
-        raise KeyboardInterrupt(f"interrupted after {done} of {len(points)} points") from None
-    except BaseException:
-        tasks.cancel(pending)
-        raise
+    with _sigint_as_flag() as interrupted:
+        try:
+            for chunk in chunks:
+                if interrupted():
+                    break
+                future = tasks.submit(fn, [points[i] for i in chunk])
+                index[future] = chunk
+                pending.add(future)
+            while pending:
+                if interrupted():
+                    raise KeyboardInterrupt
+                if cancel is not None and cancel():
+                    raise Cancelled(f"cancelled after {done} of {len(points)} points")
+                for future in tasks.wait(pending, POLL):
+                    pending.discard(future)
+                    chunk = index[future]
+                    results[chunk.start: chunk.stop] = future.result()
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, len(points))
+            if interrupted():
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            tasks.cancel(pending)
+            raise KeyboardInterrupt(f"interrupted after {done} of {len(points)} points") from None
+        except BaseException:
+            tasks.cancel(pending)
+            raise
     return results
 
 
