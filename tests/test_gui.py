@@ -62,10 +62,11 @@ def assert_views_show(w, config: Config):
     assert shown_tile(w) == [[exact_text(v) for v in row] for row in pattern.tile]
     out = mc.first.output
     assert w.maps.shown.shape == out.shape
-    np.testing.assert_allclose(w.maps.shown, out, rtol=1e-5, atol=1e-7)
+    # float32, and the GUI may run small networks on another thread count (another summation order): 1e-4
+    np.testing.assert_allclose(w.maps.shown, out, rtol=1e-4, atol=1e-6)
     rgb, is_rgb = display_array(out, "rgb")
     item = w.maps.simulated_plot.rgb_image if is_rgb else w.maps.simulated_plot.image
-    np.testing.assert_allclose(item.image, np.clip(rgb, 0, 1) if is_rgb else rgb, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(item.image, np.clip(rgb, 0, 1) if is_rgb else rgb, rtol=1e-4, atol=1e-6)
     assert w.metrics_panel.rowCount() == len(config.stack)
     ph, pw = pattern.period
     assert w.metrics_panel.item(len(config.stack) - 1, 2).text() == f"{ph}×{pw}"
