@@ -32,10 +32,18 @@ COLORS = {"conv_transpose2d": "#1f77b4", "conv2d": "#d62728", "depthwise": "#2ca
 
 def exact_series():
     """[(label, [(depth, seconds), ...])] of the exact paths on growing stacks."""
-    from checkerlab.analytics import Stack, closed_form, overlap_map, overlap_pattern, suggest_fixes
+    from checkerlab.analytics import (
+        CheckerlabError,
+        Stack,
+        closed_form,
+        overlap_map,
+        overlap_pattern,
+        suggest_fixes,
+        to_dict,
+    )
     paths = [
         ("overlap_pattern + to_dict, ConvTranspose2d(3, stride=2) * n",
-         lambda n: overlap_pattern(Stack(f"ConvTranspose2d(3, stride=2) * {n}")).to_dict()),
+         lambda n: to_dict(overlap_pattern(Stack(f"ConvTranspose2d(3, stride=2) * {n}")))),
         ("overlap_map, Upsample(2, mode='bilinear') * n from 8x8",
          lambda n: overlap_map(Stack(f"Upsample(2, mode='bilinear') * {n}"), (8, 8))),
         ("exact spectrum, closed_form(ConvTranspose2d(5, stride=3) * n)",
@@ -50,7 +58,7 @@ def exact_series():
             t = time.perf_counter()
             try:
                 fn(n)
-            except Exception as exc:  # a refusal (budget) ends the series; say so in the table
+            except CheckerlabError as exc:  # a refusal (budget) ends the series; say so in the table (a bug raises)
                 points.append((n, None, type(exc).__name__))
                 break
             dt = time.perf_counter() - t
