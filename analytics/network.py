@@ -421,7 +421,8 @@ class Network:
             elif node.name in plan:
                 covered, bn, fn = plan[node.name]
                 done.update(covered)
-                results = apply_layer(node.op, values[node.inputs[0]], self._conv_params(node, bn, x.dtype), fn)
+                results = apply_layer(node.op, values[node.inputs[0]], self._conv_params(node, bn, x.dtype), fn,
+                                      preactivation=keep)
                 if keep:  # (activation output, convolution output)
                     values[covered[-1]] = results[0]
                     y = results[-1]
