@@ -3,13 +3,20 @@
 With CHECKERLAB_NO_SKIP=1 (set by .ci/run) a skipped test fails instead, so a cross-check against torch or
 pdflatex can never pass CI by not running. Only skips whose reason starts with "optional:" (checks against
 third-party model libraries that CI does not install) stay skips, and pytest lists them in its summary.
+
+Property tests explore new random examples on every local run; with HYPOTHESIS_PROFILE=ci (set by .ci/run)
+they draw the same examples every time, so a landing never depends on the dice. A counterexample found
+locally is kept as an explicit @example in its test.
 """
 
 import os
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 NO_SKIP = os.environ.get("CHECKERLAB_NO_SKIP") == "1"
 

@@ -5,7 +5,7 @@ from math import gcd
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reference_cases import load_cases
 
@@ -197,9 +197,14 @@ def _has_size(stack, input_size) -> bool:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(transposed, transposed, upsample, st.builds(lambda k: Conv2d(k), st.integers(1, 3))),
                 min_size=1, max_size=3))
+@example([ConvTranspose2d(1, padding=2), Conv2d(2), ConvTranspose2d(1, stride=(1, 2), padding=2)])  # empty at 9x9
 def test_kernel_search_finds_the_nearest_like_the_exhaustive_search(layers):
     stack = Stack(layers)
     if checkerboard_free(stack).free is not False:
+        return
+    if not _has_size(stack, (9, 9)):  # e.g. padding=2 on 1x1 kernels: empty at 9x9, suggest_fixes says so
+        with pytest.raises(CheckerlabError, match="output would be empty"):
+            suggest_fixes(stack, (9, 9))
         return
     kernel = [f.stack for f in suggest_fixes(stack, (9, 9)) if f.kind == "kernel"]
     assert kernel == brute_kernel_fixes(stack, (9, 9)), stack
