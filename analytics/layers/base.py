@@ -130,6 +130,12 @@ class Layer:
     def type(self) -> str:
         return type(self).__name__
 
+    @property
+    def has_symbols(self) -> bool:
+        """Whether any parameter (or element of a pair) is a SymPy expression with free symbols."""
+        values = (getattr(self, f.name) for f in fields(self))
+        return any(is_symbolic(x) for v in values for x in (v if isinstance(v, tuple) else (v,)))
+
     def axis_op(self, axis: int) -> AxisOp:
         return AxisOp("identity")
 

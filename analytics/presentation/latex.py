@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from dataclasses import fields
 from fractions import Fraction
 from functools import singledispatch
 from pathlib import Path
@@ -27,7 +26,6 @@ from ..files import atomic_write
 from ..fixes import Fix, suggest_fixes
 from ..latex_printer import exact, latex, tex_text
 from ..layer_forms import same_axes
-from ..layers.base import is_symbolic
 from ..overlap import overlap_pattern
 from ..stack import as_stack
 
@@ -414,8 +412,7 @@ def report_figure(stack, path: str | os.PathLike, input_size=(32, 32)) -> str | 
     stack = as_stack(stack)
     if importlib.util.find_spec("matplotlib") is None:
         return None
-    values = (getattr(layer, f.name) for layer in stack for f in fields(layer))
-    if any(is_symbolic(x) for v in values for x in (v if isinstance(v, tuple) else (v,))):
+    if any(layer.has_symbols for layer in stack):
         return None  # no simulation of a symbolic stack; checked on the parameters, not by deriving closed forms
     try:
         return figures.latex_figure(stack, path, input_size)
