@@ -1,10 +1,11 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Two routes, chosen per shape (`_lowers`, with its measured crossover): the direct kernel
-`kernels.gather.gather` for few channels (the tool's layers, depthwise, tiny shapes), and matrix products
-(`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for dense ops with 16+ output
-channels per group; one product per image for pointwise ops on every core). Both share the geometry below,
+Three routes, chosen per shape (`_simd_pays`, `_lowers`, with their measured crossovers): register-blocked
+direct kernels on explicit SIMD vectors (`kernels.direct.Direct`) for dense unit-stride ops on rows of 32+
+outputs; the direct kernel `kernels.gather.gather` for depthwise, strided and small ops; and matrix products
+(`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for the other dense ops with 16+
+output channels per group; one product per image for pointwise ops on every core). All share the geometry below,
 computed once per shape. The transposed convolution is computed in polyphase form: output phase
 ``(r_h, r_w)`` (outputs ``y[r_h + s_h*m_h, r_w + s_w*m_w]``) receives ``x[m_h - q_h, m_w - q_w]`` from exactly
 the taps ``t`` with ``t*d - p = q*s + r`` per axis, so no multiply is spent on the zeros a scatter formulation
@@ -29,6 +30,7 @@ from . import gather as _g
 from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, apply, as_activation
+from .direct import Direct
 from .gather import BLOCK, PARALLEL_MIN, gather
 from .threads import blas_serial, num_threads
 
@@ -41,6 +43,8 @@ GEMM_MIN_WORK = 1 << 22  # ... and multiply-adds (BLAS on two threads of an over
 LOWER_MIN_CHANNELS = 16  # a dense op runs as im2col + matrix products (gemm.Lowering) from this many output
 LOWER_MIN_K = 64  # ... channels per group, this many (input channel, tap) terms per output ...
 LOWER_MIN_WORK = 1 << 18  # ... and multiply-adds
+SIMD_MIN_WORK = 1 << 17  # multiply-adds from which the register-blocked direct kernel runs dense ops ...
+SIMD_MIN_WIDTH = 32  # ... with rows of at least this many outputs
 
 
 def _phase_taps(k, s, d, p):
@@ -93,13 +97,14 @@ class Plan:
     op is pointwise and worth a matrix product, its `gemm.Lowering` where products beat the direct kernel,
     and the work (multiply-adds) that decides the threading."""
 
-    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "lowering", "empty",
-                 "no_table", "no_bias")
+    __slots__ = ("out_shape", "c_out", "dtype", "serial", "parallel", "work", "pointwise", "lowering", "simd",
+                 "empty", "no_table", "no_bias")
 
     def __init__(self, out_shape, dtype, serial, parallel, work):
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
         self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
         self.lowering = None  # a gemm.Lowering where im2col + matrix products beat the direct kernel
+        self.simd = None  # a direct.Direct where its register blocks beat both
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
         self.no_bias = np.zeros(self.c_out, dtype)
@@ -122,7 +127,9 @@ class Plan:
         threads = budget
         geo, tables = self.serial if threads == 1 else self.parallel
         all_cores = budget == numba.config.NUMBA_NUM_THREADS
-        if self.lowering is not None and blas_serial():  # products as jobs of our threads, one BLAS thread each
+        if self.simd is not None:
+            self.simd.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
+        elif self.lowering is not None and blas_serial():  # products as jobs of our threads, one BLAS thread each
             self.lowering.run(x4, w, self.no_bias if b is None else b, y, pre, code, table, threads)
         elif self.pointwise and all_cores:  # no control of BLAS's threads: one product per image on all of them
             gemm.pointwise(x4, w, b, y, pre, code, table, int(geo[_g.GROUPS]), bool(geo[_g.TRANSPOSED]),
@@ -152,6 +159,22 @@ def _lowers(c_ig, c_og, taps, work):
     faster; conv_transpose2d on 19 of 25, 1.29x; the six exceptions, mostly 32-channel transposed convs,
     within 17 %); with 8 channels the direct kernel's 4x4 register blocks keep up with a product this thin."""
     return c_og >= LOWER_MIN_CHANNELS and c_ig * taps >= LOWER_MIN_K and work >= LOWER_MIN_WORK
+
+
+ROUTE = None  # "simd" or "other": force the route (tests compare them on any shape); None: the measured choice
+
+
+def _simd_pays(c_og, taps, work, w_out, stride):
+    """Whether a dense op runs on `direct.Direct`'s register blocks: unit stride (strided ops pay for their
+    phase staging, and transposed ones for interleaving their output planes), more than one tap (a pointwise
+    op is one BLAS product), 2+ output channels per group (depthwise stays on the gather kernel), rows of
+    SIMD_MIN_WIDTH+ outputs (a 16-lane vector on an 8-wide row idles half its lanes) and SIMD_MIN_WORK
+    multiply-adds. Measured per shape against the other routes in one run (float32, 2 threads, the
+    bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3 and 5x5 ops with 3-128 channels and 32+
+    wide rows; 1.1-1.9x on strided ones, 2.5-3.4x on 8x8 images."""
+    if ROUTE is not None:
+        return ROUTE == "simd" and c_og > 1
+    return c_og > 1 and taps > 1 and stride == (1, 1) and w_out >= SIMD_MIN_WIDTH and work >= SIMD_MIN_WORK
 
 
 def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
@@ -250,8 +273,12 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
     work = n_batch * c_out * c_ig * kh * kw * h_in * w_in
     pointwise = (kh, kw) == (sh, sw) and (ph, pw, oph, opw, dh, dw) == (0, 0, 0, 0, 1, 1) and \
         _pointwise(c_ig, c_og * kh * kw, work)
-    return _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
+    plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
+    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw)):
+        plan.simd = Direct(True, groups, c_in, c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left),
+                           (sh, sw), dtype, STAGE_BYTES, MIN_JOBS)
+    return plan
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1, groups=1, *,
@@ -321,9 +348,13 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     c_og = c_out // groups
     work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
     pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
-    return _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
+    plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
+    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw)):
+        plan.simd = Direct(False, groups, c_in, c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape,
+                           (h_in, w_in), (sh, sw), (pt, pl), (1, 1), dtype, STAGE_BYTES, MIN_JOBS)
+    return plan
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,

@@ -317,6 +317,63 @@ def test_pointwise_matrix_product_path(matrix_products, monkeypatch, blas_contro
     assert len(ran) == (2 if blas_control else 0)
 
 
+@pytest.fixture
+def simd_route(monkeypatch):
+    """Every dense op with 2+ output channels per group takes the SIMD register-block route (kernels/direct.py),
+    whatever its size or stride."""
+    from checkerlab.kernels import conv
+    monkeypatch.setattr(conv, "ROUTE", "simd")
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+    yield
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+
+
+@st.composite
+def wide_cases(draw):
+    """Shapes for the SIMD route's boundaries: rows narrower and wider than its 4-vector tiles, several bands,
+    input-channel blocks (up to 40 channels), channel remainders of its 4-channel blocks, any stride,
+    dilation and padding."""
+    groups = draw(st.integers(1, 2))
+    c_ig, c_og = draw(st.sampled_from([1, 3, 40])), draw(st.integers(2, 9))
+    k, s, d, p = draw(pairs(1, 4)), draw(pairs(1, 3)), draw(pairs(1, 2)), draw(pairs(0, 2))
+    hw = (draw(st.integers(1, 24)), draw(st.integers(1, 80)))
+    return dict(n=draw(st.integers(1, 2)), groups=groups, c_ig=c_ig, c_og=c_og, k=k, s=s, d=d, p=p, hw=hw,
+                dtype=draw(st.sampled_from(FLOATS)), seed=draw(st.integers(0, 99)),
+                activation=draw(st.sampled_from([None, "relu", "leaky_relu", "elu", "silu"])))
+
+
+@settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=wide_cases(), transposed=st.booleans())
+def test_simd_route_matches_definitions(simd_route, case, transposed):
+    """The SIMD route (forced) with bias, activation and pre-activation equals the scatter/direct
+    definitions; its planes of a strided transposed conv are interleaved back into the output."""
+    rng = np.random.default_rng(case["seed"])
+    g, dtype, act = case["groups"], case["dtype"], case["activation"]
+    x = rng.standard_normal((case["n"], g * case["c_ig"], *case["hw"])).astype(dtype)
+    b = rng.standard_normal(g * case["c_og"]).astype(dtype)
+    if transposed:
+        op = tuple(min(1, max(si, di) - 1) for si, di in zip(case["s"], case["d"], strict=True))
+        out = [(case["hw"][a] - 1) * case["s"][a] - 2 * case["p"][a] + case["d"][a] * (case["k"][a] - 1) + op[a] + 1
+               for a in range(2)]
+        assume(min(out) >= 1)
+        w = rng.standard_normal((g * case["c_ig"], case["c_og"], *case["k"])).astype(dtype)
+        kw = dict(stride=case["s"], padding=case["p"], output_padding=op, dilation=case["d"], groups=g)
+        f, ref = kernels.conv_transpose2d, naive.conv_transpose2d(x, w, b, **kw)
+    else:
+        assume(all(case["hw"][a] + 2 * case["p"][a] >= case["d"][a] * (case["k"][a] - 1) + 1 for a in range(2)))
+        w = rng.standard_normal((g * case["c_og"], case["c_ig"], *case["k"])).astype(dtype)
+        kw = dict(stride=case["s"], padding=case["p"], dilation=case["d"], groups=g)
+        f, ref = kernels.conv2d, naive.conv2d(x, w, b, **kw)
+    if act is None:
+        assert_close(f(x, w, b, **kw), ref, dtype)
+        return
+    y, pre = f(x, w, b, **kw, activation=act, return_preactivation=True)
+    assert_close(pre, ref, dtype)
+    assert_close(y, getattr(naive, act)(ref), dtype)
+
+
 def test_overlap_map_is_exact_integer_counts():
     """All-ones input and kernels give exact integer overlap counts (DESIGN.md sections 4 and 5)."""
     y = kernels.conv_transpose2d(np.ones((1, 1, 16, 16), np.float32), np.ones((1, 1, 3, 3)), stride=2)

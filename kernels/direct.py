@@ -1,0 +1,293 @@
+"""Dense convolutions as register-blocked direct kernels on explicit SIMD vectors (`kernels.simd`).
+
+Both ops are sums of stride-1 correlations over *planes*: conv2d has one plane and reads its input split into
+its stride phases (``xs[c, a_h*s_w + a_w, i, j] = xpad[c, i*s_h + a_h, j*s_w + a_w]``, so that every tap
+reads a contiguous run); conv_transpose2d has one plane per output phase ``(r_h, r_w)`` (outputs
+``y[r_h + s_h*m_h, r_w + s_w*m_w]``), each a stride-1 correlation of the padded input with the taps that
+reach that phase (`conv._phase_taps`), so no multiply is spent on inserted zeros. A tap ``t`` of plane ``p``
+reads the staged input at the fixed offset ``tap_off[p, t]`` from the output position.
+
+The inner loop holds a block of ``CB = 4`` output channels x ``VB = 4`` vectors of output positions (16
+float32 or 8 float64 lanes each; a vector covers a run of one output row, rows narrower than 4 vectors
+share a block) in 16 registers for the whole reduction over input channels and taps: per (channel, tap) it
+loads 4 input vectors and 4 broadcast weights for 16 fused multiply-adds, so it runs at the FMA units'
+rate, not at the rate of loads and stores of accumulators. Bias starts the accumulators; the activation
+(`activations.activate`) runs on the band's rows once they are stored, while they are in cache. Weights are
+packed per call into ``(group, plane, channel block, input channel, tap, CB)`` order, O(weights).
+
+Cost: O(N * C_out * C_in/groups * taps * H_out * W_out) multiply-adds at up to ``2 * lanes`` per cycle per
+core, plus the staging copy of the input, O(N * C_in * H * W), and for strided transposed convolutions one
+interleaving copy of the output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .activations import IDENTITY, activate
+from .jit import FASTMATH
+from .simd import lanes, vbcast, vfma, vload, vload_n, vsplat, vstore_n
+from .threads import parallel_for
+
+CB = 4  # output channels per register block
+VB = 4  # vectors of output positions per register block
+L1_BYTES = 1 << 15  # input rows of one tile's channel block (the rest of L1: weights, output)
+
+# meta vector of `_direct`
+(M_G, M_P, M_BANDS, M_ROWS, M_CIN, M_CIG, M_COG, M_NCB, M_HB, M_WS, M_T, M_MH, M_MW, M_COUT, M_PRE, M_L, M_SH,
+ M_SW, M_TOP, M_LEFT, M_H, M_W, M_CIB) = range(23)
+
+
+@njit(nogil=True, cache=True)
+def _stage(x, xs, n, c0, c_ig, c_in, i0, meta):
+    """The band's staged input: xs[c, a_h*s_w + a_w, i, j] = x[n, c0 + c, (i0 + i)*s_h + a_h - top,
+    j*s_w + a_w - left], 0 outside x. O(c_ig * phases * rows * width), in cache."""
+    sh, sw, top, left, h, w = meta[M_SH], meta[M_SW], meta[M_TOP], meta[M_LEFT], meta[M_H], meta[M_W]
+    hb, ws = meta[M_HB], meta[M_WS]
+    zero = xs.dtype.type(0)
+    k = 0
+    for c in range(c_ig):
+        src_c = (n * c_in + c0 + c) * h * w
+        for ah in range(sh):
+            for aw in range(sw):
+                j_lo = min(ws, max(0, (left - aw + sw - 1) // sw))
+                j_hi = max(j_lo, min(ws, (w - 1 + left - aw) // sw + 1))
+                off = aw - left
+                for i in range(hb):
+                    r = (i0 + i) * sh + ah - top
+                    if r < 0 or r >= h:
+                        xs[k : k + ws] = zero
+                    else:
+                        src = src_c + r * w
+                        xs[k : k + j_lo] = zero
+                        if sw == 1:
+                            xs[k + j_lo : k + j_hi] = x[src + j_lo + off : src + j_hi + off]
+                        else:
+                            for j in range(j_lo, j_hi):
+                                xs[k + j] = x[src + j * sw + off]
+                        xs[k + j_hi : k + ws] = zero
+                    k += ws
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _tap(xs, wpk, off, i0, i1, i2, i3, wt, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31,
+         a32, a33):
+    """One tap of the register block: 4 input vectors (at off + i_j) times 4 broadcast weights (wpk[wt + c])
+    into the 16 accumulators a_cj."""
+    v0, v1, v2, v3 = vload(xs, off + i0), vload(xs, off + i1), vload(xs, off + i2), vload(xs, off + i3)
+    w = vbcast(wpk, wt)
+    a00, a01, a02, a03 = vfma(v0, w, a00), vfma(v1, w, a01), vfma(v2, w, a02), vfma(v3, w, a03)
+    w = vbcast(wpk, wt + 1)
+    a10, a11, a12, a13 = vfma(v0, w, a10), vfma(v1, w, a11), vfma(v2, w, a12), vfma(v3, w, a13)
+    w = vbcast(wpk, wt + 2)
+    a20, a21, a22, a23 = vfma(v0, w, a20), vfma(v1, w, a21), vfma(v2, w, a22), vfma(v3, w, a23)
+    w = vbcast(wpk, wt + 3)
+    a30, a31, a32, a33 = vfma(v0, w, a30), vfma(v1, w, a31), vfma(v2, w, a32), vfma(v3, w, a33)
+    return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext):
+    """Jobs lo..hi-1 = (image, group, band of output rows): stage the band's input, then every plane, tile
+    of 4 vectors and block of 4 output channels of the band."""
+    n_g, n_p, n_bands, rows, c_in, c_ig, c_og, ncb = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], \
+        meta[M_CIN], meta[M_CIG], meta[M_COG], meta[M_NCB]
+    hb, ws, n_t, mh_all, mw_all, c_out, has_pre, lv = meta[M_HB], meta[M_WS], meta[M_T], meta[M_MH], \
+        meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
+    cib = meta[M_CIB]
+    cs = meta[M_SH] * meta[M_SW] * hb * ws  # staged elements per input channel
+    xs = np.empty(c_ig * cs, x.dtype)
+    for job in range(lo, hi):
+        band = job % n_bands
+        r = job // n_bands
+        g = r % n_g
+        n = r // n_g
+        r0 = band * rows
+        _stage(x, xs, n, g * c_ig, c_ig, c_in, r0, meta)
+        for p in range(n_p):
+            mh, mw = ext[p, 0], ext[p, 1]
+            band_rows = min(rows, mh - r0)
+            if band_rows <= 0:
+                continue
+            vpr = (mw + lv - 1) // lv  # vectors per output row
+            nt = n_taps[p]
+            for q0 in range(0, band_rows * vpr, 4):
+                # the 4 vectors of this tile: input offset, output offset, lanes to store (0: past the band)
+                q1, q2, q3 = q0 + 1, q0 + 2, q0 + 3
+                y0, x0 = q0 // vpr, (q0 % vpr) * lv
+                y1, x1 = q1 // vpr, (q1 % vpr) * lv
+                y2, x2 = q2 // vpr, (q2 % vpr) * lv
+                y3, x3 = q3 // vpr, (q3 % vpr) * lv
+                n0 = min(lv, mw - x0)
+                n1 = min(lv, mw - x1) if y1 < band_rows else 0
+                n2 = min(lv, mw - x2) if y2 < band_rows else 0
+                n3 = min(lv, mw - x3) if y3 < band_rows else 0
+                i0 = y0 * ws + x0
+                i1 = y1 * ws + x1 if n1 > 0 else i0
+                i2 = y2 * ws + x2 if n2 > 0 else i0
+                i3 = y3 * ws + x3 if n3 > 0 else i0
+                o0, o1 = (r0 + y0) * mw_all + x0, (r0 + y1) * mw_all + x1
+                o2, o3 = (r0 + y2) * mw_all + x2, (r0 + y3) * mw_all + x3
+                for c0 in range(0, c_ig, cib):  # input channel blocks: their rows stay in L1 across cb
+                    c1 = min(c_ig, c0 + cib)
+                    for cb in range(ncb):
+                        if c0 == 0:
+                            bb = (g * ncb + cb) * 4
+                            a00 = vsplat(bp[bb])
+                            a01, a02, a03 = a00, a00, a00
+                            a10 = vsplat(bp[bb + 1])
+                            a11, a12, a13 = a10, a10, a10
+                            a20 = vsplat(bp[bb + 2])
+                            a21, a22, a23 = a20, a20, a20
+                            a30 = vsplat(bp[bb + 3])
+                            a31, a32, a33 = a30, a30, a30
+                        else:  # the partial sums stored by the previous block (a missing channel: any valid one)
+                            yc = ((n * c_out + g * c_og + min(cb * 4, c_og - 1)) * n_p + p) * mh_all * mw_all
+                            a00, a01 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
+                            a02, a03 = vload_n(yb, yc + o2, n2), vload_n(yb, yc + o3, n3)
+                            yc = ((n * c_out + g * c_og + min(cb * 4 + 1, c_og - 1)) * n_p + p) * mh_all * mw_all
+                            a10, a11 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
+                            a12, a13 = vload_n(yb, yc + o2, n2), vload_n(yb, yc + o3, n3)
+                            yc = ((n * c_out + g * c_og + min(cb * 4 + 2, c_og - 1)) * n_p + p) * mh_all * mw_all
+                            a20, a21 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
+                            a22, a23 = vload_n(yb, yc + o2, n2), vload_n(yb, yc + o3, n3)
+                            yc = ((n * c_out + g * c_og + min(cb * 4 + 3, c_og - 1)) * n_p + p) * mh_all * mw_all
+                            a30, a31 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
+                            a32, a33 = vload_n(yb, yc + o2, n2), vload_n(yb, yc + o3, n3)
+                        wb = ((g * n_p + p) * ncb + cb) * c_ig * n_t * 4
+                        for ci in range(c0, c1):
+                            xc = ci * cs
+                            wc = wb + ci * n_t * 4
+                            for t in range(nt):
+                                a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _tap(
+                                    xs, wpk, xc + tap_off[p, t], i0, i1, i2, i3, wc + t * 4,
+                                    a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
+                            for c in range(4):
+                                o = cb * 4 + c
+                                if o >= c_og:
+                                    break
+                                ch = g * c_og + o
+                                yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
+                                if c == 0:
+                                    vstore_n(yb, yc + o0, a00, n0)
+                                    vstore_n(yb, yc + o1, a01, n1)
+                                    vstore_n(yb, yc + o2, a02, n2)
+                                    vstore_n(yb, yc + o3, a03, n3)
+                                elif c == 1:
+                                    vstore_n(yb, yc + o0, a10, n0)
+                                    vstore_n(yb, yc + o1, a11, n1)
+                                    vstore_n(yb, yc + o2, a12, n2)
+                                    vstore_n(yb, yc + o3, a13, n3)
+                                elif c == 2:
+                                    vstore_n(yb, yc + o0, a20, n0)
+                                    vstore_n(yb, yc + o1, a21, n1)
+                                    vstore_n(yb, yc + o2, a22, n2)
+                                    vstore_n(yb, yc + o3, a23, n3)
+                                else:
+                                    vstore_n(yb, yc + o0, a30, n0)
+                                    vstore_n(yb, yc + o1, a31, n1)
+                                    vstore_n(yb, yc + o2, a32, n2)
+                                    vstore_n(yb, yc + o3, a33, n3)
+            if code != IDENTITY:  # the activation on the band's rows while they are in cache (runs of mw+)
+                for ch in range(g * c_og, (g + 1) * c_og):
+                    p0, p1 = table[ch, 0], table[ch, 1]
+                    base = ((n * c_out + ch) * n_p + p) * mh_all * mw_all + r0 * mw_all
+                    runs, length = (1, band_rows * mw) if mw == mw_all else (band_rows, mw)
+                    for k in range(runs):
+                        s = base + k * mw_all
+                        if has_pre:
+                            pre[s : s + length] = yb[s : s + length]
+                        activate(code, p0, p1, yb, s, yb, s, length)
+
+
+class Direct:
+    """The direct route of one planned op (`conv.Plan`): geometry, tap offsets and the job split into bands
+    of output rows, fixed by the shapes; `run` packs the weights and runs the kernel on the kernels' threads.
+
+    ``planes``: [(r_h, r_w, m_h, m_w, [((phase, row, col), t_h, t_w), ...])] as in `conv._plan`; ``stride``:
+    the input's stride phases (s_h, s_w) (1, 1 for a transposed op); ``pad``: (top, left) zero padding of
+    the staged input; ``out_stride``: the output's phase strides (transposed) or (1, 1). A band holds as many
+    rows as keep its staged input within ``stage_bytes`` (in L2) and gives at least ``min_jobs`` jobs."""
+
+    def __init__(self, transposed, groups, c_in, c_og, planes, out_shape, x_hw, stride, pad, out_stride, dtype,
+                 stage_bytes, min_jobs):
+        self.transposed, self.groups, self.c_in, self.c_og = transposed, groups, c_in, c_og
+        self.c_ig = c_in // groups
+        self.out_shape, self.out_stride = out_shape, out_stride
+        self.dtype = np.dtype(dtype)
+        self.taps = [[(th, tw) for _, th, tw in p[4]] for p in planes]
+        self.planes = [(r_h, r_w, m_h, m_w) for r_h, r_w, m_h, m_w, _ in planes]
+        lv = lanes(self.dtype)
+        mh = max(p[2] for p in planes)
+        mw = max(p[3] for p in planes)
+        rows_max = max((row for p in planes for (_, row, _), _, _ in p[4]), default=0)
+        cols_max = max((col for p in planes for (_, _, col), _, _ in p[4]), default=0)
+        phases = stride[0] * stride[1]
+        ws = -(-mw // lv) * lv + cols_max
+        per_row = self.c_ig * phases * ws * self.dtype.itemsize
+        jobs_per_band = out_shape[0] * groups
+        rows = max(1, min(stage_bytes // per_row - rows_max, -(-mh // -(-min_jobs // jobs_per_band))))
+        hb = rows + rows_max
+        n_t = max(1, max(len(t) for t in self.taps))
+        self.tap_off = np.zeros((len(planes), n_t), np.int64)
+        for i, p in enumerate(planes):
+            for t, ((a, row, col), _, _) in enumerate(p[4]):
+                self.tap_off[i, t] = (a * hb + row) * ws + col
+        self.n_taps = np.array([len(t) for t in self.taps], np.int64)
+        self.ext = np.array([[m_h, m_w] for _, _, m_h, m_w in self.planes], np.int64).reshape(-1, 2)
+        self.ncb = -(-c_og // CB)
+        self.interleave = len(planes) > 1
+        self.mh, self.mw = (mh, mw) if self.interleave else out_shape[2:]
+        bands = -(-mh // rows)
+        # input channels per block: the rows one tile reads from a block stay in L1 across the channel blocks
+        vpr = -(-mw // lv)
+        tile_rows = min(rows, -(-VB // vpr) + 1)
+        lines = phases * (tile_rows + rows_max) * (-(-(min(VB, vpr) * lv + cols_max) * self.dtype.itemsize // 64) + 1)
+        cib = max(1, min(self.c_ig, L1_BYTES // (64 * lines)))
+        self.meta = np.array([groups, len(planes), bands, rows, c_in, self.c_ig, c_og, self.ncb, hb, ws, n_t,
+                              self.mh, self.mw, out_shape[1], 0, lv, stride[0], stride[1], pad[0], pad[1],
+                              x_hw[0], x_hw[1], cib], np.int64)
+        self.n_jobs = jobs_per_band * bands
+
+    def pack(self, w):
+        """Weights in (group, plane, channel block, input channel, tap, CB) order, zero-padded channels."""
+        g, c_ig, c_og, ncb = self.groups, self.c_ig, self.c_og, self.ncb
+        kh, kw = w.shape[2:]
+        if self.transposed:  # (C_in, C_og, kh, kw) -> (g, ncb, CB, c_ig, kh, kw)
+            wg = w.reshape(g, c_ig, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
+        else:  # (C_out, c_ig, kh, kw)
+            wg = w.reshape(g, c_og, c_ig, kh, kw)
+        if ncb * CB != c_og:
+            wg = np.concatenate([wg, np.zeros((g, ncb * CB - c_og, c_ig, kh, kw), w.dtype)], axis=1)
+        wg = wg.reshape(g, ncb, CB, c_ig, kh, kw)
+        n_t = self.tap_off.shape[1]
+        out = np.zeros((g, len(self.taps), ncb, c_ig, n_t, CB), self.dtype)
+        for p, taps in enumerate(self.taps):
+            if taps:
+                th, tw = np.array(taps).T
+                out[:, p, :, :, : len(taps), :] = wg[:, :, :, :, th, tw].transpose(0, 1, 3, 4, 2)
+        return out.reshape(-1)
+
+    def run(self, x4, w, b, y, pre, code, table, threads):
+        """y (and pre, the pre-activation output, when it is not empty) of the op on x4, w, b."""
+        wpk = self.pack(w)
+        bp = np.zeros((self.groups, self.ncb * CB), self.dtype)
+        bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
+        has_pre = pre.size > 0
+        meta = self.meta.copy()
+        meta[M_PRE] = has_pre
+        if self.interleave:
+            n, c = self.out_shape[:2]
+            yb = np.empty((n, c, len(self.planes), self.mh, self.mw), self.dtype)
+            pb = np.empty_like(yb) if has_pre else pre
+        else:
+            yb, pb = y, pre
+        parallel_for(_direct, self.n_jobs, threads, np.ascontiguousarray(x4).reshape(-1), wpk, bp.reshape(-1),
+                     yb.reshape(-1), pb.reshape(-1), code, table, meta, self.tap_off, self.n_taps, self.ext)
+        if self.interleave:
+            sh, sw = self.out_stride
+            for p, (r_h, r_w, m_h, m_w) in enumerate(self.planes):
+                y[:, :, r_h::sh, r_w::sw] = yb[:, :, p, :m_h, :m_w]
+                if has_pre:
+                    pre[:, :, r_h::sh, r_w::sw] = pb[:, :, p, :m_h, :m_w]

@@ -1,0 +1,165 @@
+"""Explicit SIMD vectors inside Numba kernels: a vector type and the five operations a register-blocked
+kernel needs, each one LLVM instruction.
+
+LLVM's loop vectoriser works on innermost loops and keeps their accumulators in memory when the reduction
+runs in an outer loop, which caps a convolution's inner loop at a load and a store per multiply-add. With
+`Vec` values as ordinary local variables, a kernel holds a block of accumulators in registers across its
+whole reduction (LLVM's mem2reg makes them SSA values) and spends one fused multiply-add per lane group.
+
+A `Vec` holds 64 bytes of its dtype: 16 float32 or 8 float64 lanes, one AVX-512 register; on a machine with
+narrower vectors LLVM splits every operation into two or four, so the code stays correct everywhere.
+Operations (``idx`` is an element index into a 1-D C-contiguous array; none checks bounds, the caller
+guarantees them):
+
+- ``vload(a, idx)``: lanes ``a[idx : idx + L]`` (an unaligned load);
+- ``vbcast(a, idx)``: ``a[idx]`` in every lane (folded into the FMA as an embedded broadcast);
+- ``vsplat(x)``: the scalar ``x`` in every lane;
+- ``vfma(a, b, c)``: ``a * b + c`` per lane, rounded once (``llvm.fma``);
+- ``vload_n(a, idx, n)``: lanes ``a[idx : idx + n]``, 0 in the others (a masked load: nothing past them
+  is touched);
+- ``vstore_n(a, idx, v, n)``: lanes ``0 .. n-1`` of ``v`` to ``a[idx : idx + n]`` (a masked store; ``n`` may
+  be <= 0, nothing is written, or >= L, everything is).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+VECTOR_BYTES = 64
+
+
+class Vec(types.Type):
+    """A SIMD vector of ``dtype`` (float32 or float64) with ``64 / itemsize`` lanes."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
+        super().__init__(name=f"Vec({dtype} x {self.lanes})")
+
+
+@register_model(Vec)
+class _VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(dmm.lookup(fe_type.dtype).get_value_type(), fe_type.lanes))
+
+
+def lanes(dtype) -> int:
+    """Lanes of a `Vec` of the NumPy dtype ``dtype``."""
+    import numpy as np
+
+    return VECTOR_BYTES // np.dtype(dtype).itemsize
+
+
+def _address(context, builder, array_type, array, idx):
+    return builder.gep(context.make_array(array_type)(context, builder, array).data, [idx])
+
+
+def _splat(builder, vector_type, scalar):
+    i32 = ir.IntType(32)
+    v = builder.insert_element(ir.Constant(vector_type, None), scalar, ir.Constant(i32, 0))
+    return builder.shuffle_vector(v, ir.Constant(vector_type, None),
+                                  ir.Constant(ir.VectorType(i32, vector_type.count), [0] * vector_type.count))
+
+
+def _suffix(vector_type) -> str:
+    return f"v{vector_type.count}{'f32' if isinstance(vector_type.element, ir.FloatType) else 'f64'}"
+
+
+def _check(array):
+    if not isinstance(array, types.Array) or array.ndim != 1 or array.layout != "C" or \
+            array.dtype not in (types.float32, types.float64):
+        raise TypeError(f"SIMD vectors need a 1-D C-contiguous float32/float64 array, not {array}")
+
+
+@intrinsic
+def vload(typingctx, array, idx):
+    _check(array)
+    vt = Vec(array.dtype)
+
+    def codegen(context, builder, sig, args):
+        ll = context.get_value_type(vt)
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), ll.as_pointer())
+        return builder.load(ptr, align=array.dtype.bitwidth // 8)
+    return vt(array, idx), codegen
+
+
+@intrinsic
+def vbcast(typingctx, array, idx):
+    _check(array)
+    vt = Vec(array.dtype)
+
+    def codegen(context, builder, sig, args):
+        scalar = builder.load(_address(context, builder, sig.args[0], args[0], args[1]))
+        return _splat(builder, context.get_value_type(vt), scalar)
+    return vt(array, idx), codegen
+
+
+@intrinsic
+def vsplat(typingctx, x):
+    if x not in (types.float32, types.float64):
+        raise TypeError(f"vsplat takes a float32/float64 scalar, not {x}")
+    vt = Vec(x)
+
+    def codegen(context, builder, sig, args):
+        return _splat(builder, context.get_value_type(vt), args[0])
+    return vt(x), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    if not (isinstance(a, Vec) and a == b == c):
+        raise TypeError("vfma takes three vectors of one type")
+
+    def codegen(context, builder, sig, args):
+        ll = args[0].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ll, [ll, ll, ll]),
+                                            f"llvm.fma.{_suffix(ll)}")
+        return builder.call(fn, list(args))
+    return a(a, b, c), codegen
+
+
+def _lane_mask(builder, count_lanes, n):
+    """<lanes x i1>: lane < n (n any integer)."""
+    i64 = ir.IntType(64)
+    count = n if n.type.width == 64 else builder.sext(n, i64)
+    lane = ir.Constant(ir.VectorType(i64, count_lanes), list(range(count_lanes)))
+    return builder.icmp_signed("<", lane, _splat(builder, ir.VectorType(i64, count_lanes), count))
+
+
+@intrinsic
+def vload_n(typingctx, array, idx, n):
+    _check(array)
+    vt = Vec(array.dtype)
+
+    def codegen(context, builder, sig, args):
+        ll = context.get_value_type(vt)
+        i32 = ir.IntType(32)
+        mask = _lane_mask(builder, ll.count, args[2])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ll, [ll.as_pointer(), i32, mask.type, ll]),
+            f"llvm.masked.load.{_suffix(ll)}.p0{_suffix(ll)}")
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), ll.as_pointer())
+        return builder.call(fn, [ptr, ir.Constant(i32, array.dtype.bitwidth // 8), mask, ir.Constant(ll, None)])
+    return vt(array, idx, n), codegen
+
+
+@intrinsic
+def vstore_n(typingctx, array, idx, v, n):
+    _check(array)
+    if not (isinstance(v, Vec) and v.dtype == array.dtype):
+        raise TypeError(f"vstore_n: a vector of {array.dtype} into {array}")
+
+    def codegen(context, builder, sig, args):
+        ll = args[2].type
+        i32 = ir.IntType(32)
+        mask = _lane_mask(builder, ll.count, args[3])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ll, ll.as_pointer(), i32, mask.type]),
+            f"llvm.masked.store.{_suffix(ll)}.p0{_suffix(ll)}")
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), ll.as_pointer())
+        builder.call(fn, [args[2], ptr, ir.Constant(i32, array.dtype.bitwidth // 8), mask])
+        return context.get_dummy_value()
+    return types.void(array, idx, v, n), codegen
