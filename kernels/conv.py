@@ -164,17 +164,19 @@ def _lowers(c_ig, c_og, taps, work):
 ROUTE = None  # "simd" or "other": force the route (tests compare them on any shape); None: the measured choice
 
 
-def _simd_pays(c_og, taps, work, w_out, stride):
+def _simd_pays(c_og, taps, work, w_out, stride, transposed):
     """Whether a dense op runs on `direct.Direct`'s register blocks: unit stride (strided ops pay for their
-    phase staging, and transposed ones for interleaving their output planes), more than one tap (a pointwise
-    op is one BLAS product), 2+ output channels per group (depthwise stays on the gather kernel), rows of
-    SIMD_MIN_WIDTH+ outputs (a 16-lane vector on an 8-wide row idles half its lanes) and SIMD_MIN_WORK
-    multiply-adds. Measured per shape against the other routes in one run (float32, 2 threads, the
-    bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3 and 5x5 ops with 3-128 channels and 32+
-    wide rows; 1.1-1.9x on strided ones, 2.5-3.4x on 8x8 images."""
+    phase staging, and transposed ones for interleaving their output planes; a conv2d of stride 2 with 16+
+    output channels still gains), more than one tap (a pointwise op is one BLAS product), 2+ output channels
+    per group (depthwise stays on the gather kernel), rows of SIMD_MIN_WIDTH+ outputs (a 16-lane vector on an
+    8-wide row idles half its lanes) and SIMD_MIN_WORK multiply-adds. Measured per shape against the other
+    routes in one run (float32, 2 threads, the bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3
+    and 5x5 ops with 3-128 channels and 32+ wide rows, 0.55-0.94x on stride-2 3x3 conv2d with 32 channels;
+    1.1-1.9x on strided ops with few channels and on strided transposed ones, 2.5-3.4x on 8x8 images."""
     if ROUTE is not None:
         return ROUTE == "simd" and c_og > 1
-    return c_og > 1 and taps > 1 and stride == (1, 1) and w_out >= SIMD_MIN_WIDTH and work >= SIMD_MIN_WORK
+    unit = stride == (1, 1) or (transposed is False and max(stride) <= 2 and c_og >= LOWER_MIN_CHANNELS)
+    return c_og > 1 and taps > 1 and unit and w_out >= SIMD_MIN_WIDTH and work >= SIMD_MIN_WORK
 
 
 def _plan(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pad_t, pad_l, transposed, work,
@@ -275,7 +277,7 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
         _pointwise(c_ig, c_og * kh * kw, work)
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
-    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw)):
+    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw), True):
         plan.simd = Direct(True, groups, c_in, c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left),
                            (sh, sw), dtype, STAGE_BYTES, MIN_JOBS)
     return plan
@@ -351,7 +353,7 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
-    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw)):
+    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw), False):
         plan.simd = Direct(False, groups, c_in, c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape,
                            (h_in, w_in), (sh, sw), (pt, pl), (1, 1), dtype, STAGE_BYTES, MIN_JOBS)
     return plan
