@@ -16,8 +16,7 @@ from math import prod
 
 import numpy as np
 
-from ..kernels import gemm
-from ..kernels.threads import num_threads, parallel_for, serial_blas
+from ..kernels import attention, gemm
 from .errors import CheckerlabError
 from .graph_overlap import (
     Context,
@@ -737,33 +736,6 @@ class Softmax(TensorOp):
         return v
 
 
-ATTENTION_BLOCK = 1 << 19  # score elements per block of query rows (2 MB of float32)
-
-
-def _attention_blocks(lo, hi, jobs, qs, kt, v, masks, out, block):
-    """Jobs lo..hi-1 = (head, first query row, end): scores by a BLAS product on this thread, masks, the
-    softmax in place (exp(s - row max), a fully masked row giving 0 as PyTorch), the product with v, then
-    normalised: (rows, E) divisions instead of (rows, S). One scores block per call."""
-    scores = np.empty((block, kt.shape[-1]), qs.dtype)
-    total = np.empty((block, 1), qs.dtype)
-    for b, r0, r1 in jobs[lo:hi]:
-        s, t = scores[: r1 - r0], total[: r1 - r0]
-        np.matmul(qs[b, r0:r1], kt[b], out=s)
-        for mask in masks:
-            if mask.dtype == bool:
-                np.copyto(s, -np.inf, where=~mask[b, r0:r1])
-            else:
-                s += mask[b, r0:r1]
-        top = s.max(axis=1, keepdims=True)
-        top[top == -np.inf] = 0  # a row of -inf: exp gives 0 (PyTorch's output there is 0, not NaN)
-        np.subtract(s, top, out=s)
-        np.exp(s, out=s)
-        np.sum(s, axis=1, keepdims=True, out=t)
-        t[t == 0] = 1
-        np.matmul(s, v[b], out=out[b, r0:r1])
-        out[b, r0:r1] /= t
-
-
 @dataclass(frozen=True, repr=False)
 class Attention(TensorOp):
     """F.scaled_dot_product_attention(q, k, v[, mask]): softmax(q k^T * scale + mask) v, scale 1/sqrt(E)
@@ -779,28 +751,23 @@ class Attention(TensorOp):
         q, k, v = shapes[:3]
         if q[-1] != k[-1] or k[-2] != v[-2]:
             raise _op_error(self, f"q {tuple(q)}, k {tuple(k)}, v {tuple(v)} do not fit")
-        return (*_broadcast(self, [q[:-2], k[:-2], v[:-2]]), q[-2], v[-1])
+        lead = _broadcast(self, [q[:-2], k[:-2], v[:-2]])
+        scores = (*lead, q[-2], k[-2])
+        if len(shapes) > 3:
+            try:
+                fits = np.broadcast_shapes(tuple(shapes[3]), scores) == scores
+            except ValueError:
+                fits = False
+            if not fits:
+                raise _op_error(self, f"the mask {tuple(shapes[3])} does not broadcast to the scores {scores}")
+        return (*lead, q[-2], v[-1])
 
     def forward(self, xs, params):
-        """Blocks of query rows, each a job of `_attention_blocks` on the kernel threads (its products on one
-        BLAS thread, `kernels.threads.serial_blas`). The scores never exist whole (an (L, S) matrix per head
-        is 64 MB at L = S = 4096), and a fully masked row gives 0, as PyTorch. Cost O(heads * L * S * E)."""
-        q, k, v = xs[:3]
-        lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-        n, m, e = q.shape[-2], k.shape[-2], v.shape[-1]
-        masks = ([np.tril(np.ones((n, m), bool))] if self.is_causal else []) + list(xs[3:4])
-        masks = [np.broadcast_to(a, (*lead, n, m)).reshape(-1, n, m) for a in masks]
-        q, k, v = (np.broadcast_to(a, (*lead, *a.shape[-2:])).reshape(-1, *a.shape[-2:]) for a in (q, k, v))
-        scale = q.dtype.type(self.scale if self.scale is not None else 1 / np.sqrt(q.shape[-1]))
-        qs, kt = q * scale, k.transpose(0, 2, 1)  # q scaled before the product, as PyTorch's math path
-        v = v.astype(q.dtype, copy=False)
-        out = np.empty((q.shape[0], n, e), q.dtype)
-        block = max(1, min(n, ATTENTION_BLOCK // max(m, 1)))
-        jobs = [(b, r0, min(n, r0 + block)) for b in range(q.shape[0]) for r0 in range(0, n, block)]
-        threads = num_threads() if n * m * max(e, 1) >= 1 << 18 else 1
-        with serial_blas() as ours:  # every product on its own job's thread: no BLAS pool beside ours
-            parallel_for(_attention_blocks, len(jobs), threads if ours else 1, jobs, qs, kt, v, masks, out, block)
-        return out.reshape(*lead, n, e)
+        """The fused flash-attention kernel `kernels.attention.scaled_dot_product_attention` (online softmax
+        over key blocks, the scores never stored whole; a fully masked query gives 0, as PyTorch).
+        Cost O(heads * L * S * (E + Ev))."""
+        mask = xs[3] if len(xs) > 3 else None
+        return attention.scaled_dot_product_attention(*xs[:3], mask, 0.0, self.is_causal, self.scale)
 
     def pattern(self, values, ctx):
         """Attention mixes every position with every other: the output is flat, and the residual path

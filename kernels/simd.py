@@ -18,7 +18,13 @@ guarantees them):
 - ``vload_n(a, idx, n)``: lanes ``a[idx : idx + n]``, 0 in the others (a masked load: nothing past them
   is touched);
 - ``vstore_n(a, idx, v, n)``: lanes ``0 .. n-1`` of ``v`` to ``a[idx : idx + n]`` (a masked store; ``n`` may
-  be <= 0, nothing is written, or >= L, everything is).
+  be <= 0, nothing is written, or >= L, everything is);
+- ``vstore(a, idx, v)``: all lanes of ``v`` to ``a[idx : idx + L]``;
+- ``vadd(a, b)``, ``vsub(a, b)``, ``vmul(a, b)``: per lane, rounded as the scalar operation;
+- ``vmax(a, b)``: per lane ``a if a > b else b`` (a NaN in ``b`` is the result, a NaN in ``a`` is
+  not).
+
+The exponential of a vector is `kernels.exp.exp`.
 """
 
 from __future__ import annotations
@@ -163,3 +169,35 @@ def vstore_n(typingctx, array, idx, v, n):
         builder.call(fn, [args[2], ptr, ir.Constant(i32, array.dtype.bitwidth // 8), mask])
         return context.get_dummy_value()
     return types.void(array, idx, v, n), codegen
+
+
+@intrinsic
+def vstore(typingctx, array, idx, v):
+    _check(array)
+    if not (isinstance(v, Vec) and v.dtype == array.dtype):
+        raise TypeError(f"vstore: a vector of {array.dtype} into {array}")
+
+    def codegen(context, builder, sig, args):
+        ll = args[2].type
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), ll.as_pointer())
+        builder.store(args[2], ptr, align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.void(array, idx, v), codegen
+
+
+def _binary(name, emit):
+    def typer(typingctx, a, b):
+        if not (isinstance(a, Vec) and a == b):
+            raise TypeError(f"{name} takes two vectors of one type")
+
+        def codegen(context, builder, sig, args):
+            return emit(builder, *args)
+        return a(a, b), codegen
+    typer.__name__ = name
+    return intrinsic(typer)
+
+
+vadd = _binary("vadd", lambda builder, a, b: builder.fadd(a, b))
+vsub = _binary("vsub", lambda builder, a, b: builder.fsub(a, b))
+vmul = _binary("vmul", lambda builder, a, b: builder.fmul(a, b))
+vmax = _binary("vmax", lambda builder, a, b: builder.select(builder.fcmp_ordered(">", a, b), a, b))

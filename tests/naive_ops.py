@@ -374,3 +374,26 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
         for b in range(full.shape[3]):
             full[:, :, a, b] = (zp[:, :, a : a + kh, b : b + kw] * f2).sum(axis=(2, 3))
     return full[:, :, ::downy, ::downx]  # 4. keep every down-th pixel
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Attention
+# ---------------------------------------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale=None):
+    """torch's documented definition, in float64 with the whole (L, S) score matrix: s = q k^T * scale, causal
+    hides j > i (tril), a bool mask hides its False entries, a float one is added; softmax over the keys with
+    the row maximum subtracted; a row whose keys are all hidden gives 0 (PyTorch's CPU kernels)."""
+    q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
+    s = q @ np.swapaxes(k, -1, -2) * (scale if scale is not None else 1 / math.sqrt(q.shape[-1]))
+    if is_causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], bool)), s, -np.inf)
+    if attn_mask is not None:
+        m = np.asarray(attn_mask)
+        s = np.where(m, s, -np.inf) if m.dtype == bool else s + m
+    top = s.max(axis=-1, keepdims=True)
+    hidden = top == -np.inf
+    p = np.exp(s - np.where(hidden, 0, top))
+    total = p.sum(axis=-1, keepdims=True)
+    return np.where(hidden, 0, p / np.where(hidden, 1, total)) @ v

@@ -3,6 +3,7 @@ keep channel groups, flat branches count nothing, and every check against an ind
 
 from fractions import Fraction
 
+import naive_ops
 import numpy as np
 import pytest
 from naive_overlap import brute_overlap_map
@@ -173,23 +174,10 @@ def test_the_layer_list_indents_branches():
     assert net["c"].label == "constant 0.5"
 
 
-def _naive_attention(q, k, v, mask=None, causal=False, scale=None):
-    s = q @ np.swapaxes(k, -1, -2) * (scale if scale is not None else 1 / np.sqrt(q.shape[-1]))
-    if causal:
-        s = np.where(np.tril(np.ones(s.shape[-2:], bool)), s, -np.inf)
-    if mask is not None:
-        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
-    with np.errstate(invalid="ignore"):
-        p = np.exp(s - s.max(axis=-1, keepdims=True))
-        p = np.nan_to_num(p / p.sum(axis=-1, keepdims=True))  # a fully masked row: 0, as PyTorch
-    return p @ v
-
-
-@pytest.mark.parametrize("block", [1 << 19, 7 * 90])  # one block; blocks of 7 query rows (and a short last one)
-def test_attention_runs_in_blocks_like_the_whole_softmax(monkeypatch, block):
+def test_the_attention_op_runs_the_fused_kernel():
+    """ops.Attention (heads broadcast, bool and float masks, causal, scale) equals the float64 definition."""
     from checkerlab.analytics import ops
 
-    monkeypatch.setattr(ops, "ATTENTION_BLOCK", block)
     rng = np.random.default_rng(0)
     q, k, v = rng.standard_normal((2, 3, 50, 8)), rng.standard_normal((1, 3, 90, 8)), rng.standard_normal((2, 1, 90, 5))
     mask = rng.random((50, 90)) > 0.3
@@ -198,5 +186,8 @@ def test_attention_runs_in_blocks_like_the_whole_softmax(monkeypatch, block):
     for xs, causal, scale in [((q, k, v), False, None), ((q, k, v, mask), False, 0.3), ((q, k, v, bias), False, None),
                               ((q, q, v[..., :50, :]), True, None)]:
         got = ops.Attention(scale, causal).forward(list(xs), {})
-        np.testing.assert_allclose(got, _naive_attention(*xs[:3], *xs[3:], causal=causal, scale=scale), atol=1e-12)
+        want = naive_ops.scaled_dot_product_attention(*xs[:3], *xs[3:], is_causal=causal, scale=scale)
+        np.testing.assert_allclose(got, want, atol=1e-12)
     assert not ops.Attention().forward([q, k, v, mask], {})[:, :, 4].any()
+    with pytest.raises(CheckerlabError, match="mask"):
+        ops.Attention().infer_shape([q.shape, k.shape, v.shape, (50, 91)], {})
