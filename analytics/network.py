@@ -343,12 +343,15 @@ class Network:
         return not isinstance(node.op, Constant) and len(node.shape) > 0 and node.shape[0] == 1
 
     def _plan(self, keep: bool) -> dict[str, tuple[tuple[str, ...], Any, Any]]:
-        """conv node -> (the nodes it also computes, folded eval BatchNorm or None, kernels.Activation or None).
+        """conv or norm node -> (the nodes it also computes, folded eval BatchNorm or None, kernels.Activation or
+        None).
 
         A BatchNorm2d in eval mode that alone reads a convolution is folded into its weights (w * g / s, with
         s = sqrt(var + eps); bias (b - mean) g / s + beta) and an activation that alone reads either runs in
         the convolution's output loop: one kernel call instead of three. With keep=True every node's own output
-        is needed, so only the activation is fused (the kernel returns the pre-activation output too)."""
+        is needed, so only the activation is fused (the kernel returns the pre-activation output too). An
+        activation that alone reads a GroupNorm or InstanceNorm2d (``fuses_activation``) runs in the norm's
+        output pass (keep=False only)."""
         from .forward import activation_of
         from .layers.norm import BatchNorm2d
 
@@ -358,24 +361,33 @@ class Network:
             readers = users[name]
             return self[readers[0]] if len(readers) == 1 and self[readers[0]].inputs == (name,) else None
 
+        def fused_activation(last):
+            nxt = only_reader(last)
+            if nxt is None or last == self.output or not is_layer(nxt.op) or not nxt.op.is_activation:
+                return None, None
+            w = nxt.params.get("weight")
+            if type(nxt.op).__name__ == "PReLU" and w is None:
+                return None, None
+            return nxt, activation_of(nxt.op, (w,))
+
         plan = {}
         for node in self.nodes:
+            if getattr(node.op, "fuses_activation", False) and not keep:
+                nxt, fn = fused_activation(node.name)
+                if fn is not None:
+                    plan[node.name] = ((nxt.name,), None, fn)
+                continue
             if not isinstance(node.op, (Conv2d, ConvTranspose2d)) or "weight" not in node.params:
                 continue
-            covered, bn, fn = [], None, None
+            covered, bn = [], None
             nxt = only_reader(node.name)
             if not keep and nxt is not None and isinstance(nxt.op, BatchNorm2d) and nxt.op.track_running_stats \
                     and "running_mean" in nxt.params and node.name != self.output:
                 bn = nxt
                 covered.append(nxt.name)
-                nxt = only_reader(nxt.name) if nxt.name != self.output else None
-            last = covered[-1] if covered else node.name
-            if nxt is not None and last != self.output and is_layer(nxt.op) and nxt.op.is_activation:
-                w = nxt.params.get("weight")
-                if not (type(nxt.op).__name__ == "PReLU" and w is None):
-                    fn = activation_of(nxt.op, (w,))
-                    if fn is not None:
-                        covered.append(nxt.name)
+            nxt, fn = fused_activation(covered[-1] if covered else node.name)
+            if fn is not None:
+                covered.append(nxt.name)
             if covered:
                 plan[node.name] = (tuple(covered), bn, fn)
         return plan
@@ -418,6 +430,12 @@ class Network:
                 continue
             if node.name == self.input:
                 y = x
+            elif node.name in plan and not isinstance(node.op, (Conv2d, ConvTranspose2d)):  # norm + activation
+                (act,) = plan[node.name][0]
+                done.add(act)
+                values[act] = node.op.forward(values[node.inputs[0]], node.params, plan[node.name][2])
+                self._release(values, left, node)
+                continue
             elif node.name in plan:
                 covered, bn, fn = plan[node.name]
                 done.update(covered)

@@ -38,6 +38,13 @@ _FORMAT = {
 }
 
 
+#: The flag of every float instruction here: Numba's fastmath pass adds the caller's flags only to instructions
+#: without any, and ``contract`` or ``reassoc`` on the last multiply would let LLVM fuse it with the caller's
+#: next addition in some inlined copies and not in others (results differing by an ulp between call sites).
+#: ``nsz`` changes nothing here: no intermediate is a signed zero that matters.
+EXACT = ("nsz",)
+
+
 def _constant(ty, value):
     if isinstance(ty, ir.VectorType):
         return ir.Constant(ty, [ir.Constant(ty.element, value)] * ty.count)
@@ -67,9 +74,9 @@ def exp_ir(builder, x):
     def fma(a, b, d):
         return _intrinsic_call(builder, "fma", ty, [a, b, d])
 
-    inside = builder.fcmp_ordered(">=", x, c(lo))  # False for NaN, -inf and x < lo: the result is 0 (or NaN)
+    inside = builder.fcmp_ordered(">=", x, c(lo), flags=EXACT)  # False for NaN, -inf and x < lo: 0 (or NaN)
     xc = builder.select(inside, x, c(lo))
-    xc = builder.select(builder.fcmp_ordered(">", xc, c(hi)), c(hi), xc)
+    xc = builder.select(builder.fcmp_ordered(">", xc, c(hi), flags=EXACT), c(hi), xc)
     n = _intrinsic_call(builder, "floor", ty, [fma(xc, c(1 / math.log(2)), c(0.5))])
     r = fma(n, c(-c1), xc)
     r = fma(n, c(-c2), r)
@@ -83,8 +90,8 @@ def exp_ir(builder, x):
     # 2^h, which gives subnormal results correctly rounded and overflow as inf; 0 below lo
     t = builder.bitcast(builder.add(builder.bitcast(p, ity), builder.shl(builder.sub(ni, h), shift)), ty)
     s1 = builder.bitcast(builder.shl(builder.add(h, _constant(ity, bias)), shift), ty)
-    y = builder.fmul(t, builder.select(inside, s1, c(0.0)))
-    return builder.select(builder.fcmp_unordered("uno", x, x), x, y)
+    y = builder.fmul(t, builder.select(inside, s1, c(0.0)), flags=EXACT)
+    return builder.select(builder.fcmp_unordered("uno", x, x, flags=EXACT), x, y)
 
 
 @intrinsic

@@ -11,7 +11,9 @@ the input dtype: as accurate as PyTorch's float64-accumulating instance and batc
 its float32 Welford for group and layer norm. The normalisation itself also runs in float64 and rounds once.
 Instance, group and layer norm normalise contiguous groups (rows), one parallel job per row from statistics
 to output (like PyTorch, a single row runs on one thread); batch statistics span rows and are reduced from
-parallel chunks. Cost O(3 · numel) memory traffic (two statistics passes and one output pass).
+parallel chunks. Cost O(3 · numel) memory traffic (two statistics passes and one output pass). group_norm and
+instance_norm take an ``activation`` that runs in the output pass (GroupNorm + SiLU in one call, as
+convolutions fuse theirs), on each channel's segment while it is in L1.
 """
 
 import operator
@@ -20,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from ._args import as_batch, unbatch
+from .activations import IDENTITY, activate, apply, as_activation
 from .gather import FASTMATH
 from .separable import launch
 
@@ -64,13 +67,17 @@ def _affine_rows(first, last, x2, mean, scale, w, b, y2):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _norm_rows(first, last, x2, w2, b2, eps, y2):
+def _norm_rows(first, last, x2, w2, b2, eps, code, table, y2):
     # Row r is one group: its float64 mean and biased variance (two passes), then
-    # y = (x - mean) / sqrt(var + eps) * w + b with (w, b) = rows r % P of (w2, b2), shape (P, k), each of the
-    # k entries covering a segment of length / k consecutive elements (a channel, or a single element).
+    # y = act((x - mean) / sqrt(var + eps) * w + b) with (w, b) = rows r % P of (w2, b2), shape (P, k), each of
+    # the k entries covering a segment of length / k consecutive elements (a channel, or a single element);
+    # act = activation `code` with the parameters table[c] of the segment's channel c = (r % P) * k + j,
+    # applied to each segment while it is in L1 (IDENTITY: none). The normalised segment goes through a
+    # buffer first: `activate` from one array into another vectorises, in place LLVM's overlap test fails.
     n_rows, length = x2.shape
     n_params, k = w2.shape
     seg = length // k
+    buf = np.empty(seg if code != IDENTITY else 0, y2.dtype)
     for r in range(first, last):
         xs, ys = x2[r], y2[r]
         s = 0.0
@@ -83,15 +90,22 @@ def _norm_rows(first, last, x2, w2, b2, eps, y2):
             q += d * d
         rstd = 1.0 / np.sqrt(q / length + eps)
         wr, br = w2[r % n_params], b2[r % n_params]
+        c0 = (r % n_params) * k
         if seg == 1:
             for i in range(xs.shape[0]):
                 ys[i] = (xs[i] - mean) * rstd * wr[i] + br[i]
+            if code != IDENTITY:
+                for i in range(xs.shape[0]):
+                    activate(code, table[c0 + i, 0], table[c0 + i, 1], ys, i, ys, i, 1)
         else:
             for j in range(k):
                 a, c = rstd * wr[j], br[j]
                 xj, yj = xs[j * seg : (j + 1) * seg], ys[j * seg : (j + 1) * seg]
+                out = yj if code == IDENTITY else buf
                 for i in range(xj.shape[0]):
-                    yj[i] = (xj[i] - mean) * a + c
+                    out[i] = (xj[i] - mean) * a + c
+                if code != IDENTITY:
+                    activate(code, table[c0 + j, 0], table[c0 + j, 1], buf, 0, yj, 0, seg)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -166,13 +180,19 @@ def _eps(fn, eps):
     return e
 
 
-def _normalize_rows(x4, squeeze, rows, weight, bias, eps, params):
+def _normalize_rows(x4, squeeze, rows, weight, bias, eps, params, activation=None):
     """Instance, group and layer norm: ``x4`` as ``rows`` contiguous groups, each normalised by its own
-    statistics; ``weight``/``bias`` reshaped to ``(params, k)`` (row r uses row ``r % params``)."""
+    statistics; ``weight``/``bias`` reshaped to ``(params, k)`` (row r uses row ``r % params``); then the
+    optional `Activation` (per channel, axis 1 of ``x4``) in the same pass."""
     y = np.empty_like(x4)
     w2 = np.ascontiguousarray(weight, x4.dtype).reshape(params, -1)
     b2 = np.ascontiguousarray(bias, x4.dtype).reshape(params, -1)
-    launch(_norm_rows, rows, x4.size, x4.reshape(rows, -1), w2, b2, eps, y.reshape(rows, -1))
+    fn = as_activation(activation)
+    code = IDENTITY if fn is None or fn.vectorised else fn.code
+    table = fn.parameters(x4.shape[1], x4.dtype) if fn is not None else np.zeros((1, 2), x4.dtype)
+    launch(_norm_rows, rows, x4.size, x4.reshape(rows, -1), w2, b2, eps, code, table, y.reshape(rows, -1))
+    if fn is not None and fn.vectorised:  # NumPy's SIMD ufuncs (tanh, gelu-tanh, mish): a pass of their own
+        y = apply(fn, y)
     return unbatch(y, squeeze)
 
 
@@ -206,29 +226,33 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 
 def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
+                  momentum=0.1, eps=1e-5, activation=None):
     """``torch.nn.functional.instance_norm`` (``nn.InstanceNorm2d``), same arguments and positional order.
 
     ``use_input_stats=True`` (InstanceNorm2d with ``track_running_stats=False``, or in training): every plane
     (n, c) is normalised by its own mean and biased variance, then ``* weight[c] + bias[c]`` (affine).
     ``use_input_stats=False`` (eval with tracked statistics) uses the running statistics, as batch_norm in
-    eval mode. Running statistics are never updated (``momentum`` has no effect).
+    eval mode. Running statistics are never updated (``momentum`` has no effect). ``activation`` (a name
+    such as ``"relu"`` or a `kernels.Activation`, as for the convolutions) is applied in the same pass.
     """
     fn = "instance_norm"
     x4, squeeze = as_batch(fn, x)
     n, c, h, w = x4.shape
     if not use_input_stats:
-        return unbatch(batch_norm(x4, running_mean, running_var, weight, bias, False, momentum, eps), squeeze)
+        y = batch_norm(x4, running_mean, running_var, weight, bias, False, momentum, eps)
+        return unbatch(y if activation is None else apply(as_activation(activation), y), squeeze)
     if h * w == 1:
         raise ValueError(f"{fn}: needs more than 1 spatial element per plane, got input shape {x4.shape}")
     e = _eps(fn, eps)
     weight, bias = _vector(fn, "weight", weight, c, 1), _vector(fn, "bias", bias, c, 0)
-    return _normalize_rows(x4, squeeze, n * c, weight, bias, e, c)
+    return _normalize_rows(x4, squeeze, n * c, weight, bias, e, c, activation)
 
 
-def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5, activation=None):
     """``torch.nn.functional.group_norm`` (``nn.GroupNorm``): the ``C / num_groups`` consecutive channels of
-    each group of each image share one mean and biased variance; then ``* weight[c] + bias[c]``."""
+    each group of each image share one mean and biased variance; then ``* weight[c] + bias[c]``, and
+    ``activation`` (e.g. ``"silu"`` as in diffusers' ResNet blocks; a name or a `kernels.Activation`) in the
+    same pass over the output, channel by channel while it is in L1."""
     fn = "group_norm"
     x4, squeeze = as_batch(fn, x)
     n, c, h, w = x4.shape
@@ -241,7 +265,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
                          f"got {num_groups!r}")
     e = _eps(fn, eps)
     weight, bias = _vector(fn, "weight", weight, c, 1), _vector(fn, "bias", bias, c, 0)
-    return _normalize_rows(x4, squeeze, n * g, weight, bias, e, g)
+    return _normalize_rows(x4, squeeze, n * g, weight, bias, e, g, activation)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):

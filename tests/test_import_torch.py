@@ -195,6 +195,50 @@ def test_conv_batchnorm_activation_runs_fused_and_equals_torch(conv):
     np.testing.assert_allclose(net.forward(x, keep=True)[net.output], want, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("norm, act", [
+    (lambda: torch.nn.GroupNorm(2, 6), lambda: torch.nn.SiLU()),
+    (lambda: torch.nn.GroupNorm(3, 6), lambda: torch.nn.PReLU(6)),
+    (lambda: torch.nn.GroupNorm(2, 6), lambda: torch.nn.Tanh()),
+    (lambda: torch.nn.InstanceNorm2d(6, affine=True), lambda: torch.nn.ReLU())], ids=["gn-silu", "gn-prelu",
+                                                                                      "gn-tanh", "in-relu"])
+def test_norm_activation_runs_fused_and_equals_torch(norm, act):
+    """An activation that alone reads a GroupNorm or InstanceNorm2d runs in the norm's output pass: the plan
+    names it, and the output equals torch and the unfused forward (keep=True) bit for bit; a norm that two
+    nodes read keeps its own output (not fused)."""
+    torch.manual_seed(0)
+    n = norm()
+    with torch.no_grad():
+        n.weight.uniform_(0.5, 2)
+        n.bias.uniform_(-1, 1)
+    module = torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, padding=1), n, act(), torch.nn.Conv2d(6, 2, 1)).eval()
+    net = from_torch(module, (1, 4, 9, 9))
+    fused = [name for name, (covered, _, fn) in net._plans[False].items() if type(net[name].op).__name__
+             in ("GroupNorm", "InstanceNorm2d")]
+    assert len(fused) == 1
+    x = np.random.default_rng(0).standard_normal((2, 4, 9, 9)).astype(np.float32)
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    got = net.forward(x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(got, net.forward(x, keep=True)[net.output])
+
+    class Twice(torch.nn.Module):  # the norm's output read by the activation and by the residual sum
+        def __init__(self):
+            super().__init__()
+            self.n, self.a = norm(), act()
+
+        def forward(self, x):
+            y = self.n(x)
+            return self.a(y) + y
+
+    twice = Twice().eval()
+    net = from_torch(twice, (1, 6, 5, 5))
+    assert not net._plans[False]
+    x = np.random.default_rng(1).standard_normal((1, 6, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(net.forward(x), twice(torch.from_numpy(x)).numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_float64_modules_import_and_half_ones_are_refused():
     module = torch.nn.Sequential(torch.nn.ConvTranspose2d(2, 2, 3, 2), torch.nn.ReLU()).double()
     net = from_torch(module, (1, 2, 5, 5))

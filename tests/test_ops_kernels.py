@@ -284,6 +284,29 @@ def test_norms_are_stable_for_a_large_mean(dtype):
     assert_close(kernels.layer_norm(x, x.shape[1:]), naive.layer_norm(x, x.shape[1:]), dtype)
 
 
+FUSED = [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("elu", {}), ("silu", {}), ("gelu", {}),
+         ("sigmoid", {}), ("tanh", {}), ("hardswish", {}), ("mish", {}), ("prelu", {"weight": np.linspace(-1, 1, 6)})]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name, kw", FUSED, ids=[n for n, _ in FUSED])
+def test_norm_with_activation_equals_the_two_passes(name, kw, dtype):
+    """group_norm / instance_norm with activation= give bit for bit the norm followed by the standalone
+    activation (per-channel PReLU included), for planes of many pixels and of one (a (N, C, 1, 1) input)."""
+    rng = np.random.default_rng(5)
+    act = kernels.Activation(name, **kw)
+    for shape in [(2, 6, 9, 13), (3, 6, 1, 1)]:
+        x = (rng.standard_normal(shape) * 3).astype(dtype)
+        w, b = rng.standard_normal(6), rng.standard_normal(6)
+        for norm, args in [(kernels.group_norm, (3, w, b)), (kernels.instance_norm, (None, None, w, b))]:
+            if norm is kernels.instance_norm and shape[2] == 1:
+                continue  # instance norm needs more than one pixel
+            two = getattr(kernels, name)(norm(x, *args), **kw)
+            np.testing.assert_array_equal(norm(x, *args, activation=act), two, err_msg=f"{norm.__name__} {shape}")
+            if not kw:
+                np.testing.assert_array_equal(norm(x[0], *args, activation=name), two[0])
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Interpolation
 # ---------------------------------------------------------------------------------------------------------

@@ -106,11 +106,14 @@ class InstanceNorm2d(_StatsNorm):
     affine: bool = False
     track_running_stats: bool = False
 
-    def forward(self, x, params):
+    fuses_activation: ClassVar = True
+
+    def forward(self, x, params, activation=None):
+        """The norm, then `activation` (a `kernels.Activation` or None) in the same kernel pass."""
         use_running = self.track_running_stats and "running_mean" in params
         y = _kernels().instance_norm(_as4(x), params.get("running_mean"), params.get("running_var"),
                                      params.get("weight"), params.get("bias"), use_input_stats=not use_running,
-                                     eps=self.eps)
+                                     eps=self.eps, activation=activation)
         return y.reshape(x.shape)
 
 
@@ -140,8 +143,12 @@ class GroupNorm(_Norm):
                              "channels")
         return {"weight": ((c_in,), False), "bias": ((c_in,), False)} if self.affine else {}
 
-    def forward(self, x, params):
-        y = _kernels().group_norm(_as4(x), self.num_groups, params.get("weight"), params.get("bias"), eps=self.eps)
+    fuses_activation: ClassVar = True
+
+    def forward(self, x, params, activation=None):
+        """The norm, then `activation` (a `kernels.Activation` or None) in the same kernel pass."""
+        y = _kernels().group_norm(_as4(x), self.num_groups, params.get("weight"), params.get("bias"), eps=self.eps,
+                                  activation=activation)
         return y.reshape(x.shape)
 
 
