@@ -27,6 +27,7 @@ from .activations import (  # noqa: E402
     silu,
     tanh,
 )
+from .attention import scaled_dot_product_attention  # noqa: E402
 from .conv import conv2d, conv_transpose2d  # noqa: E402
 from .norm import batch_norm, channel_layer_norm, group_norm, instance_norm, layer_norm  # noqa: E402
 from .pad import pad  # noqa: E402
@@ -74,4 +75,6 @@ __all__ = [
     "pad",
     "pixel_unshuffle",
     "upfirdn2d",
+    # attention (issue 12's VAE mid block)
+    "scaled_dot_product_attention",
 ]

@@ -72,12 +72,10 @@ def _norm_rows(first, last, x2, w2, b2, eps, code, table, y2):
     # y = act((x - mean) / sqrt(var + eps) * w + b) with (w, b) = rows r % P of (w2, b2), shape (P, k), each of
     # the k entries covering a segment of length / k consecutive elements (a channel, or a single element);
     # act = activation `code` with the parameters table[c] of the segment's channel c = (r % P) * k + j,
-    # applied to each segment while it is in L1 (IDENTITY: none). The normalised segment goes through a
-    # buffer first: `activate` from one array into another vectorises, in place LLVM's overlap test fails.
+    # applied to each segment in place while it is in L1 (IDENTITY: none).
     n_rows, length = x2.shape
     n_params, k = w2.shape
     seg = length // k
-    buf = np.empty(seg if code != IDENTITY else 0, y2.dtype)
     for r in range(first, last):
         xs, ys = x2[r], y2[r]
         s = 0.0
@@ -101,11 +99,10 @@ def _norm_rows(first, last, x2, w2, b2, eps, code, table, y2):
             for j in range(k):
                 a, c = rstd * wr[j], br[j]
                 xj, yj = xs[j * seg : (j + 1) * seg], ys[j * seg : (j + 1) * seg]
-                out = yj if code == IDENTITY else buf
                 for i in range(xj.shape[0]):
-                    out[i] = (xj[i] - mean) * a + c
+                    yj[i] = (xj[i] - mean) * a + c
                 if code != IDENTITY:
-                    activate(code, table[c0 + j, 0], table[c0 + j, 1], buf, 0, yj, 0, seg)
+                    activate(code, table[c0 + j, 0], table[c0 + j, 1], yj, 0, yj, 0, seg)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
