@@ -1,4 +1,4 @@
-"""Benchmark of the padding, pooling, normalisation and resampling kernels against PyTorch (issue 12).
+"""Benchmark of the padding, pooling, normalisation, resampling and attention kernels against PyTorch (issue 12).
 
 Run: .venv/bin/python benchmarks/bench_ops.py [--threads N ...] [--rounds R] [--quick] [--no-compile]
 
@@ -8,7 +8,9 @@ with the same thread count on both sides (numba.set_num_threads(n) == torch.set_
 other (order turned every round); each side's least disturbed block (the minimum of its block medians) is
 reported. Every output is checked against
 torch first (float32, 1e-4 relative). upfirdn2d is compared with StyleGAN2's own CPU path, which is its
-reference implementation in torch ops. The compile table gives the first call of each op in an empty
+reference implementation in torch ops. Attention rows are single-head (1, 1, L, E) float32 as in a VAE mid
+block, against F.scaled_dot_product_attention (its CPU flash-attention kernel); "group_norm + silu" is one
+fused call against torch's two. The compile table gives the first call of each op in an empty
 Numba cache (float32, then float64) and the same calls in a second process (loaded from the cache).
 Rewrites the "bench_ops" section of docs/performance.md.
 """
@@ -123,7 +125,17 @@ def cases(quick):
             ("resample", "upfirdn2d down=2, 8-tap separable", shape,
              lambda x: kernels.upfirdn2d(x, blur8, down=2, padding=3),
              lambda xt: upfirdn2d_torch(xt, t(blur8), down=2, pad=(3, 3, 3, 3))),
+            ("norm", f"group_norm({g}) + silu (fused)", shape,
+             lambda x, g=g, w=w, b=b: kernels.group_norm(x, g, w, b, activation="silu"),
+             lambda xt, g=g, w=w, b=b: F.silu(F.group_norm(xt, g, t(w), t(b)))),
         ]
+    for e in ([32] if quick else [16, 32, 64]):  # the input holds q, k and v stacked: (3, 1, L, E)
+        out.append(("attention", f"sdpa 4096 tokens, E={e}", (3, 1, 4096, e),
+                    lambda x: kernels.scaled_dot_product_attention(x[0:1], x[1:2], x[2:3]),
+                    lambda xt: F.scaled_dot_product_attention(xt[0:1], xt[1:2], xt[2:3])))
+    out.append(("attention", "sdpa causal, 2 heads, 1024 tokens, E=64", (2, 3, 1024, 64),
+                lambda x: kernels.scaled_dot_product_attention(x[:, 0], x[:, 1], x[:, 2], is_causal=True),
+                lambda xt: F.scaled_dot_product_attention(xt[:, 0], xt[:, 1], xt[:, 2], is_causal=True)))
     return out
 
 
@@ -198,10 +210,11 @@ def main():
             ratios[n].setdefault(group, []).append(t_ours / t_torch)
             cells.append(f"{t_ours:.3f} | {t_torch:.3f} | {t_ours / t_torch:.2f}")
         rows.append(f"| {group} | {label} | {'x'.join(map(str, shape))} | {' | '.join(cells)} |")
+        print(rows[-1], flush=True)
     cmd = "`" + " ".join([".venv/bin/python", "benchmarks/bench_ops.py", *sys.argv[1:]]) + "`"
     head = " | ".join(f"ours ms ({n}t) | torch ms ({n}t) | ratio ({n}t)" for n in args.threads)
     lines = [
-        "## Padding, pooling, normalisation and resampling kernels", "",
+        "## Padding, pooling, normalisation, resampling and attention kernels", "",
         f"{cmd} ({timing.machine()}; load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after). "
         f"float32, every output checked against torch (1e-4) first; both libraries run with the same thread "
         f"count ({', '.join(map(str, args.threads))}), interleaved; each time is the least disturbed of "
