@@ -191,3 +191,16 @@ def test_the_attention_op_runs_the_fused_kernel():
     assert not ops.Attention().forward([q, k, v, mask], {})[:, :, 4].any()
     with pytest.raises(CheckerlabError, match="mask"):
         ops.Attention().infer_shape([q.shape, k.shape, v.shape, (50, 91)], {})
+
+
+def test_multiplying_or_dividing_by_one_is_the_input_itself():
+    """x / 1.0 and x * 1 (diffusers' residual `(x + h) / output_scale_factor`) return x without a pass; any other
+    constant, a dtype change or a broadcast computes."""
+    x = np.array([[1.5, -0.0, np.nan, np.inf]], np.float32)
+    for fn in ("mul", "div"):
+        assert Binary(fn).forward([x, np.asarray(1.0)], {}) is x
+        y = Binary(fn).forward([x, np.asarray(2.0)], {})
+        np.testing.assert_array_equal(y, x * 2 if fn == "mul" else x / 2)
+        assert Binary(fn).forward([x, np.ones((2, 1))], {}).shape == (2, 4)
+        assert Binary(fn).forward([x.astype(np.float64), np.asarray(1.0)], {}).dtype == np.float64
+    assert Binary("add").forward([x, np.asarray(0.0)], {}) is not x  # -0.0 + 0 is +0.0
