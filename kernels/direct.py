@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .activations import IDENTITY, activate
+from .activations import IDENTITY, activate, apply_in_place
 from .jit import FASTMATH
-from .simd import lanes, vbcast, vfma, vload, vload_n, vsplat, vstore_n
+from .simd import lanes, vbcast, vfma, vload, vload_n, vscatter_n, vsplat, vstore_n
 from .threads import parallel_for
 
 CB = 4  # output channels per register block
@@ -201,6 +201,27 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext
                         activate(code, p0, p1, yb, s, yb, s, length)
 
 
+def _pack(w, transposed, groups, c_og, width, taps, n_t, dtype):
+    """Weights in (group, plane, block of ``width`` output channels, input channel, tap, channel in the block)
+    order, the block's missing channels and each plane's missing taps zero. O(weights)."""
+    kh, kw = w.shape[2:]
+    if transposed:  # (C_in, C_og, kh, kw) -> (g, c_og, c_ig, kh, kw)
+        wg = w.reshape(groups, -1, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
+    else:  # (C_out, c_ig, kh, kw)
+        wg = w.reshape(groups, c_og, -1, kh, kw)
+    c_ig = wg.shape[2]
+    blocks = -(-c_og // width)
+    if blocks * width != c_og:
+        wg = np.concatenate([wg, np.zeros((groups, blocks * width - c_og, c_ig, kh, kw), w.dtype)], axis=1)
+    wg = wg.reshape(groups, blocks, width, c_ig, kh, kw)
+    out = np.zeros((groups, len(taps), blocks, c_ig, n_t, width), dtype)
+    for p, plane in enumerate(taps):
+        if plane:
+            th, tw = np.array(plane).T
+            out[:, p, :, :, : len(plane), :] = wg[:, :, :, :, th, tw].transpose(0, 1, 3, 4, 2)
+    return out.reshape(-1)
+
+
 class Direct:
     """The direct route of one planned op (`conv.Plan`): geometry, tap offsets and the job split into bands
     of output rows, fixed by the shapes; `run` packs the weights and runs the kernel on the kernels' threads.
@@ -250,28 +271,10 @@ class Direct:
                               x_hw[0], x_hw[1], cib], np.int64)
         self.n_jobs = jobs_per_band * bands
 
-    def pack(self, w):
-        """Weights in (group, plane, channel block, input channel, tap, CB) order, zero-padded channels."""
-        g, c_ig, c_og, ncb = self.groups, self.c_ig, self.c_og, self.ncb
-        kh, kw = w.shape[2:]
-        if self.transposed:  # (C_in, C_og, kh, kw) -> (g, ncb, CB, c_ig, kh, kw)
-            wg = w.reshape(g, c_ig, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
-        else:  # (C_out, c_ig, kh, kw)
-            wg = w.reshape(g, c_og, c_ig, kh, kw)
-        if ncb * CB != c_og:
-            wg = np.concatenate([wg, np.zeros((g, ncb * CB - c_og, c_ig, kh, kw), w.dtype)], axis=1)
-        wg = wg.reshape(g, ncb, CB, c_ig, kh, kw)
-        n_t = self.tap_off.shape[1]
-        out = np.zeros((g, len(self.taps), ncb, c_ig, n_t, CB), self.dtype)
-        for p, taps in enumerate(self.taps):
-            if taps:
-                th, tw = np.array(taps).T
-                out[:, p, :, :, : len(taps), :] = wg[:, :, :, :, th, tw].transpose(0, 1, 3, 4, 2)
-        return out.reshape(-1)
-
     def run(self, x4, w, b, y, pre, code, table, threads):
         """y (and pre, the pre-activation output, when it is not empty) of the op on x4, w, b."""
-        wpk = self.pack(w)
+        wpk = _pack(w, self.transposed, self.groups, self.c_og, CB, self.taps, self.tap_off.shape[1],
+                    self.dtype)
         bp = np.zeros((self.groups, self.ncb * CB), self.dtype)
         bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
         has_pre = pre.size > 0
@@ -291,3 +294,174 @@ class Direct:
                 y[:, :, r_h::sh, r_w::sw] = yb[:, :, p, :m_h, :m_w]
                 if has_pre:
                     pre[:, :, r_h::sh, r_w::sw] = pb[:, :, p, :m_h, :m_w]
+
+
+# ------------------------------------------------------------------------------------------ channels in lanes
+# meta vector of `_lanes`
+(K_G, K_P, K_TILES, K_CIN, K_CIG, K_COG, K_NCB, K_CS, K_T, K_HW, K_WOUT, K_COUT, K_L) = range(13)
+PB = 8  # output positions per register block of the channel layout (x 2 vectors of output channels)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _lane_tap(xs, off, w0, w1, i0, i1, i2, i3, i4, i5, i6, i7, a00, a01, a02, a03, a04, a05, a06, a07, a10, a11,
+              a12, a13, a14, a15, a16, a17):
+    """One tap of the channel-layout block: 8 input values (at off + i_j, broadcast) times 2 vectors of output
+    channels' weights into the 16 accumulators a_vj (vector v of channels, position j)."""
+    b = vbcast(xs, off + i0)
+    a00, a10 = vfma(w0, b, a00), vfma(w1, b, a10)
+    b = vbcast(xs, off + i1)
+    a01, a11 = vfma(w0, b, a01), vfma(w1, b, a11)
+    b = vbcast(xs, off + i2)
+    a02, a12 = vfma(w0, b, a02), vfma(w1, b, a12)
+    b = vbcast(xs, off + i3)
+    a03, a13 = vfma(w0, b, a03), vfma(w1, b, a13)
+    b = vbcast(xs, off + i4)
+    a04, a14 = vfma(w0, b, a04), vfma(w1, b, a14)
+    b = vbcast(xs, off + i5)
+    a05, a15 = vfma(w0, b, a05), vfma(w1, b, a15)
+    b = vbcast(xs, off + i6)
+    a06, a16 = vfma(w0, b, a06), vfma(w1, b, a16)
+    b = vbcast(xs, off + i7)
+    a07, a17 = vfma(w0, b, a07), vfma(w1, b, a17)
+    return a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _position(q0, j, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out):
+    """(input offset, output offset, valid) of position q0 + j of a plane (mh x mw positions)."""
+    q = q0 + j
+    if q >= mh * mw:
+        return 0, 0, False
+    my = q // mw
+    mx = q - my * mw
+    return my * ish * ws + mx * isw, (rh + my * osh) * w_out + rw + mx * osw, True
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _lanes(lo, hi, xs, wpk, bp, y, meta, tap_off, n_taps, planes):
+    """Jobs lo..hi-1 = (image, group, plane, block of PB output positions): every block of 2 vectors of
+    output channels at those positions, stored by masked scatters into NCHW."""
+    n_g, n_p, tiles, c_in, c_ig, c_og, ncb = meta[K_G], meta[K_P], meta[K_TILES], meta[K_CIN], meta[K_CIG], \
+        meta[K_COG], meta[K_NCB]
+    cs, n_t, hw, w_out, c_out, lv = meta[K_CS], meta[K_T], meta[K_HW], meta[K_WOUT], meta[K_COUT], meta[K_L]
+    cw = 2 * lv  # output channels per block
+    for job in range(lo, hi):
+        tile = job % tiles
+        r = job // tiles
+        p = r % n_p
+        r //= n_p
+        g = r % n_g
+        n = r // n_g
+        mh, mw, ish, isw, rh, rw, osh, osw, ws = planes[p, 0], planes[p, 1], planes[p, 2], planes[p, 3], \
+            planes[p, 4], planes[p, 5], planes[p, 6], planes[p, 7], planes[p, 8]
+        q0 = tile * PB
+        if q0 >= mh * mw:
+            continue
+        i0, o0, v0 = _position(q0, 0, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i1, o1, v1 = _position(q0, 1, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i2, o2, v2 = _position(q0, 2, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i3, o3, v3 = _position(q0, 3, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i4, o4, v4 = _position(q0, 4, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i5, o5, v5 = _position(q0, 5, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i6, o6, v6 = _position(q0, 6, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i7, o7, v7 = _position(q0, 7, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        nt = n_taps[p]
+        xbase = (n * c_in + g * c_ig) * cs
+        for cb in range(ncb):
+            bb = (g * ncb + cb) * cw
+            a00 = vload(bp, bb)
+            a10 = vload(bp, bb + lv)
+            a01, a02, a03, a04, a05, a06, a07 = a00, a00, a00, a00, a00, a00, a00
+            a11, a12, a13, a14, a15, a16, a17 = a10, a10, a10, a10, a10, a10, a10
+            wb = ((g * n_p + p) * ncb + cb) * c_ig * n_t * cw
+            for ci in range(c_ig):
+                xc = xbase + ci * cs
+                wc = wb + ci * n_t * cw
+                for t in range(nt):
+                    wt = wc + t * cw
+                    a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17 = _lane_tap(
+                        xs, xc + tap_off[p, t], vload(wpk, wt), vload(wpk, wt + lv), i0, i1, i2, i3, i4, i5, i6,
+                        i7, a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17)
+            left = c_og - cb * cw  # output channels of this block that exist
+            base = (n * c_out + g * c_og + cb * cw) * hw
+            high = base + lv * hw
+            if v0:
+                vscatter_n(y, base + o0, hw, a00, left)
+                vscatter_n(y, high + o0, hw, a10, left - lv)
+            if v1:
+                vscatter_n(y, base + o1, hw, a01, left)
+                vscatter_n(y, high + o1, hw, a11, left - lv)
+            if v2:
+                vscatter_n(y, base + o2, hw, a02, left)
+                vscatter_n(y, high + o2, hw, a12, left - lv)
+            if v3:
+                vscatter_n(y, base + o3, hw, a03, left)
+                vscatter_n(y, high + o3, hw, a13, left - lv)
+            if v4:
+                vscatter_n(y, base + o4, hw, a04, left)
+                vscatter_n(y, high + o4, hw, a14, left - lv)
+            if v5:
+                vscatter_n(y, base + o5, hw, a05, left)
+                vscatter_n(y, high + o5, hw, a15, left - lv)
+            if v6:
+                vscatter_n(y, base + o6, hw, a06, left)
+                vscatter_n(y, high + o6, hw, a16, left - lv)
+            if v7:
+                vscatter_n(y, base + o7, hw, a07, left)
+                vscatter_n(y, high + o7, hw, a17, left - lv)
+
+
+class Lanes:
+    """The channel-layout direct route of one planned op: output channels in the vector lanes, so that any
+    width, stride and output phase fills them (a strided op reads its input at stride, a transposed op's
+    phases are scattered straight into the output). Arguments as `Direct`'s; the input is staged once per
+    call, zero-padded, O(N * C_in * H * W)."""
+
+    def __init__(self, transposed, groups, c_in, c_og, planes, out_shape, x_hw, stride, pad, out_stride, dtype):
+        self.transposed, self.groups, self.c_in, self.c_og = transposed, groups, c_in, c_og
+        self.c_ig = c_in // groups
+        self.out_shape, self.x_hw, self.pad = out_shape, x_hw, pad
+        self.dtype = np.dtype(dtype)
+        lv = lanes(self.dtype)
+        self.cw = 2 * lv
+        sh, sw = stride  # the input's stride (conv2d), 1 for a transposed op
+        self.taps = [[(th, tw) for _, th, tw in p[4]] for p in planes]
+        # real (row, column) offset of each tap in the padded input: phase a = a_h * s_w + a_w
+        offsets = [[(row * sh + a // sw, col * sw + a % sw) for (a, row, col), _, _ in p[4]] for p in planes]
+        rows = max([(m_h - 1) * sh + 1 + max([r for r, _ in o], default=0) for (_, _, m_h, _, _), o in
+                    zip(planes, offsets, strict=True) if m_h > 0], default=1)
+        cols = max([(m_w - 1) * sw + 1 + max([c for _, c in o], default=0) for (_, _, _, m_w, _), o in
+                    zip(planes, offsets, strict=True) if m_w > 0], default=1)
+        self.hp, self.wp = max(rows, pad[0] + x_hw[0]), max(cols, pad[1] + x_hw[1])
+        n_t = max(1, max(len(t) for t in self.taps))
+        self.tap_off = np.zeros((len(planes), n_t), np.int64)
+        for i, o in enumerate(offsets):
+            for t, (r, c) in enumerate(o):
+                self.tap_off[i, t] = r * self.wp + c
+        self.n_taps = np.array([len(t) for t in self.taps], np.int64)
+        osh, osw = out_stride
+        self.planes = np.array([[m_h, m_w, sh, sw, r_h, r_w, osh, osw, self.wp] for r_h, r_w, m_h, m_w, _ in planes],
+                               np.int64).reshape(-1, 9)
+        self.ncb = -(-c_og // self.cw)
+        tiles = max(1, max(-(-(m_h * m_w) // PB) for _, _, m_h, m_w, _ in planes))
+        h_out, w_out = out_shape[2:]
+        self.meta = np.array([groups, len(planes), tiles, c_in, self.c_ig, c_og, self.ncb, self.hp * self.wp, n_t,
+                              h_out * w_out, w_out, out_shape[1], lv], np.int64)
+        self.n_jobs = out_shape[0] * groups * len(planes) * tiles
+
+    def run(self, x4, w, b, y, pre, code, table, threads):
+        """y (and pre, the pre-activation output, when it is not empty) of the op on x4, w, b."""
+        top, left = self.pad
+        h, w_in = self.x_hw
+        xs = np.zeros((x4.shape[0], x4.shape[1], self.hp, self.wp), self.dtype)
+        xs[:, :, top : top + h, left : left + w_in] = x4
+        wpk = _pack(w, self.transposed, self.groups, self.c_og, self.cw, self.taps, self.tap_off.shape[1],
+                    self.dtype)
+        bp = np.zeros((self.groups, self.ncb * self.cw), self.dtype)
+        bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
+        parallel_for(_lanes, self.n_jobs, threads, xs.reshape(-1), wpk, bp.reshape(-1), y.reshape(-1), self.meta,
+                     self.tap_off, self.n_taps, self.planes)
+        if code != IDENTITY:
+            if pre.size:
+                pre[...] = y
+            apply_in_place(code, table, y, threads)
