@@ -1,9 +1,10 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Three routes, chosen per shape (`_simd_pays`, `_lowers`, with their measured crossovers): register-blocked
-direct kernels on explicit SIMD vectors (`kernels.direct.Direct`) for dense unit-stride ops on rows of 32+
-outputs; the direct kernel `kernels.gather.gather` for depthwise, strided and small ops; and matrix products
+Three routes, chosen per shape (`_register_route`, `_lowers`, with their measured crossovers): register-blocked
+direct kernels on explicit SIMD vectors (`kernels.direct`: `Direct` for dense unit-stride ops on rows of 32+
+outputs, `Lanes` for narrow and strided ops with 32+ output channels); the direct kernel
+`kernels.gather.gather` for depthwise and the other strided and small ops; and matrix products
 (`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for the other dense ops with 16+
 output channels per group; one product per image for pointwise ops on every core). All share the geometry below,
 computed once per shape. The transposed convolution is computed in polyphase form: output phase

@@ -7,17 +7,27 @@ reads a contiguous run); conv_transpose2d has one plane per output phase ``(r_h,
 reach that phase (`conv._phase_taps`), so no multiply is spent on inserted zeros. A tap ``t`` of plane ``p``
 reads the staged input at the fixed offset ``tap_off[p, t]`` from the output position.
 
-The inner loop holds a block of ``CB = 4`` output channels x ``VB = 4`` vectors of output positions (16
-float32 or 8 float64 lanes each; a vector covers a run of one output row, rows narrower than 4 vectors
-share a block) in 16 registers for the whole reduction over input channels and taps: per (channel, tap) it
-loads 4 input vectors and 4 broadcast weights for 16 fused multiply-adds, so it runs at the FMA units'
-rate, not at the rate of loads and stores of accumulators. Bias starts the accumulators; the activation
-(`activations.activate`) runs on the band's rows once they are stored, while they are in cache. Weights are
-packed per call into ``(group, plane, channel block, input channel, tap, CB)`` order, O(weights).
+Two layouts of the register block, each holding 16 accumulator vectors (16 float32 or 8 float64 lanes) for
+the whole reduction over input channels and taps, so that they run at the FMA units' rate rather than at the
+rate of loads and stores of accumulators:
+
+- `Direct` (rows): ``CB = 4`` output channels x ``VB = 4`` vectors of output positions (a vector covers a
+  run of one output row; rows narrower than 4 vectors share a block). Per (channel, tap) it loads 4 input
+  vectors and 4 broadcast weights for 16 fused multiply-adds. Each band of output rows stages its input
+  (zero padding, stride phases) in L2 and input channels are taken in blocks that stay in L1; bias starts
+  the accumulators and the activation (`activations.activate`) runs on the band's rows once they are
+  stored, while they are in cache. A strided transposed op's planes are interleaved by one copy.
+- `Lanes` (channels): 2 vectors of output channels x ``PB = 8`` output positions. Per (channel, tap) it
+  loads 2 weight vectors and broadcasts 8 input values, and stores by masked scatters into NCHW, so any
+  width, stride or output phase fills the lanes (for narrow images and strided ops); its input is staged
+  once per call, zero-padded, and the activation is one pass over the output.
+
+Weights are packed per call into ``(group, plane, channel block, input channel, tap, channel)`` order,
+O(weights).
 
 Cost: O(N * C_out * C_in/groups * taps * H_out * W_out) multiply-adds at up to ``2 * lanes`` per cycle per
-core, plus the staging copy of the input, O(N * C_in * H * W), and for strided transposed convolutions one
-interleaving copy of the output.
+core, plus the staging copy of the input, O(N * C_in * H * W), and for strided transposed convolutions on
+the rows layout one interleaving copy of the output.
 """
 
 from __future__ import annotations
