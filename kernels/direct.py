@@ -97,6 +97,15 @@ def _tap(xs, wpk, off, i0, i1, i2, i3, wt, a00, a01, a02, a03, a10, a11, a12, a1
     return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
+    """One output channel's 4 vectors of the block, each its lanes inside the plane."""
+    vstore_n(yb, yc + o0, a0, n0)
+    vstore_n(yb, yc + o1, a1, n1)
+    vstore_n(yb, yc + o2, a2, n2)
+    vstore_n(yb, yc + o3, a3, n3)
+
+
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
 def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext):
     """Jobs lo..hi-1 = (image, group, band of output rows): stage the band's input, then every plane, tile
@@ -180,25 +189,13 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext
                                 ch = g * c_og + o
                                 yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
                                 if c == 0:
-                                    vstore_n(yb, yc + o0, a00, n0)
-                                    vstore_n(yb, yc + o1, a01, n1)
-                                    vstore_n(yb, yc + o2, a02, n2)
-                                    vstore_n(yb, yc + o3, a03, n3)
+                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a00, a01, a02, a03)
                                 elif c == 1:
-                                    vstore_n(yb, yc + o0, a10, n0)
-                                    vstore_n(yb, yc + o1, a11, n1)
-                                    vstore_n(yb, yc + o2, a12, n2)
-                                    vstore_n(yb, yc + o3, a13, n3)
+                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a10, a11, a12, a13)
                                 elif c == 2:
-                                    vstore_n(yb, yc + o0, a20, n0)
-                                    vstore_n(yb, yc + o1, a21, n1)
-                                    vstore_n(yb, yc + o2, a22, n2)
-                                    vstore_n(yb, yc + o3, a23, n3)
+                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a20, a21, a22, a23)
                                 else:
-                                    vstore_n(yb, yc + o0, a30, n0)
-                                    vstore_n(yb, yc + o1, a31, n1)
-                                    vstore_n(yb, yc + o2, a32, n2)
-                                    vstore_n(yb, yc + o3, a33, n3)
+                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a30, a31, a32, a33)
             if code != IDENTITY:  # the activation on the band's rows while they are in cache (runs of mw+)
                 for ch in range(g * c_og, (g + 1) * c_og):
                     p0, p1 = table[ch, 0], table[ch, 1]
@@ -347,6 +344,14 @@ def _position(q0, j, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out):
     return my * ish * ws + mx * isw, (rh + my * osh) * w_out + rw + mx * osw, True
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _scatter2(y, at, hw, low, high, left, lv, valid):
+    """The two channel vectors of one position, into y[at + c * hw] for the block's first ``left`` channels."""
+    if valid:
+        vscatter_n(y, at, hw, low, left)
+        vscatter_n(y, at + lv * hw, hw, high, left - lv)
+
+
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
 def _lanes(lo, hi, xs, wpk, bp, y, meta, tap_off, n_taps, planes):
     """Jobs lo..hi-1 = (image, group, plane, block of PB output positions): every block of 2 vectors of
@@ -394,32 +399,14 @@ def _lanes(lo, hi, xs, wpk, bp, y, meta, tap_off, n_taps, planes):
                         i7, a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17)
             left = c_og - cb * cw  # output channels of this block that exist
             base = (n * c_out + g * c_og + cb * cw) * hw
-            high = base + lv * hw
-            if v0:
-                vscatter_n(y, base + o0, hw, a00, left)
-                vscatter_n(y, high + o0, hw, a10, left - lv)
-            if v1:
-                vscatter_n(y, base + o1, hw, a01, left)
-                vscatter_n(y, high + o1, hw, a11, left - lv)
-            if v2:
-                vscatter_n(y, base + o2, hw, a02, left)
-                vscatter_n(y, high + o2, hw, a12, left - lv)
-            if v3:
-                vscatter_n(y, base + o3, hw, a03, left)
-                vscatter_n(y, high + o3, hw, a13, left - lv)
-            if v4:
-                vscatter_n(y, base + o4, hw, a04, left)
-                vscatter_n(y, high + o4, hw, a14, left - lv)
-            if v5:
-                vscatter_n(y, base + o5, hw, a05, left)
-                vscatter_n(y, high + o5, hw, a15, left - lv)
-            if v6:
-                vscatter_n(y, base + o6, hw, a06, left)
-                vscatter_n(y, high + o6, hw, a16, left - lv)
-            if v7:
-                vscatter_n(y, base + o7, hw, a07, left)
-                vscatter_n(y, high + o7, hw, a17, left - lv)
-
+            _scatter2(y, base + o0, hw, a00, a10, left, lv, v0)
+            _scatter2(y, base + o1, hw, a01, a11, left, lv, v1)
+            _scatter2(y, base + o2, hw, a02, a12, left, lv, v2)
+            _scatter2(y, base + o3, hw, a03, a13, left, lv, v3)
+            _scatter2(y, base + o4, hw, a04, a14, left, lv, v4)
+            _scatter2(y, base + o5, hw, a05, a15, left, lv, v5)
+            _scatter2(y, base + o6, hw, a06, a16, left, lv, v6)
+            _scatter2(y, base + o7, hw, a07, a17, left, lv, v7)
 
 class Lanes:
     """The channel-layout direct route of one planned op: output channels in the vector lanes, so that any
