@@ -73,6 +73,9 @@ def _stage(x, xs, n, c0, c_ig, c_in, i0, meta):
                         xs[k : k + j_lo] = zero
                         if sw == 1:
                             xs[k + j_lo : k + j_hi] = x[src + j_lo + off : src + j_hi + off]
+                        elif sw == 2:  # a constant stride: LLVM vectorises the de-interleave with shuffles
+                            for j in range(j_lo, j_hi):
+                                xs[k + j] = x[src + 2 * j + off]
                         else:
                             for j in range(j_lo, j_hi):
                                 xs[k + j] = x[src + j * sw + off]
