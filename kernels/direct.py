@@ -110,7 +110,7 @@ def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext):
+def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext):
     """Jobs lo..hi-1 = (image, group, band of output rows): stage the band's input, then every plane, tile
     of 4 vectors and block of 4 output channels of the band."""
     n_g, n_p, n_bands, rows, c_in, c_ig, c_og, ncb = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], \
@@ -178,27 +178,24 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext
                             a30, a31 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
                             a32, a33 = vload_n(yb, yc + o2, n2), vload_n(yb, yc + o3, n3)
                         wb = ((g * n_p + p) * ncb + cb) * c_ig * n_t * 4
-                        for ci in range(c0, c1):
-                            xc = ci * cs
-                            wc = wb + ci * n_t * 4
-                            for t in range(nt):
-                                a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _tap(
-                                    xs, wpk, xc + tap_off[p, t], i0, i1, i2, i3, wc + t * 4,
-                                    a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
-                            for c in range(4):
-                                o = cb * 4 + c
-                                if o >= c_og:
-                                    break
-                                ch = g * c_og + o
-                                yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
-                                if c == 0:
-                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a00, a01, a02, a03)
-                                elif c == 1:
-                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a10, a11, a12, a13)
-                                elif c == 2:
-                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a20, a21, a22, a23)
-                                else:
-                                    _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a30, a31, a32, a33)
+                        for k in range(c0 * nt, c1 * nt):  # (input channel, tap) pairs as one flat loop
+                            a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _tap(
+                                xs, wpk, k_in[p, k], i0, i1, i2, i3, wb + k_w[p, k],
+                                a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
+                        for c in range(4):
+                            o = cb * 4 + c
+                            if o >= c_og:
+                                break
+                            ch = g * c_og + o
+                            yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
+                            if c == 0:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a00, a01, a02, a03)
+                            elif c == 1:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a10, a11, a12, a13)
+                            elif c == 2:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a20, a21, a22, a23)
+                            else:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a30, a31, a32, a33)
             if code != IDENTITY:  # the activation on the band's rows while they are in cache (runs of mw+)
                 for ch in range(g * c_og, (g + 1) * c_og):
                     p0, p1 = table[ch, 0], table[ch, 1]
@@ -266,6 +263,14 @@ class Direct:
             for t, ((a, row, col), _, _) in enumerate(p[4]):
                 self.tap_off[i, t] = (a * hb + row) * ws + col
         self.n_taps = np.array([len(t) for t in self.taps], np.int64)
+        # per plane, its (input channel, tap) pairs k = ci * taps + t: staged-input and packed-weight offsets
+        cs = phases * hb * ws
+        self.k_in = np.zeros((len(planes), max(1, self.c_ig * n_t)), np.int64)
+        self.k_w = np.zeros_like(self.k_in)
+        for i, nt in enumerate(self.n_taps):
+            ci, t = np.divmod(np.arange(self.c_ig * nt), max(nt, 1))
+            self.k_in[i, : ci.size] = ci * cs + self.tap_off[i, t]
+            self.k_w[i, : ci.size] = (ci * n_t + t) * CB
         self.ext = np.array([[m_h, m_w] for _, _, m_h, m_w in self.planes], np.int64).reshape(-1, 2)
         self.ncb = -(-c_og // CB)
         self.interleave = len(planes) > 1
@@ -297,7 +302,7 @@ class Direct:
         else:
             yb, pb = y, pre
         parallel_for(_direct, self.n_jobs, threads, np.ascontiguousarray(x4).reshape(-1), wpk, bp.reshape(-1),
-                     yb.reshape(-1), pb.reshape(-1), code, table, meta, self.tap_off, self.n_taps, self.ext)
+                     yb.reshape(-1), pb.reshape(-1), code, table, meta, self.k_in, self.k_w, self.n_taps, self.ext)
         if self.interleave:
             sh, sw = self.out_stride
             for p, (r_h, r_w, m_h, m_w) in enumerate(self.planes):
