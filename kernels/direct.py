@@ -208,6 +208,20 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, e
                         activate(code, p0, p1, yb, s, yb, s, length)
 
 
+def _pairs(n_taps, tap_off, c_ig, cs, width):
+    """Per plane, the input offset and packed-weight offset of its (input channel, tap) pairs k = ci * taps + t
+    (input channels ``cs`` elements apart, weights packed by `_pack` with blocks of ``width`` channels): the
+    kernels walk them as one flat loop."""
+    n_t = tap_off.shape[1]
+    k_in = np.zeros((len(n_taps), max(1, c_ig * n_t)), np.int64)
+    k_w = np.zeros_like(k_in)
+    for p, nt in enumerate(n_taps):
+        ci, t = np.divmod(np.arange(c_ig * nt), max(nt, 1))
+        k_in[p, : ci.size] = ci * cs + tap_off[p, t]
+        k_w[p, : ci.size] = (ci * n_t + t) * width
+    return k_in, k_w
+
+
 def _pack(w, transposed, groups, c_og, width, taps, n_t, dtype):
     """Weights in (group, plane, block of ``width`` output channels, input channel, tap, channel in the block)
     order, the block's missing channels and each plane's missing taps zero. O(weights)."""
@@ -263,14 +277,7 @@ class Direct:
             for t, ((a, row, col), _, _) in enumerate(p[4]):
                 self.tap_off[i, t] = (a * hb + row) * ws + col
         self.n_taps = np.array([len(t) for t in self.taps], np.int64)
-        # per plane, its (input channel, tap) pairs k = ci * taps + t: staged-input and packed-weight offsets
-        cs = phases * hb * ws
-        self.k_in = np.zeros((len(planes), max(1, self.c_ig * n_t)), np.int64)
-        self.k_w = np.zeros_like(self.k_in)
-        for i, nt in enumerate(self.n_taps):
-            ci, t = np.divmod(np.arange(self.c_ig * nt), max(nt, 1))
-            self.k_in[i, : ci.size] = ci * cs + self.tap_off[i, t]
-            self.k_w[i, : ci.size] = (ci * n_t + t) * CB
+        self.k_in, self.k_w = _pairs(self.n_taps, self.tap_off, self.c_ig, phases * hb * ws, CB)
         self.ext = np.array([[m_h, m_w] for _, _, m_h, m_w in self.planes], np.int64).reshape(-1, 2)
         self.ncb = -(-c_og // CB)
         self.interleave = len(planes) > 1
@@ -361,7 +368,7 @@ def _scatter2(y, at, hw, low, high, left, lv, valid):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _lanes(lo, hi, xs, wpk, bp, y, meta, tap_off, n_taps, planes):
+def _lanes(lo, hi, xs, wpk, bp, y, meta, k_in, k_w, n_taps, planes):
     """Jobs lo..hi-1 = (image, group, plane, block of PB output positions): every block of 2 vectors of
     output channels at those positions, stored by masked scatters into NCHW."""
     n_g, n_p, tiles, c_in, c_ig, c_og, ncb = meta[K_G], meta[K_P], meta[K_TILES], meta[K_CIN], meta[K_CIG], \
@@ -397,14 +404,11 @@ def _lanes(lo, hi, xs, wpk, bp, y, meta, tap_off, n_taps, planes):
             a01, a02, a03, a04, a05, a06, a07 = a00, a00, a00, a00, a00, a00, a00
             a11, a12, a13, a14, a15, a16, a17 = a10, a10, a10, a10, a10, a10, a10
             wb = ((g * n_p + p) * ncb + cb) * c_ig * n_t * cw
-            for ci in range(c_ig):
-                xc = xbase + ci * cs
-                wc = wb + ci * n_t * cw
-                for t in range(nt):
-                    wt = wc + t * cw
-                    a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17 = _lane_tap(
-                        xs, xc + tap_off[p, t], vload(wpk, wt), vload(wpk, wt + lv), i0, i1, i2, i3, i4, i5, i6,
-                        i7, a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17)
+            for k in range(c_ig * nt):  # (input channel, tap) pairs as one flat loop
+                wt = wb + k_w[p, k]
+                a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17 = _lane_tap(
+                    xs, xbase + k_in[p, k], vload(wpk, wt), vload(wpk, wt + lv), i0, i1, i2, i3, i4, i5, i6, i7,
+                    a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17)
             left = c_og - cb * cw  # output channels of this block that exist
             base = (n * c_out + g * c_og + cb * cw) * hw
             _scatter2(y, base + o0, hw, a00, a10, left, lv, v0)
@@ -415,6 +419,7 @@ def _lanes(lo, hi, xs, wpk, bp, y, meta, tap_off, n_taps, planes):
             _scatter2(y, base + o5, hw, a05, a15, left, lv, v5)
             _scatter2(y, base + o6, hw, a06, a16, left, lv, v6)
             _scatter2(y, base + o7, hw, a07, a17, left, lv, v7)
+
 
 class Lanes:
     """The channel-layout direct route of one planned op: output channels in the vector lanes, so that any
@@ -444,6 +449,7 @@ class Lanes:
             for t, (r, c) in enumerate(o):
                 self.tap_off[i, t] = r * self.wp + c
         self.n_taps = np.array([len(t) for t in self.taps], np.int64)
+        self.k_in, self.k_w = _pairs(self.n_taps, self.tap_off, self.c_ig, self.hp * self.wp, self.cw)
         osh, osw = out_stride
         self.planes = np.array([[m_h, m_w, sh, sw, r_h, r_w, osh, osw, self.wp] for r_h, r_w, m_h, m_w, _ in planes],
                                np.int64).reshape(-1, 9)
@@ -465,7 +471,7 @@ class Lanes:
         bp = np.zeros((self.groups, self.ncb * self.cw), self.dtype)
         bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
         parallel_for(_lanes, self.n_jobs, threads, xs.reshape(-1), wpk, bp.reshape(-1), y.reshape(-1), self.meta,
-                     self.tap_off, self.n_taps, self.planes)
+                     self.k_in, self.k_w, self.n_taps, self.planes)
         if code != IDENTITY:
             if pre.size:
                 pre[...] = y
