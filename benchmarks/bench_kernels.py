@@ -182,7 +182,11 @@ for name, f in (("conv2d float32", lambda: kernels.conv2d(x32, np.ones((4, 4, 3,
                 ("conv_transpose2d float32", lambda: kernels.conv_transpose2d(x32, np.ones((4, 4, 3, 3)), stride=2)),
                 ("conv2d + silu float32", lambda: kernels.conv2d(x32, np.ones((4, 4, 3, 3)), activation="silu")),
                 ("gelu float32 (standalone activation)", lambda: kernels.gelu(x32)),
-                ("conv2d float64", lambda: kernels.conv2d(x64, np.ones((4, 4, 3, 3)), padding=1))):
+                ("conv2d float64", lambda: kernels.conv2d(x64, np.ones((4, 4, 3, 3)), padding=1)),
+                ("conv2d float32, 32 channels 64x64 (SIMD rows)",
+                 lambda: kernels.conv2d(np.ones((1, 32, 64, 64), np.float32), np.ones((32, 32, 3, 3)), padding=1)),
+                ("conv2d float32, 32 channels 8x8 (SIMD lanes)",
+                 lambda: kernels.conv2d(np.ones((1, 32, 8, 8), np.float32), np.ones((32, 32, 3, 3)), padding=1))):
     t, c = time.perf_counter(), time.process_time()
     f()
     out[name] = (time.perf_counter() - t, time.process_time() - c)
@@ -314,23 +318,26 @@ def main() -> None:
                "|---|---:|---:|---:|",
                *[f"| {c['what']} | {c['first']:.2f} | {c['first_cpu']:.2f} | {c['second']:.2f} |" for c in compiled],
                ""]
-    md += ["How: three routes, chosen per shape (`conv._simd_pays` and `conv._lowers`; their docstrings give "
-           "the measured crossovers). Dense unit-stride convolutions (and stride-2 conv2d with 16+ output "
-           "channels) on rows of 32+ outputs run on register-blocked direct kernels (`kernels/direct.py`) written "
-           "with explicit SIMD vectors (`kernels/simd.py`: a Numba vector type of 64 bytes, 16 float32 or 8 "
-           "float64 lanes, and load/broadcast/FMA/masked-store intrinsics): 4 output channels x 4 vectors of "
-           "output positions stay in 16 registers for the whole reduction over input channels and taps, each "
-           "band of output rows stages its input (zero padding, stride phases) in L2, and the activation runs "
-           "on the band's rows. The direct kernel (`kernels/gather.py`) serves depthwise and grouped convs with "
-           "few channels per group, strided transposed convolutions (per output phase, polyphase: no multiply "
-           "on inserted zeros) and small shapes; each pass adds 4 taps to 4 output channels in an L1 "
-           "accumulator. The remaining dense convolutions with 16+ output channels per group are lowered to "
-           "matrix products (`gemm.Lowering`: im2col blocks of at most 2 MB, one BLAS product each, as jobs of "
-           "the kernels' work-stealing pool with OpenBLAS held to one thread meanwhile, `threads.serial_blas`), "
-           "and pointwise ops (1x1 conv, kernel == stride transposed) are one BLAS product per image. Where torch "
-           "still wins: dense convolutions at 32-128 channels, where oneDNN's JIT-generated AVX-512 kernels run "
-           "at 180-190 GF/s per core here against 100-120 for ours (whose inner loop alone reaches 150-170 on "
-           "data in L1), and strided transposed convolutions with 32+ channels.", "",
+    md += ["How: three routes, chosen per shape (`conv._register_route`, `conv._simd_pays` and `conv._lowers`; "
+           "their docstrings give the measured crossovers). Dense convolutions run on register-blocked direct "
+           "kernels (`kernels/direct.py`) written with explicit SIMD vectors (`kernels/simd.py`: a Numba vector "
+           "type of 64 bytes, 16 float32 or 8 float64 lanes, and load/broadcast/FMA/masked-store/scatter "
+           "intrinsics), in one of two layouts: unit-stride ops on rows of 32+ outputs hold 4 output channels x "
+           "4 vectors of output positions in 16 registers for the whole reduction over input channels and taps "
+           "(each band of output rows stages its input in L2, the activation runs on the band's rows); narrow "
+           "and strided ops with 32+ output channels hold 2 vectors of output channels x 8 positions (inputs "
+           "broadcast, results scattered into NCHW, so any width, stride or transposed output phase fills the "
+           "lanes). The direct kernel (`kernels/gather.py`) serves depthwise and grouped convs with few channels "
+           "per group and small or strided ops with few channels: a transposed convolution runs per output "
+           "phase (polyphase: no multiply on inserted zeros), and each pass adds 4 taps to 4 output channels in "
+           "an L1 accumulator. The remaining dense convolutions with 16+ output channels per group are lowered "
+           "to matrix products (`gemm.Lowering`: im2col blocks of at most 2 MB, one BLAS product each, as jobs "
+           "of the kernels' work-stealing pool with OpenBLAS held to one thread meanwhile, "
+           "`threads.serial_blas`), and pointwise ops (1x1 conv, kernel == stride transposed) are one BLAS "
+           "product per image. Where torch still wins: dense convolutions at 32-128 channels, where oneDNN's "
+           "JIT-generated AVX-512 kernels run at 180-190 GF/s per core here against 100-120 for ours (whose "
+           "inner loop alone reaches 150-170 on data in L1), and pointwise convolutions at 32-128 channels, "
+           "where OpenBLAS's products are thin.", "",
            "The figure below (benchmarks/plot.py) shows every shape.", "",
            "<details><summary>Every shape</summary>", "", shape_table(rows), "", "</details>"]
     text = "\n".join(md)

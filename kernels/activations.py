@@ -312,6 +312,18 @@ def apply(activation: Activation, x) -> np.ndarray:
     return y
 
 
+def apply_in_place(code, table, y, threads) -> None:
+    """Activation ``code`` with the per-channel parameters ``table`` (see `Activation.parameters`) applied to
+    the C-contiguous NCHW array ``y`` in place, in chunks of channel planes on ``threads`` threads. O(y.size)."""
+    if code in VECTORISED:
+        flat = y.reshape(-1)
+        parallel_for(_ufunc_blocks, -(-y.size // CHUNK), threads, code, flat, flat, CHUNK)
+        return
+    row_len = max(1, math.prod(y.shape[2:]))
+    flat = y.reshape(-1)
+    parallel_for(_rows, y.size // row_len * -(-row_len // CHUNK), threads, code, table, flat, flat, row_len, CHUNK)
+
+
 def relu(x):
     """``torch.nn.functional.relu``: ``max(x, 0)`` (NaN stays NaN)."""
     return apply(Activation("relu"), x)

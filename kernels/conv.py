@@ -1,9 +1,10 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Three routes, chosen per shape (`_simd_pays`, `_lowers`, with their measured crossovers): register-blocked
-direct kernels on explicit SIMD vectors (`kernels.direct.Direct`) for dense unit-stride ops on rows of 32+
-outputs; the direct kernel `kernels.gather.gather` for depthwise, strided and small ops; and matrix products
+Three routes, chosen per shape (`_register_route`, `_lowers`, with their measured crossovers): register-blocked
+direct kernels on explicit SIMD vectors (`kernels.direct`: `Direct` for dense unit-stride ops on rows of 32+
+outputs, `Lanes` for narrow and strided ops with 32+ output channels); the direct kernel
+`kernels.gather.gather` for depthwise and the other strided and small ops; and matrix products
 (`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for the other dense ops with 16+
 output channels per group; one product per image for pointwise ops on every core). All share the geometry below,
 computed once per shape. The transposed convolution is computed in polyphase form: output phase
@@ -30,7 +31,7 @@ from . import gather as _g
 from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, apply, as_activation
-from .direct import Direct
+from .direct import Direct, Lanes
 from .gather import BLOCK, PARALLEL_MIN, gather
 from .threads import blas_serial, num_threads
 
@@ -45,6 +46,7 @@ LOWER_MIN_K = 64  # ... channels per group, this many (input channel, tap) terms
 LOWER_MIN_WORK = 1 << 18  # ... and multiply-adds
 SIMD_MIN_WORK = 1 << 17  # multiply-adds from which the register-blocked direct kernel runs dense ops ...
 SIMD_MIN_WIDTH = 32  # ... with rows of at least this many outputs
+LANES_MIN_CHANNELS = 32  # output channels per group from which narrow or strided ops put channels in the lanes
 
 
 def _phase_taps(k, s, d, p):
@@ -161,7 +163,22 @@ def _lowers(c_ig, c_og, taps, work):
     return c_og >= LOWER_MIN_CHANNELS and c_ig * taps >= LOWER_MIN_K and work >= LOWER_MIN_WORK
 
 
-ROUTE = None  # "simd" or "other": force the route (tests compare them on any shape); None: the measured choice
+ROUTE = None  # "rows", "lanes" or "other": force the route (tests compare them on any shape); None: measured
+
+
+def _register_route(c_og, taps, work, w_out, stride, transposed):
+    """The register-blocked route of a dense op: "rows" (`direct.Direct`, output positions in the lanes),
+    "lanes" (`direct.Lanes`, output channels in the lanes) or None (the gather kernel or matrix products).
+    Lanes takes ops with 32+ output channels per group (its block) and 2+ taps that are narrow (rows under
+    SIMD_MIN_WIDTH outputs) or strided: measured on the bench_kernels grid against both other routes in one
+    run (float32, 2 threads), 0.3-0.6x their time on 8x8 images with 32-128 channels and 0.5-0.9x on stride-2
+    and stride-3 ops of 32 channels; pointwise ops stay BLAS products (lanes 1.5-2x slower)."""
+    if ROUTE is not None:
+        return ROUTE if ROUTE in ("rows", "lanes") and c_og > 1 else None
+    if c_og >= LANES_MIN_CHANNELS and taps > 1 and work >= SIMD_MIN_WORK and \
+            (w_out < SIMD_MIN_WIDTH or stride != (1, 1)):
+        return "lanes"
+    return "rows" if _simd_pays(c_og, taps, work, w_out, stride, transposed) else None
 
 
 def _simd_pays(c_og, taps, work, w_out, stride, transposed):
@@ -173,8 +190,6 @@ def _simd_pays(c_og, taps, work, w_out, stride, transposed):
     routes in one run (float32, 2 threads, the bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3
     and 5x5 ops with 3-128 channels and 32+ wide rows, 0.55-0.94x on stride-2 3x3 conv2d with 32 channels;
     1.1-1.9x on strided ops with few channels and on strided transposed ones, 2.5-3.4x on 8x8 images."""
-    if ROUTE is not None:
-        return ROUTE == "simd" and c_og > 1
     unit = stride == (1, 1) or (transposed is False and max(stride) <= 2 and c_og >= LOWER_MIN_CHANNELS)
     return c_og > 1 and taps > 1 and unit and w_out >= SIMD_MIN_WIDTH and work >= SIMD_MIN_WORK
 
@@ -277,9 +292,12 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
         _pointwise(c_ig, c_og * kh * kw, work)
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
-    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw), True):
-        plan.simd = Direct(True, groups, c_in, c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left),
-                           (sh, sw), dtype, STAGE_BYTES, MIN_JOBS)
+    route = _register_route(c_og, kh * kw, work, w_out, (sh, sw), True)
+    geometry = (True, groups, c_in, c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left), (sh, sw), dtype)
+    if route == "rows":
+        plan.simd = Direct(*geometry, STAGE_BYTES, MIN_JOBS)
+    elif route == "lanes":
+        plan.simd = Lanes(*geometry)
     return plan
 
 
@@ -353,9 +371,13 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
-    if _simd_pays(c_og, kh * kw, work, w_out, (sh, sw), False):
-        plan.simd = Direct(False, groups, c_in, c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape,
-                           (h_in, w_in), (sh, sw), (pt, pl), (1, 1), dtype, STAGE_BYTES, MIN_JOBS)
+    route = _register_route(c_og, kh * kw, work, w_out, (sh, sw), False)
+    geometry = (False, groups, c_in, c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),
+                (pt, pl), (1, 1), dtype)
+    if route == "rows":
+        plan.simd = Direct(*geometry, STAGE_BYTES, MIN_JOBS)
+    elif route == "lanes":
+        plan.simd = Lanes(*geometry)
     return plan
 
 

@@ -7,17 +7,27 @@ reads a contiguous run); conv_transpose2d has one plane per output phase ``(r_h,
 reach that phase (`conv._phase_taps`), so no multiply is spent on inserted zeros. A tap ``t`` of plane ``p``
 reads the staged input at the fixed offset ``tap_off[p, t]`` from the output position.
 
-The inner loop holds a block of ``CB = 4`` output channels x ``VB = 4`` vectors of output positions (16
-float32 or 8 float64 lanes each; a vector covers a run of one output row, rows narrower than 4 vectors
-share a block) in 16 registers for the whole reduction over input channels and taps: per (channel, tap) it
-loads 4 input vectors and 4 broadcast weights for 16 fused multiply-adds, so it runs at the FMA units'
-rate, not at the rate of loads and stores of accumulators. Bias starts the accumulators; the activation
-(`activations.activate`) runs on the band's rows once they are stored, while they are in cache. Weights are
-packed per call into ``(group, plane, channel block, input channel, tap, CB)`` order, O(weights).
+Two layouts of the register block, each holding 16 accumulator vectors (16 float32 or 8 float64 lanes) for
+the whole reduction over input channels and taps, so that they run at the FMA units' rate rather than at the
+rate of loads and stores of accumulators:
+
+- `Direct` (rows): ``CB = 4`` output channels x ``VB = 4`` vectors of output positions (a vector covers a
+  run of one output row; rows narrower than 4 vectors share a block). Per (channel, tap) it loads 4 input
+  vectors and 4 broadcast weights for 16 fused multiply-adds. Each band of output rows stages its input
+  (zero padding, stride phases) in L2 and input channels are taken in blocks that stay in L1; bias starts
+  the accumulators and the activation (`activations.activate`) runs on the band's rows once they are
+  stored, while they are in cache. A strided transposed op's planes are interleaved by one copy.
+- `Lanes` (channels): 2 vectors of output channels x ``PB = 8`` output positions. Per (channel, tap) it
+  loads 2 weight vectors and broadcasts 8 input values, and stores by masked scatters into NCHW, so any
+  width, stride or output phase fills the lanes (for narrow images and strided ops); its input is staged
+  once per call, zero-padded, and the activation is one pass over the output.
+
+Weights are packed per call into ``(group, plane, channel block, input channel, tap, channel)`` order,
+O(weights).
 
 Cost: O(N * C_out * C_in/groups * taps * H_out * W_out) multiply-adds at up to ``2 * lanes`` per cycle per
-core, plus the staging copy of the input, O(N * C_in * H * W), and for strided transposed convolutions one
-interleaving copy of the output.
+core, plus the staging copy of the input, O(N * C_in * H * W), and for strided transposed convolutions on
+the rows layout one interleaving copy of the output.
 """
 
 from __future__ import annotations
@@ -25,9 +35,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .activations import IDENTITY, activate
+from .activations import IDENTITY, activate, apply_in_place
 from .jit import FASTMATH
-from .simd import lanes, vbcast, vfma, vload, vload_n, vsplat, vstore_n
+from .simd import lanes, vbcast, vfma, vload, vload_n, vscatter_n, vsplat, vstore_n
 from .threads import parallel_for
 
 CB = 4  # output channels per register block
@@ -63,6 +73,9 @@ def _stage(x, xs, n, c0, c_ig, c_in, i0, meta):
                         xs[k : k + j_lo] = zero
                         if sw == 1:
                             xs[k + j_lo : k + j_hi] = x[src + j_lo + off : src + j_hi + off]
+                        elif sw == 2:  # a constant stride: LLVM vectorises the de-interleave with shuffles
+                            for j in range(j_lo, j_hi):
+                                xs[k + j] = x[src + 2 * j + off]
                         else:
                             for j in range(j_lo, j_hi):
                                 xs[k + j] = x[src + j * sw + off]
@@ -87,8 +100,17 @@ def _tap(xs, wpk, off, i0, i1, i2, i3, wt, a00, a01, a02, a03, a10, a11, a12, a1
     return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
+    """One output channel's 4 vectors of the block, each its lanes inside the plane."""
+    vstore_n(yb, yc + o0, a0, n0)
+    vstore_n(yb, yc + o1, a1, n1)
+    vstore_n(yb, yc + o2, a2, n2)
+    vstore_n(yb, yc + o3, a3, n3)
+
+
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext):
+def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext):
     """Jobs lo..hi-1 = (image, group, band of output rows): stage the band's input, then every plane, tile
     of 4 vectors and block of 4 output channels of the band."""
     n_g, n_p, n_bands, rows, c_in, c_ig, c_og, ncb = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], \
@@ -156,39 +178,24 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext
                             a30, a31 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
                             a32, a33 = vload_n(yb, yc + o2, n2), vload_n(yb, yc + o3, n3)
                         wb = ((g * n_p + p) * ncb + cb) * c_ig * n_t * 4
-                        for ci in range(c0, c1):
-                            xc = ci * cs
-                            wc = wb + ci * n_t * 4
-                            for t in range(nt):
-                                a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _tap(
-                                    xs, wpk, xc + tap_off[p, t], i0, i1, i2, i3, wc + t * 4,
-                                    a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
-                            for c in range(4):
-                                o = cb * 4 + c
-                                if o >= c_og:
-                                    break
-                                ch = g * c_og + o
-                                yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
-                                if c == 0:
-                                    vstore_n(yb, yc + o0, a00, n0)
-                                    vstore_n(yb, yc + o1, a01, n1)
-                                    vstore_n(yb, yc + o2, a02, n2)
-                                    vstore_n(yb, yc + o3, a03, n3)
-                                elif c == 1:
-                                    vstore_n(yb, yc + o0, a10, n0)
-                                    vstore_n(yb, yc + o1, a11, n1)
-                                    vstore_n(yb, yc + o2, a12, n2)
-                                    vstore_n(yb, yc + o3, a13, n3)
-                                elif c == 2:
-                                    vstore_n(yb, yc + o0, a20, n0)
-                                    vstore_n(yb, yc + o1, a21, n1)
-                                    vstore_n(yb, yc + o2, a22, n2)
-                                    vstore_n(yb, yc + o3, a23, n3)
-                                else:
-                                    vstore_n(yb, yc + o0, a30, n0)
-                                    vstore_n(yb, yc + o1, a31, n1)
-                                    vstore_n(yb, yc + o2, a32, n2)
-                                    vstore_n(yb, yc + o3, a33, n3)
+                        for k in range(c0 * nt, c1 * nt):  # (input channel, tap) pairs as one flat loop
+                            a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _tap(
+                                xs, wpk, k_in[p, k], i0, i1, i2, i3, wb + k_w[p, k],
+                                a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
+                        for c in range(4):
+                            o = cb * 4 + c
+                            if o >= c_og:
+                                break
+                            ch = g * c_og + o
+                            yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
+                            if c == 0:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a00, a01, a02, a03)
+                            elif c == 1:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a10, a11, a12, a13)
+                            elif c == 2:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a20, a21, a22, a23)
+                            else:
+                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a30, a31, a32, a33)
             if code != IDENTITY:  # the activation on the band's rows while they are in cache (runs of mw+)
                 for ch in range(g * c_og, (g + 1) * c_og):
                     p0, p1 = table[ch, 0], table[ch, 1]
@@ -199,6 +206,41 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, tap_off, n_taps, ext
                         if has_pre:
                             pre[s : s + length] = yb[s : s + length]
                         activate(code, p0, p1, yb, s, yb, s, length)
+
+
+def _pairs(n_taps, tap_off, c_ig, cs, width):
+    """Per plane, the input offset and packed-weight offset of its (input channel, tap) pairs k = ci * taps + t
+    (input channels ``cs`` elements apart, weights packed by `_pack` with blocks of ``width`` channels): the
+    kernels walk them as one flat loop."""
+    n_t = tap_off.shape[1]
+    k_in = np.zeros((len(n_taps), max(1, c_ig * n_t)), np.int64)
+    k_w = np.zeros_like(k_in)
+    for p, nt in enumerate(n_taps):
+        ci, t = np.divmod(np.arange(c_ig * nt), max(nt, 1))
+        k_in[p, : ci.size] = ci * cs + tap_off[p, t]
+        k_w[p, : ci.size] = (ci * n_t + t) * width
+    return k_in, k_w
+
+
+def _pack(w, transposed, groups, c_og, width, taps, n_t, dtype):
+    """Weights in (group, plane, block of ``width`` output channels, input channel, tap, channel in the block)
+    order, the block's missing channels and each plane's missing taps zero. O(weights)."""
+    kh, kw = w.shape[2:]
+    if transposed:  # (C_in, C_og, kh, kw) -> (g, c_og, c_ig, kh, kw)
+        wg = w.reshape(groups, -1, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
+    else:  # (C_out, c_ig, kh, kw)
+        wg = w.reshape(groups, c_og, -1, kh, kw)
+    c_ig = wg.shape[2]
+    blocks = -(-c_og // width)
+    if blocks * width != c_og:
+        wg = np.concatenate([wg, np.zeros((groups, blocks * width - c_og, c_ig, kh, kw), w.dtype)], axis=1)
+    wg = wg.reshape(groups, blocks, width, c_ig, kh, kw)
+    out = np.zeros((groups, len(taps), blocks, c_ig, n_t, width), dtype)
+    for p, plane in enumerate(taps):
+        if plane:
+            th, tw = np.array(plane).T
+            out[:, p, :, :, : len(plane), :] = wg[:, :, :, :, th, tw].transpose(0, 1, 3, 4, 2)
+    return out.reshape(-1)
 
 
 class Direct:
@@ -235,6 +277,7 @@ class Direct:
             for t, ((a, row, col), _, _) in enumerate(p[4]):
                 self.tap_off[i, t] = (a * hb + row) * ws + col
         self.n_taps = np.array([len(t) for t in self.taps], np.int64)
+        self.k_in, self.k_w = _pairs(self.n_taps, self.tap_off, self.c_ig, phases * hb * ws, CB)
         self.ext = np.array([[m_h, m_w] for _, _, m_h, m_w in self.planes], np.int64).reshape(-1, 2)
         self.ncb = -(-c_og // CB)
         self.interleave = len(planes) > 1
@@ -250,28 +293,10 @@ class Direct:
                               x_hw[0], x_hw[1], cib], np.int64)
         self.n_jobs = jobs_per_band * bands
 
-    def pack(self, w):
-        """Weights in (group, plane, channel block, input channel, tap, CB) order, zero-padded channels."""
-        g, c_ig, c_og, ncb = self.groups, self.c_ig, self.c_og, self.ncb
-        kh, kw = w.shape[2:]
-        if self.transposed:  # (C_in, C_og, kh, kw) -> (g, ncb, CB, c_ig, kh, kw)
-            wg = w.reshape(g, c_ig, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
-        else:  # (C_out, c_ig, kh, kw)
-            wg = w.reshape(g, c_og, c_ig, kh, kw)
-        if ncb * CB != c_og:
-            wg = np.concatenate([wg, np.zeros((g, ncb * CB - c_og, c_ig, kh, kw), w.dtype)], axis=1)
-        wg = wg.reshape(g, ncb, CB, c_ig, kh, kw)
-        n_t = self.tap_off.shape[1]
-        out = np.zeros((g, len(self.taps), ncb, c_ig, n_t, CB), self.dtype)
-        for p, taps in enumerate(self.taps):
-            if taps:
-                th, tw = np.array(taps).T
-                out[:, p, :, :, : len(taps), :] = wg[:, :, :, :, th, tw].transpose(0, 1, 3, 4, 2)
-        return out.reshape(-1)
-
     def run(self, x4, w, b, y, pre, code, table, threads):
         """y (and pre, the pre-activation output, when it is not empty) of the op on x4, w, b."""
-        wpk = self.pack(w)
+        wpk = _pack(w, self.transposed, self.groups, self.c_og, CB, self.taps, self.tap_off.shape[1],
+                    self.dtype)
         bp = np.zeros((self.groups, self.ncb * CB), self.dtype)
         bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
         has_pre = pre.size > 0
@@ -284,10 +309,170 @@ class Direct:
         else:
             yb, pb = y, pre
         parallel_for(_direct, self.n_jobs, threads, np.ascontiguousarray(x4).reshape(-1), wpk, bp.reshape(-1),
-                     yb.reshape(-1), pb.reshape(-1), code, table, meta, self.tap_off, self.n_taps, self.ext)
+                     yb.reshape(-1), pb.reshape(-1), code, table, meta, self.k_in, self.k_w, self.n_taps, self.ext)
         if self.interleave:
             sh, sw = self.out_stride
             for p, (r_h, r_w, m_h, m_w) in enumerate(self.planes):
                 y[:, :, r_h::sh, r_w::sw] = yb[:, :, p, :m_h, :m_w]
                 if has_pre:
                     pre[:, :, r_h::sh, r_w::sw] = pb[:, :, p, :m_h, :m_w]
+
+
+# ------------------------------------------------------------------------------------------ channels in lanes
+# meta vector of `_lanes`
+(K_G, K_P, K_TILES, K_CIN, K_CIG, K_COG, K_NCB, K_CS, K_T, K_HW, K_WOUT, K_COUT, K_L) = range(13)
+PB = 8  # output positions per register block of the channel layout (x 2 vectors of output channels)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _lane_tap(xs, off, w0, w1, i0, i1, i2, i3, i4, i5, i6, i7, a00, a01, a02, a03, a04, a05, a06, a07, a10, a11,
+              a12, a13, a14, a15, a16, a17):
+    """One tap of the channel-layout block: 8 input values (at off + i_j, broadcast) times 2 vectors of output
+    channels' weights into the 16 accumulators a_vj (vector v of channels, position j)."""
+    b = vbcast(xs, off + i0)
+    a00, a10 = vfma(w0, b, a00), vfma(w1, b, a10)
+    b = vbcast(xs, off + i1)
+    a01, a11 = vfma(w0, b, a01), vfma(w1, b, a11)
+    b = vbcast(xs, off + i2)
+    a02, a12 = vfma(w0, b, a02), vfma(w1, b, a12)
+    b = vbcast(xs, off + i3)
+    a03, a13 = vfma(w0, b, a03), vfma(w1, b, a13)
+    b = vbcast(xs, off + i4)
+    a04, a14 = vfma(w0, b, a04), vfma(w1, b, a14)
+    b = vbcast(xs, off + i5)
+    a05, a15 = vfma(w0, b, a05), vfma(w1, b, a15)
+    b = vbcast(xs, off + i6)
+    a06, a16 = vfma(w0, b, a06), vfma(w1, b, a16)
+    b = vbcast(xs, off + i7)
+    a07, a17 = vfma(w0, b, a07), vfma(w1, b, a17)
+    return a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _position(q0, j, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out):
+    """(input offset, output offset, valid) of position q0 + j of a plane (mh x mw positions)."""
+    q = q0 + j
+    if q >= mh * mw:
+        return 0, 0, False
+    my = q // mw
+    mx = q - my * mw
+    return my * ish * ws + mx * isw, (rh + my * osh) * w_out + rw + mx * osw, True
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _scatter2(y, at, hw, low, high, left, lv, valid):
+    """The two channel vectors of one position, into y[at + c * hw] for the block's first ``left`` channels."""
+    if valid:
+        vscatter_n(y, at, hw, low, left)
+        vscatter_n(y, at + lv * hw, hw, high, left - lv)
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _lanes(lo, hi, xs, wpk, bp, y, meta, k_in, k_w, n_taps, planes):
+    """Jobs lo..hi-1 = (image, group, plane, block of PB output positions): every block of 2 vectors of
+    output channels at those positions, stored by masked scatters into NCHW."""
+    n_g, n_p, tiles, c_in, c_ig, c_og, ncb = meta[K_G], meta[K_P], meta[K_TILES], meta[K_CIN], meta[K_CIG], \
+        meta[K_COG], meta[K_NCB]
+    cs, n_t, hw, w_out, c_out, lv = meta[K_CS], meta[K_T], meta[K_HW], meta[K_WOUT], meta[K_COUT], meta[K_L]
+    cw = 2 * lv  # output channels per block
+    for job in range(lo, hi):
+        tile = job % tiles
+        r = job // tiles
+        p = r % n_p
+        r //= n_p
+        g = r % n_g
+        n = r // n_g
+        mh, mw, ish, isw, rh, rw, osh, osw, ws = planes[p, 0], planes[p, 1], planes[p, 2], planes[p, 3], \
+            planes[p, 4], planes[p, 5], planes[p, 6], planes[p, 7], planes[p, 8]
+        q0 = tile * PB
+        if q0 >= mh * mw:
+            continue
+        i0, o0, v0 = _position(q0, 0, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i1, o1, v1 = _position(q0, 1, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i2, o2, v2 = _position(q0, 2, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i3, o3, v3 = _position(q0, 3, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i4, o4, v4 = _position(q0, 4, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i5, o5, v5 = _position(q0, 5, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i6, o6, v6 = _position(q0, 6, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        i7, o7, v7 = _position(q0, 7, mh, mw, ish, isw, rh, rw, osh, osw, ws, w_out)
+        nt = n_taps[p]
+        xbase = (n * c_in + g * c_ig) * cs
+        for cb in range(ncb):
+            bb = (g * ncb + cb) * cw
+            a00 = vload(bp, bb)
+            a10 = vload(bp, bb + lv)
+            a01, a02, a03, a04, a05, a06, a07 = a00, a00, a00, a00, a00, a00, a00
+            a11, a12, a13, a14, a15, a16, a17 = a10, a10, a10, a10, a10, a10, a10
+            wb = ((g * n_p + p) * ncb + cb) * c_ig * n_t * cw
+            for k in range(c_ig * nt):  # (input channel, tap) pairs as one flat loop
+                wt = wb + k_w[p, k]
+                a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17 = _lane_tap(
+                    xs, xbase + k_in[p, k], vload(wpk, wt), vload(wpk, wt + lv), i0, i1, i2, i3, i4, i5, i6, i7,
+                    a00, a01, a02, a03, a04, a05, a06, a07, a10, a11, a12, a13, a14, a15, a16, a17)
+            left = c_og - cb * cw  # output channels of this block that exist
+            base = (n * c_out + g * c_og + cb * cw) * hw
+            _scatter2(y, base + o0, hw, a00, a10, left, lv, v0)
+            _scatter2(y, base + o1, hw, a01, a11, left, lv, v1)
+            _scatter2(y, base + o2, hw, a02, a12, left, lv, v2)
+            _scatter2(y, base + o3, hw, a03, a13, left, lv, v3)
+            _scatter2(y, base + o4, hw, a04, a14, left, lv, v4)
+            _scatter2(y, base + o5, hw, a05, a15, left, lv, v5)
+            _scatter2(y, base + o6, hw, a06, a16, left, lv, v6)
+            _scatter2(y, base + o7, hw, a07, a17, left, lv, v7)
+
+
+class Lanes:
+    """The channel-layout direct route of one planned op: output channels in the vector lanes, so that any
+    width, stride and output phase fills them (a strided op reads its input at stride, a transposed op's
+    phases are scattered straight into the output). Arguments as `Direct`'s; the input is staged once per
+    call, zero-padded, O(N * C_in * H * W)."""
+
+    def __init__(self, transposed, groups, c_in, c_og, planes, out_shape, x_hw, stride, pad, out_stride, dtype):
+        self.transposed, self.groups, self.c_in, self.c_og = transposed, groups, c_in, c_og
+        self.c_ig = c_in // groups
+        self.out_shape, self.x_hw, self.pad = out_shape, x_hw, pad
+        self.dtype = np.dtype(dtype)
+        lv = lanes(self.dtype)
+        self.cw = 2 * lv
+        sh, sw = stride  # the input's stride (conv2d), 1 for a transposed op
+        self.taps = [[(th, tw) for _, th, tw in p[4]] for p in planes]
+        # real (row, column) offset of each tap in the padded input: phase a = a_h * s_w + a_w
+        offsets = [[(row * sh + a // sw, col * sw + a % sw) for (a, row, col), _, _ in p[4]] for p in planes]
+        rows = max([(m_h - 1) * sh + 1 + max([r for r, _ in o], default=0) for (_, _, m_h, _, _), o in
+                    zip(planes, offsets, strict=True) if m_h > 0], default=1)
+        cols = max([(m_w - 1) * sw + 1 + max([c for _, c in o], default=0) for (_, _, _, m_w, _), o in
+                    zip(planes, offsets, strict=True) if m_w > 0], default=1)
+        self.hp, self.wp = max(rows, pad[0] + x_hw[0]), max(cols, pad[1] + x_hw[1])
+        n_t = max(1, max(len(t) for t in self.taps))
+        self.tap_off = np.zeros((len(planes), n_t), np.int64)
+        for i, o in enumerate(offsets):
+            for t, (r, c) in enumerate(o):
+                self.tap_off[i, t] = r * self.wp + c
+        self.n_taps = np.array([len(t) for t in self.taps], np.int64)
+        self.k_in, self.k_w = _pairs(self.n_taps, self.tap_off, self.c_ig, self.hp * self.wp, self.cw)
+        osh, osw = out_stride
+        self.planes = np.array([[m_h, m_w, sh, sw, r_h, r_w, osh, osw, self.wp] for r_h, r_w, m_h, m_w, _ in planes],
+                               np.int64).reshape(-1, 9)
+        self.ncb = -(-c_og // self.cw)
+        tiles = max(1, max(-(-(m_h * m_w) // PB) for _, _, m_h, m_w, _ in planes))
+        h_out, w_out = out_shape[2:]
+        self.meta = np.array([groups, len(planes), tiles, c_in, self.c_ig, c_og, self.ncb, self.hp * self.wp, n_t,
+                              h_out * w_out, w_out, out_shape[1], lv], np.int64)
+        self.n_jobs = out_shape[0] * groups * len(planes) * tiles
+
+    def run(self, x4, w, b, y, pre, code, table, threads):
+        """y (and pre, the pre-activation output, when it is not empty) of the op on x4, w, b."""
+        top, left = self.pad
+        h, w_in = self.x_hw
+        xs = np.zeros((x4.shape[0], x4.shape[1], self.hp, self.wp), self.dtype)
+        xs[:, :, top : top + h, left : left + w_in] = x4
+        wpk = _pack(w, self.transposed, self.groups, self.c_og, self.cw, self.taps, self.tap_off.shape[1],
+                    self.dtype)
+        bp = np.zeros((self.groups, self.ncb * self.cw), self.dtype)
+        bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
+        parallel_for(_lanes, self.n_jobs, threads, xs.reshape(-1), wpk, bp.reshape(-1), y.reshape(-1), self.meta,
+                     self.k_in, self.k_w, self.n_taps, self.planes)
+        if code != IDENTITY:
+            if pre.size:
+                pre[...] = y
+            apply_in_place(code, table, y, threads)

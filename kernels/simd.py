@@ -19,6 +19,7 @@ guarantees them):
   is touched);
 - ``vstore_n(a, idx, v, n)``: lanes ``0 .. n-1`` of ``v`` to ``a[idx : idx + n]`` (a masked store; ``n`` may
   be <= 0, nothing is written, or >= L, everything is);
+- ``vscatter_n(a, idx, stride, v, n)``: lane ``l < n`` of ``v`` to ``a[idx + l * stride]`` (a masked scatter);
 - ``vstore(a, idx, v)``: all lanes of ``v`` to ``a[idx : idx + L]``;
 - ``vadd(a, b)``, ``vsub(a, b)``, ``vmul(a, b)``: per lane, rounded as the scalar operation;
 - ``vmax(a, b)``: per lane ``a if a > b else b`` (a NaN in ``b`` is the result, a NaN in ``a`` is
@@ -169,6 +170,31 @@ def vstore_n(typingctx, array, idx, v, n):
         builder.call(fn, [args[2], ptr, ir.Constant(i32, array.dtype.bitwidth // 8), mask])
         return context.get_dummy_value()
     return types.void(array, idx, v, n), codegen
+
+
+@intrinsic
+def vscatter_n(typingctx, array, idx, stride, v, n):
+    _check(array)
+    if not (isinstance(v, Vec) and v.dtype == array.dtype):
+        raise TypeError(f"vscatter_n: a vector of {array.dtype} into {array}")
+
+    def codegen(context, builder, sig, args):
+        ll = args[3].type
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        lanes_i64 = ir.VectorType(i64, ll.count)
+        stride_v = _splat(builder, lanes_i64, args[2] if args[2].type.width == 64 else builder.sext(args[2], i64))
+        item = ir.Constant(lanes_i64, [array.dtype.bitwidth // 8] * ll.count)
+        offsets = builder.mul(builder.mul(ir.Constant(lanes_i64, list(range(ll.count))), stride_v), item)
+        base = builder.ptrtoint(_address(context, builder, sig.args[0], args[0], args[1]), i64)
+        ptrs = builder.inttoptr(builder.add(_splat(builder, lanes_i64, base), offsets),
+                                ir.VectorType(ll.element.as_pointer(), ll.count))
+        mask = _lane_mask(builder, ll.count, args[4])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ll, ptrs.type, i32, mask.type]),
+            f"llvm.masked.scatter.{_suffix(ll)}.v{ll.count}p0{_suffix(ll)[len(str(ll.count)) + 1:]}")
+        builder.call(fn, [args[3], ptrs, ir.Constant(i32, array.dtype.bitwidth // 8), mask])
+        return context.get_dummy_value()
+    return types.void(array, idx, stride, v, n), codegen
 
 
 @intrinsic

@@ -316,12 +316,13 @@ def test_pointwise_matrix_product_path(matrix_products, monkeypatch, blas_contro
     assert len(ran) == (2 if blas_control else 0)
 
 
-@pytest.fixture
-def simd_route(monkeypatch):
-    """Every dense op with 2+ output channels per group takes the SIMD register-block route (kernels/direct.py),
-    whatever its size or stride."""
+@pytest.fixture(params=["rows", "lanes"])
+def simd_route(monkeypatch, request):
+    """Every dense op with 2+ output channels per group takes one of the SIMD register-block routes
+    (kernels/direct.py: output positions or output channels in the vector lanes), whatever its size or
+    stride."""
     from checkerlab.kernels import conv
-    monkeypatch.setattr(conv, "ROUTE", "simd")
+    monkeypatch.setattr(conv, "ROUTE", request.param)
     conv._conv_plan.cache_clear()
     conv._transposed_plan.cache_clear()
     yield
@@ -332,10 +333,10 @@ def simd_route(monkeypatch):
 @st.composite
 def wide_cases(draw):
     """Shapes for the SIMD route's boundaries: rows narrower and wider than its 4-vector tiles, several bands,
-    input-channel blocks (up to 40 channels), channel remainders of its 4-channel blocks, any stride,
-    dilation and padding."""
+    input-channel blocks (up to 40 channels), channel remainders of its 4-channel and 32-channel blocks, any
+    stride, dilation and padding."""
     groups = draw(st.integers(1, 2))
-    c_ig, c_og = draw(st.sampled_from([1, 3, 40])), draw(st.integers(2, 9))
+    c_ig, c_og = draw(st.sampled_from([1, 3, 40])), draw(st.sampled_from([2, 3, 5, 9, 17, 33, 40]))
     k, s, d, p = draw(pairs(1, 4)), draw(pairs(1, 3)), draw(pairs(1, 2)), draw(pairs(0, 2))
     hw = (draw(st.integers(1, 24)), draw(st.integers(1, 80)))
     return dict(n=draw(st.integers(1, 2)), groups=groups, c_ig=c_ig, c_og=c_og, k=k, s=s, d=d, p=p, hw=hw,
@@ -346,8 +347,8 @@ def wide_cases(draw):
 @settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=wide_cases(), transposed=st.booleans())
 def test_simd_route_matches_definitions(simd_route, case, transposed):
-    """The SIMD route (forced) with bias, activation and pre-activation equals the scatter/direct
-    definitions; its planes of a strided transposed conv are interleaved back into the output."""
+    """Each SIMD route (forced) with bias, activation and pre-activation equals the scatter/direct
+    definitions, including the output phases of strided transposed convs."""
     rng = np.random.default_rng(case["seed"])
     g, dtype, act = case["groups"], case["dtype"], case["activation"]
     x = rng.standard_normal((case["n"], g * case["c_ig"], *case["hw"])).astype(dtype)
@@ -997,6 +998,8 @@ def test_lowering_without_blas_control_falls_back(monkeypatch):
     products then use BLAS's own threads); a caller limited to fewer threads gets the direct kernel."""
     from checkerlab.kernels import conv, gemm, threads
     monkeypatch.setitem(threads._blas, "fns", None)
+    monkeypatch.setattr(conv, "ROUTE", "other")  # not the SIMD routes, which take this shape by default
+    conv._conv_plan.cache_clear()
     rng = np.random.default_rng(25)
     x = rng.standard_normal((1, 32, 12, 12))
     w = rng.standard_normal((32, 32, 3, 3))
@@ -1011,6 +1014,7 @@ def test_lowering_without_blas_control_falls_back(monkeypatch):
         assert_close(kernels.conv2d(x, w, padding=1), ref, np.float64)
     import numba
     assert ran == ["lowered", "lowered" if numba.config.NUMBA_NUM_THREADS == 1 else "direct"]
+    conv._conv_plan.cache_clear()
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
