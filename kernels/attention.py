@@ -34,7 +34,7 @@ from numba import njit
 from ._args import FLOAT_DTYPES
 from .exp import exp
 from .jit import FASTMATH
-from .simd import lanes, vadd, vbcast, vfma, vload, vmax, vmul, vsplat, vstore, vsub
+from .simd import fma4x4, lanes, vadd, vload, vmax, vmul, vsplat, vstore, vsub
 from .threads import num_threads, parallel_for
 
 QUERY_VECTORS = 4  # vectors of queries per job block (the register block's width)
@@ -43,6 +43,18 @@ PARALLEL_MIN = 1 << 18  # multiply-adds below which one thread is faster than wa
 
 # Layout of the int64 vector `dims` of `_attention`.
 (D_L, D_LP, D_S, D_SP, D_E, D_EV, D_EVP, D_LANES, D_CAUSAL, D_MASK, D_SIZE) = range(11)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _store_block(a, r, row, lv, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33):
+    """The 4 x 4 register block into 4 rows of ``a`` (``row`` apart) from ``r``: a_cj to a[r + c*row + j*lv :]."""
+    vstore(a, r, a00), vstore(a, r + lv, a01), vstore(a, r + 2 * lv, a02), vstore(a, r + 3 * lv, a03)
+    r += row
+    vstore(a, r, a10), vstore(a, r + lv, a11), vstore(a, r + 2 * lv, a12), vstore(a, r + 3 * lv, a13)
+    r += row
+    vstore(a, r, a20), vstore(a, r + lv, a21), vstore(a, r + 2 * lv, a22), vstore(a, r + 3 * lv, a23)
+    r += row
+    vstore(a, r, a30), vstore(a, r + lv, a31), vstore(a, r + 2 * lv, a32), vstore(a, r + 3 * lv, a33)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -86,25 +98,13 @@ def _attention(lo, hi, qt, k, v, mask, kidx, vidx, midx, out, dims):
                 a01, a02, a03, a10, a11, a12, a13 = a00, a00, a00, a00, a00, a00, a00
                 a20, a21, a22, a23, a30, a31, a32, a33 = a00, a00, a00, a00, a00, a00, a00, a00
                 kr = kbase + (j0 + jj) * n_e
-                for e in range(n_e):
+                for e in range(n_e):  # 4 query vectors of row e of qᵀ times k[j, e] of 4 keys
                     qo = qbase + e * lp
-                    q0, q1, q2, q3 = vload(qt, qo), vload(qt, qo + l1), vload(qt, qo + l2), vload(qt, qo + l3)
-                    w = vbcast(k, kr + e)
-                    a00, a01, a02, a03 = vfma(q0, w, a00), vfma(q1, w, a01), vfma(q2, w, a02), vfma(q3, w, a03)
-                    w = vbcast(k, kr + n_e + e)
-                    a10, a11, a12, a13 = vfma(q0, w, a10), vfma(q1, w, a11), vfma(q2, w, a12), vfma(q3, w, a13)
-                    w = vbcast(k, kr + 2 * n_e + e)
-                    a20, a21, a22, a23 = vfma(q0, w, a20), vfma(q1, w, a21), vfma(q2, w, a22), vfma(q3, w, a23)
-                    w = vbcast(k, kr + 3 * n_e + e)
-                    a30, a31, a32, a33 = vfma(q0, w, a30), vfma(q1, w, a31), vfma(q2, w, a32), vfma(q3, w, a33)
-                r = jj * qb
-                vstore(t, r, a00), vstore(t, r + l1, a01), vstore(t, r + l2, a02), vstore(t, r + l3, a03)
-                r += qb
-                vstore(t, r, a10), vstore(t, r + l1, a11), vstore(t, r + l2, a12), vstore(t, r + l3, a13)
-                r += qb
-                vstore(t, r, a20), vstore(t, r + l1, a21), vstore(t, r + l2, a22), vstore(t, r + l3, a23)
-                r += qb
-                vstore(t, r, a30), vstore(t, r + l1, a31), vstore(t, r + l2, a32), vstore(t, r + l3, a33)
+                    a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = fma4x4(
+                        qt, qo, qo + l1, qo + l2, qo + l3, k, kr + e, n_e,
+                        a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
+                _store_block(t, jj * qb, qb, lv, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31,
+                             a32, a33)
             if has_mask:
                 for j in range(jn):
                     row = t[j * qb : (j + 1) * qb]
@@ -158,26 +158,14 @@ def _attention(lo, hi, qt, k, v, mask, kidx, vidx, midx, out, dims):
                 a30, a31 = vmul(vload(acc, r), g0), vmul(vload(acc, r + l1), g1)
                 a32, a33 = vmul(vload(acc, r + l2), g2), vmul(vload(acc, r + l3), g3)
                 vr = vbase + j0 * evp + c0
-                for j in range(jn):
+                for j in range(jn):  # 4 query vectors of p's row j times v[j, c] of 4 channels
                     r = j * qb
-                    p0, p1, p2, p3 = vload(t, r), vload(t, r + l1), vload(t, r + l2), vload(t, r + l3)
-                    w = vbcast(v, vr)
-                    a00, a01, a02, a03 = vfma(p0, w, a00), vfma(p1, w, a01), vfma(p2, w, a02), vfma(p3, w, a03)
-                    w = vbcast(v, vr + 1)
-                    a10, a11, a12, a13 = vfma(p0, w, a10), vfma(p1, w, a11), vfma(p2, w, a12), vfma(p3, w, a13)
-                    w = vbcast(v, vr + 2)
-                    a20, a21, a22, a23 = vfma(p0, w, a20), vfma(p1, w, a21), vfma(p2, w, a22), vfma(p3, w, a23)
-                    w = vbcast(v, vr + 3)
-                    a30, a31, a32, a33 = vfma(p0, w, a30), vfma(p1, w, a31), vfma(p2, w, a32), vfma(p3, w, a33)
+                    a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = fma4x4(
+                        t, r, r + l1, r + l2, r + l3, v, vr, 1,
+                        a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
                     vr += evp
-                r = c0 * qb
-                vstore(acc, r, a00), vstore(acc, r + l1, a01), vstore(acc, r + l2, a02), vstore(acc, r + l3, a03)
-                r += qb
-                vstore(acc, r, a10), vstore(acc, r + l1, a11), vstore(acc, r + l2, a12), vstore(acc, r + l3, a13)
-                r += qb
-                vstore(acc, r, a20), vstore(acc, r + l1, a21), vstore(acc, r + l2, a22), vstore(acc, r + l3, a23)
-                r += qb
-                vstore(acc, r, a30), vstore(acc, r + l1, a31), vstore(acc, r + l2, a32), vstore(acc, r + l3, a33)
+                _store_block(acc, c0 * qb, qb, lv, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31,
+                             a32, a33)
         for i in range(min(qb, n_l - i0)):
             li = l_sum[i]
             w = 1 / li if li != zero else zero  # no visible key: acc is 0 too, the output 0

@@ -37,7 +37,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate, apply_in_place
 from .jit import FASTMATH
-from .simd import lanes, vbcast, vfma, vload, vload_n, vscatter_n, vsplat, vstore_n
+from .simd import fma4x4, lanes, vbcast, vfma, vload, vload_n, vscatter_n, vsplat, vstore_n
 from .threads import parallel_for
 
 CB = 4  # output channels per register block
@@ -88,16 +88,8 @@ def _tap(xs, wpk, off, i0, i1, i2, i3, wt, a00, a01, a02, a03, a10, a11, a12, a1
          a32, a33):
     """One tap of the register block: 4 input vectors (at off + i_j) times 4 broadcast weights (wpk[wt + c])
     into the 16 accumulators a_cj."""
-    v0, v1, v2, v3 = vload(xs, off + i0), vload(xs, off + i1), vload(xs, off + i2), vload(xs, off + i3)
-    w = vbcast(wpk, wt)
-    a00, a01, a02, a03 = vfma(v0, w, a00), vfma(v1, w, a01), vfma(v2, w, a02), vfma(v3, w, a03)
-    w = vbcast(wpk, wt + 1)
-    a10, a11, a12, a13 = vfma(v0, w, a10), vfma(v1, w, a11), vfma(v2, w, a12), vfma(v3, w, a13)
-    w = vbcast(wpk, wt + 2)
-    a20, a21, a22, a23 = vfma(v0, w, a20), vfma(v1, w, a21), vfma(v2, w, a22), vfma(v3, w, a23)
-    w = vbcast(wpk, wt + 3)
-    a30, a31, a32, a33 = vfma(v0, w, a30), vfma(v1, w, a31), vfma(v2, w, a32), vfma(v3, w, a33)
-    return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
+    return fma4x4(xs, off + i0, off + i1, off + i2, off + i3, wpk, wt, 1, a00, a01, a02, a03, a10, a11, a12, a13,
+                  a20, a21, a22, a23, a30, a31, a32, a33)
 
 
 @njit(nogil=True, cache=True, inline="always")

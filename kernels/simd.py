@@ -23,7 +23,9 @@ guarantees them):
 - ``vstore(a, idx, v)``: all lanes of ``v`` to ``a[idx : idx + L]``;
 - ``vadd(a, b)``, ``vsub(a, b)``, ``vmul(a, b)``: per lane, rounded as the scalar operation;
 - ``vmax(a, b)``: per lane ``a if a > b else b`` (a NaN in ``b`` is the result, a NaN in ``a`` is
-  not).
+  not);
+- ``fma4x4(xs, i0, i1, i2, i3, ws, w0, step, a00, ..., a33)``: the 4 x 4 register block's step, 4 vectors
+  ``xs[i_j :]`` times 4 broadcasts ``ws[w0 + c * step]`` into the 16 accumulators ``a_cj`` (returned).
 
 The exponential of a vector is `kernels.exp.exp`.
 """
@@ -31,7 +33,7 @@ The exponential of a vector is `kernels.exp.exp`.
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
@@ -227,3 +229,20 @@ vadd = _binary("vadd", lambda builder, a, b: builder.fadd(a, b))
 vsub = _binary("vsub", lambda builder, a, b: builder.fsub(a, b))
 vmul = _binary("vmul", lambda builder, a, b: builder.fmul(a, b))
 vmax = _binary("vmax", lambda builder, a, b: builder.select(builder.fcmp_ordered(">", a, b), a, b))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def fma4x4(xs, i0, i1, i2, i3, ws, w0, step, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31,
+           a32, a33):
+    """One step of a 4 x 4 register block: a_cj += vload(xs, i_j) * ws[w0 + c * step], 4 loads, 4 broadcasts
+    and 16 fused multiply-adds; returns the 16 accumulators (a00, a01, ..., a33)."""
+    v0, v1, v2, v3 = vload(xs, i0), vload(xs, i1), vload(xs, i2), vload(xs, i3)
+    w = vbcast(ws, w0)
+    a00, a01, a02, a03 = vfma(v0, w, a00), vfma(v1, w, a01), vfma(v2, w, a02), vfma(v3, w, a03)
+    w = vbcast(ws, w0 + step)
+    a10, a11, a12, a13 = vfma(v0, w, a10), vfma(v1, w, a11), vfma(v2, w, a12), vfma(v3, w, a13)
+    w = vbcast(ws, w0 + 2 * step)
+    a20, a21, a22, a23 = vfma(v0, w, a20), vfma(v1, w, a21), vfma(v2, w, a22), vfma(v3, w, a23)
+    w = vbcast(ws, w0 + 3 * step)
+    a30, a31, a32, a33 = vfma(v0, w, a30), vfma(v1, w, a31), vfma(v2, w, a32), vfma(v3, w, a33)
+    return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
