@@ -17,7 +17,9 @@ module is imported (``kernels/__init__.py`` does it first).
 
 Compilation is lazy: a dispatcher compiles (or loads from the cache) the specialisation of a dtype on its first
 call with that dtype, so a float32 conv never compiles the float64 one, and importing the package compiles
-nothing. Numba keys each cached specialisation by the source file's hash, the argument types and the CPU.
+nothing. Numba keys each cached specialisation by the source file's hash, the argument types and the CPU, and
+checks a stamp of the source before loading it: here the stamp covers every module of the function's package
+(`package_stamp`), because kernels inline helpers from sibling modules.
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ def _fallback_cache_dir() -> str:
     return os.path.join(tempfile.gettempdir(), f"checkerlab-{uid}", "numba")
 
 
+def package_stamp(directory: str) -> tuple:
+    """(name, mtime, size) of every ``.py`` file in ``directory``, sorted: changes whenever any of them does.
+    Cost: one ``stat`` per file when a cached function is loaded or saved."""
+    out = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(directory, name))
+            out.append((name, st.st_mtime, st.st_size))
+    return tuple(out)
+
+
 class UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
     """Numba cache locator for this package's functions: the user cache directory (see the module docstring).
 
@@ -72,6 +85,12 @@ class UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLoca
 
     def get_cache_path(self):
         return self._cache_path
+
+    def get_source_stamp(self):
+        """`package_stamp` of the function's directory, not Numba's (mtime, size) of its own file: kernels
+        inline helpers from sibling modules (`simd.fma4x4`, `exp.exp`, `activations.activate`), and an edit
+        there must invalidate every cached caller, not only the callers in the edited file."""
+        return package_stamp(os.path.dirname(self._py_file))
 
     @classmethod
     def from_function(cls, py_func, py_file):

@@ -740,6 +740,25 @@ def test_the_locator_claims_only_this_package(tmp_path):
     assert UserCacheLocator.from_function(namespace["f"], str(module)) is None
 
 
+def test_an_edit_of_a_sibling_module_invalidates_the_cache(tmp_path):
+    """A cached kernel's stamp covers every module of its package: editing the module of an inlined helper
+    (exp.py for the attention kernel) changes the stamp Numba compares before loading, so the caller
+    recompiles (Numba's own stamp is the caller's file alone, and kept a stale copy of the helper)."""
+    from checkerlab.kernels import attention
+    from checkerlab.kernels.jit import UserCacheLocator, package_stamp
+    for name in ("caller.py", "helper.py", "notes.txt"):
+        (tmp_path / name).write_text("x = 1\n")
+    before = package_stamp(str(tmp_path))
+    assert [entry[0] for entry in before] == ["caller.py", "helper.py"]
+    (tmp_path / "notes.txt").write_text("not a module\n")
+    assert package_stamp(str(tmp_path)) == before
+    (tmp_path / "helper.py").write_text("x = 22\n")
+    assert package_stamp(str(tmp_path)) != before
+    f = attention._attention.py_func
+    locator = UserCacheLocator(f, f.__code__.co_filename, root=str(tmp_path / "cache"))
+    assert locator.get_source_stamp() == package_stamp(str(ROOT / "kernels"))
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_parallel_for_covers_every_job_once(threads):
     from numba import njit
