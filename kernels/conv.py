@@ -106,7 +106,7 @@ class Plan:
         self.out_shape, self.c_out, self.dtype = out_shape, out_shape[1], dtype
         self.serial, self.parallel, self.work, self.pointwise = serial, parallel, work, False
         self.lowering = None  # a gemm.Lowering where im2col + matrix products beat the direct kernel
-        self.simd = None  # a direct.Direct where its register blocks beat both
+        self.simd = None  # a direct.Direct or direct.Lanes where SIMD register blocks beat both
         self.empty = np.empty((0, 0, 0, 0), dtype)
         self.no_table = np.zeros((1, 2), dtype)
         self.no_bias = np.zeros(self.c_out, dtype)
@@ -179,6 +179,14 @@ def _register_route(c_og, taps, work, w_out, stride, transposed):
             (w_out < SIMD_MIN_WIDTH or stride != (1, 1)):
         return "lanes"
     return "rows" if _simd_pays(c_og, taps, work, w_out, stride, transposed) else None
+
+
+def _register_block(route, *geometry):
+    """The `direct.Direct` or `direct.Lanes` of a route chosen by `_register_route` (None: neither), built on
+    the op's geometry (their shared arguments)."""
+    if route == "rows":
+        return Direct(*geometry, STAGE_BYTES, MIN_JOBS)
+    return Lanes(*geometry) if route == "lanes" else None
 
 
 def _simd_pays(c_og, taps, work, w_out, stride, transposed):
@@ -292,12 +300,8 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
         _pointwise(c_ig, c_og * kh * kw, work)
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
-    route = _register_route(c_og, kh * kw, work, w_out, (sh, sw), True)
-    geometry = (True, groups, c_in, c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left), (sh, sw), dtype)
-    if route == "rows":
-        plan.simd = Direct(*geometry, STAGE_BYTES, MIN_JOBS)
-    elif route == "lanes":
-        plan.simd = Lanes(*geometry)
+    plan.simd = _register_block(_register_route(c_og, kh * kw, work, w_out, (sh, sw), True), True, groups, c_in,
+                                c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left), (sh, sw), dtype)
     return plan
 
 
@@ -371,13 +375,9 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
-    route = _register_route(c_og, kh * kw, work, w_out, (sh, sw), False)
-    geometry = (False, groups, c_in, c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),
-                (pt, pl), (1, 1), dtype)
-    if route == "rows":
-        plan.simd = Direct(*geometry, STAGE_BYTES, MIN_JOBS)
-    elif route == "lanes":
-        plan.simd = Lanes(*geometry)
+    plan.simd = _register_block(_register_route(c_og, kh * kw, work, w_out, (sh, sw), False), False, groups, c_in,
+                                c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),
+                                (pt, pl), (1, 1), dtype)
     return plan
 
 
