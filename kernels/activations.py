@@ -38,28 +38,36 @@ IDENTITY, RELU, LEAKY_RELU, ELU, SILU, GELU, GELU_TANH, TANH, SIGMOID, HARDTANH,
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy")
-def activate(code, p0, p1, src, s0, dst, d0, n):
-    """``y[i] = f(a[i])`` for ``i < n``, f = activation ``code`` with parameters p0, p1 (in the
-    arrays' dtype; see `Activation.parameters`). ``src`` may be ``dst`` (in place, s0 == d0). O(n).
+def activate_in_place(code, p0, p1, y, d0, n):
+    """``y[d0 + i] = f(y[d0 + i])`` for ``i < n``, f = activation ``code`` with parameters p0, p1 (in the
+    array's dtype; see `Activation.parameters`). O(n). The convolutions' and norms' epilogue: it compiles the
+    formulas once, not twice as `activate` does (its first compile is a third of a conv's).
 
-    In place, the formulas read and write one slice: with two, LLVM's run-time overlap test fails and the
-    scalar loop runs (16 ns an element for silu instead of 0.5)."""
-    y = dst[d0 : d0 + n]  # slices: indices from 0 vectorise (no wrap-around test per element)
+    The formulas read and write one slice: with two views of one buffer, LLVM's run-time overlap test fails
+    and the scalar loop runs (16 ns an element for silu instead of 0.5)."""
+    v = y[d0 : d0 + n]  # a slice: indices from 0 vectorise (no wrap-around test per element)
+    _formulas(code, p0, p1, v, v, n)
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy")
+def activate(code, p0, p1, src, s0, dst, d0, n):
+    """``dst[d0 + i] = f(src[s0 + i])`` for ``i < n`` (see `activate_in_place`, which runs when ``src`` is
+    ``dst`` and s0 == d0). O(n)."""
     if s0 == d0 and src.ctypes.data == dst.ctypes.data:
-        _formulas(code, p0, p1, y, y, n)
+        activate_in_place(code, p0, p1, dst, d0, n)
     else:
-        _formulas(code, p0, p1, src[s0 : s0 + n], y, n)
+        _formulas(code, p0, p1, src[s0 : s0 + n], dst[d0 : d0 + n], n)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy", inline="always")
 def _formulas(code, p0, p1, a, y, n):
-    """The body of `activate`: ``y[i] = f(a[i])``, inlined so that in place ``a`` and ``y`` are one value."""
+    """The body of `activate`: ``y[i] = f(a[i])``, inlined so that in place ``a`` and ``y`` are one value.
+
+    IDENTITY leaves ``y`` alone (callers skip it) and the `VECTORISED` codes have no branch here (`ufuncs`
+    evaluates them): every branch is a loop LLVM vectorises, and each one adds to every conv's first compile."""
     one = y.dtype.type(1)
     zero = y.dtype.type(0)
-    if code == IDENTITY:
-        for i in range(n):
-            y[i] = a[i]
-    elif code == RELU:  # clamp_min(x, 0): NaN stays NaN
+    if code == RELU:  # clamp_min(x, 0): NaN stays NaN
         for i in range(n):
             v = a[i]
             y[i] = zero if v < zero else v
@@ -80,14 +88,6 @@ def _formulas(code, p0, p1, a, y, n):
         for i in range(n):
             v = a[i]
             y[i] = v * half * (one + math.erf(v * rsqrt2))
-    elif code == GELU_TANH:  # 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
-        half, beta, kappa = y.dtype.type(0.5), y.dtype.type(math.sqrt(2 / math.pi)), y.dtype.type(0.044715)
-        for i in range(n):
-            v = a[i]
-            y[i] = half * v * (one + math.tanh(beta * (v + kappa * (v * v * v))))
-    elif code == TANH:
-        for i in range(n):
-            y[i] = math.tanh(a[i])
     elif code == SIGMOID:  # 1 / (1 + exp(-x)); exp overflowing to inf gives exactly 0
         for i in range(n):
             y[i] = one / (one + exp(-a[i]))
@@ -108,10 +108,6 @@ def _formulas(code, p0, p1, a, y, n):
             t = a[i] + three
             t = zero if t < zero else (six if t > six else t)
             y[i] = t / six
-    elif code == MISH:  # x * tanh(log1p(exp(x)))
-        for i in range(n):
-            v = a[i]
-            y[i] = v * math.tanh(math.log1p(math.exp(v)))
 
 
 def ufuncs(code, src, dst) -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .activations import IDENTITY, activate, apply_in_place
+from .activations import IDENTITY, activate_in_place, apply_in_place
 from .jit import FASTMATH
 from .simd import fma4x4, lanes, vbcast, vfma, vload, vload_n, vscatter_n, vsplat, vstore_n
 from .threads import parallel_for
@@ -197,7 +197,7 @@ def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, e
                         s = base + k * mw_all
                         if has_pre:
                             pre[s : s + length] = yb[s : s + length]
-                        activate(code, p0, p1, yb, s, yb, s, length)
+                        activate_in_place(code, p0, p1, yb, s, length)
 
 
 def _pairs(n_taps, tap_off, c_ig, cs, width):

@@ -27,7 +27,7 @@ Compilation (see `kernels.jit`): one serial function per dtype, compiled on firs
 import numpy as np
 from numba import njit
 
-from .activations import IDENTITY, activate
+from .activations import IDENTITY, activate_in_place
 from .jit import FASTMATH
 from .threads import parallel_for
 
@@ -135,7 +135,7 @@ def _stage(x, n, c0, c_ig, base, xs, row, geo):
                 xr += si_h
 
 
-@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH), inline="always")
 def _slices4(xs, o, j, l0, size):
     """The input slices of terms j..j+3 for the chunk starting at l0."""
     return (xs[o[j] + l0 : o[j] + l0 + size], xs[o[j + 1] + l0 : o[j + 1] + l0 + size],
@@ -278,7 +278,7 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
                             for rw in range(so_w):
                                 for q in range(nb):
                                     aq = acc[rw, q]
-                                    activate(code, table[o0 + q, 0], table[o0 + q, 1], aq, 0, aq, 0, sizes[rw])
+                                    activate_in_place(code, table[o0 + q, 0], table[o0 + q, 1], aq, 0, sizes[rw])
                         # one call site: the store is compiled once
                         _store(acc, sizes, y if out == 1 else pre, n, o0, nb, m0, l0, l_end, prow, p_r, p_m, pitch,
                                so_h, so_w)

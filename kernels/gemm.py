@@ -27,7 +27,7 @@ import threading
 import numpy as np
 from numba import njit
 
-from .activations import IDENTITY, activate
+from .activations import IDENTITY, activate, activate_in_place
 from .jit import FASTMATH
 from .threads import blas_serial, num_threads, parallel_for, serial_blas
 
@@ -65,7 +65,7 @@ def _epilogue(lo, hi, prod, y, pre, n, o0, b, code, table, kh, kw):
                         for j in range(w_in):
                             dst[kw * j] = row[j]
                     if code != IDENTITY:
-                        activate(code, table[o, 0], table[o, 1], row, 0, row, 0, w_in)
+                        activate_in_place(code, table[o, 0], table[o, 1], row, 0, w_in)
                     dst = y[n, o, i * kh + th, tw:]
                     for j in range(w_in):
                         dst[kw * j] = row[j]
@@ -135,7 +135,7 @@ def _scatter(prod, y, pre, b, code, table, n, o0, m0, m_rows, j0, m_w, pitch, r_
             row = r_h + so_h * (m0 + i)
             for out in range(1 - keep_pre, 2):  # 0: the pre-activation copy, 1: the output
                 if out == 1 and code != IDENTITY:
-                    activate(code, table[o, 0], table[o, 1], src, 0, src, 0, m_w)
+                    activate_in_place(code, table[o, 0], table[o, 1], src, 0, m_w)
                 dst = (y if out == 1 else pre)[n, o, row, r_w + so_w * j0 :]
                 if so_w == 1:
                     for k in range(m_w):

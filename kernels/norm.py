@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from ._args import as_batch, unbatch
-from .activations import IDENTITY, activate, apply, as_activation
+from .activations import IDENTITY, activate_in_place, apply, as_activation
 from .gather import FASTMATH
 from .separable import launch
 
@@ -94,7 +94,7 @@ def _norm_rows(first, last, x2, w2, b2, eps, code, table, y2):
                 ys[i] = (xs[i] - mean) * rstd * wr[i] + br[i]
             if code != IDENTITY:
                 for i in range(xs.shape[0]):
-                    activate(code, table[c0 + i, 0], table[c0 + i, 1], ys, i, ys, i, 1)
+                    activate_in_place(code, table[c0 + i, 0], table[c0 + i, 1], ys, i, 1)
         else:
             for j in range(k):
                 a, c = rstd * wr[j], br[j]
@@ -102,7 +102,7 @@ def _norm_rows(first, last, x2, w2, b2, eps, code, table, y2):
                 for i in range(xj.shape[0]):
                     yj[i] = (xj[i] - mean) * a + c
                 if code != IDENTITY:
-                    activate(code, table[c0 + j, 0], table[c0 + j, 1], yj, 0, yj, 0, seg)
+                    activate_in_place(code, table[c0 + j, 0], table[c0 + j, 1], yj, 0, seg)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
