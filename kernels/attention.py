@@ -35,7 +35,7 @@ from ._args import FLOAT_DTYPES
 from .exp import exp
 from .jit import FASTMATH
 from .simd import fma4x4, lanes, vadd, vload, vmax, vmul, vsplat, vstore, vsub
-from .threads import num_threads, parallel_for
+from .threads import claim, num_threads, run_jobs
 
 QUERY_VECTORS = 4  # vectors of queries per job block (the register block's width)
 KEY_BLOCK = 64  # keys per block of the online softmax: a (64, 4 vectors) score tile is 16 KB, in L1
@@ -58,9 +58,10 @@ def _store_block(a, r, row, lv, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _attention(lo, hi, qt, k, v, mask, kidx, vidx, midx, out, dims):
-    """Jobs lo..hi-1 = (head b, query block): see the module docstring. Flat C arrays: ``qt`` (heads, E, Lp)
-    the scaled queries transposed (padded queries are 0); ``k`` (heads_k, Sp, E) (padded keys are 0); ``v``
+def _attention(jobs, qt, k, v, mask, kidx, vidx, midx, out, dims):
+    """The jobs (head b, query block) it claims (`threads.claim`): see the module docstring. Flat C arrays:
+    ``qt`` (heads, E, Lp) the scaled queries transposed (padded queries are 0); ``k`` (heads_k, Sp, E) (padded
+    keys are 0); ``v``
     (heads_v, S, Evp) (padded channels are 0); ``mask`` (heads_m, S, Lp) additive, transposed; ``kidx``,
     ``vidx``, ``midx``: the k, v and mask head of each head b; ``out`` (heads, L, Ev)."""
     n_l, lp, n_s, sp, n_e, n_ev, evp, lv = dims[D_L], dims[D_LP], dims[D_S], dims[D_SP], dims[D_E], dims[D_EV], \
@@ -79,7 +80,10 @@ def _attention(lo, hi, qt, k, v, mask, kidx, vidx, midx, out, dims):
     alpha = np.empty(qb, qt.dtype)
     tmp = np.empty(qb, qt.dtype)
     l1, l2, l3 = lv, 2 * lv, 3 * lv
-    for job in range(lo, hi):
+    while True:
+        job = claim(jobs)
+        if job < 0:
+            break
         b = job // nq
         i0 = (job - b * nq) * qb
         acc[:] = zero
@@ -246,6 +250,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     out = np.empty((*lead, n_l, n_ev), dtype)
     n_jobs = heads * (lp // qb)
     threads = num_threads() if heads * n_l * n_s * (n_e + n_ev) >= PARALLEL_MIN else 1
-    parallel_for(_attention, n_jobs, threads, qt.reshape(-1), kp.reshape(-1), vp.reshape(-1), mask.reshape(-1),
+    run_jobs(_attention, n_jobs, threads, qt.reshape(-1), kp.reshape(-1), vp.reshape(-1), mask.reshape(-1),
                  _heads(lead, k.shape[:-2]), _heads(lead, v.shape[:-2]), midx, out.reshape(-1), dims)
     return out

@@ -38,10 +38,11 @@ from numba import njit
 from .activations import IDENTITY, activate_in_place, apply_in_place
 from .jit import FASTMATH
 from .simd import fma4x4, lanes, vbcast, vfma, vload, vload_n, vscatter_n, vsplat, vstore_n
-from .threads import parallel_for
+from .threads import claim, run_jobs
 
 CB = 4  # output channels per register block
 VB = 4  # vectors of output positions per register block
+U = np.uint64  # an array index Numba needs not test for wrap-around (see `_stage`)
 L1_BYTES = 1 << 15  # input rows of one tile's channel block (the rest of L1: weights, output)
 
 # meta vector of `_direct`
@@ -52,35 +53,57 @@ L1_BYTES = 1 << 15  # input rows of one tile's channel block (the rest of L1: we
 @njit(nogil=True, cache=True)
 def _stage(x, xs, n, c0, c_ig, c_in, i0, meta):
     """The band's staged input: xs[c, a_h*s_w + a_w, i, j] = x[n, c0 + c, (i0 + i)*s_h + a_h - top,
-    j*s_w + a_w - left], 0 outside x. O(c_ig * phases * rows * width), in cache."""
+    j*s_w + a_w - left], 0 outside x. O(c_ig * phases * rows * width), in cache.
+
+    Writes only the columns that hold input: the others stay zero from `_direct`'s allocation (every row of
+    data writes the same columns, a row outside x zeroes all of its), so no row pays for fills (LLVM makes
+    each short fill loop a memset call: three a row had cost more than the copy). It indexes with unsigned
+    integers (`U`), not slices: Numba skips the wrap-around test of an unsigned index, so the loops vectorise,
+    and a slice costs an atomic reference count on its array (x's, shared by the threads, bounces between
+    their caches). A strided row goes to all
+    its column phases in one pass: input column u = m*s_w + t lands in phase (t + left) % s_w at column
+    m + (t + left) // s_w, and LLVM turns that loop over m into wide loads and shuffles (a phase at a time
+    took a gather per vector)."""
     sh, sw, top, left, h, w = meta[M_SH], meta[M_SW], meta[M_TOP], meta[M_LEFT], meta[M_H], meta[M_W]
     hb, ws = meta[M_HB], meta[M_WS]
+    phase = hb * ws  # elements per (a_h, a_w) phase of one channel
     zero = xs.dtype.type(0)
-    k = 0
+    m_n = max(0, min(w // sw, ws - (sw - 1 + left) // sw))  # the shared run of m: every phase's column < ws
     for c in range(c_ig):
         src_c = (n * c_in + c0 + c) * h * w
         for ah in range(sh):
-            for aw in range(sw):
-                j_lo = min(ws, max(0, (left - aw + sw - 1) // sw))
-                j_hi = max(j_lo, min(ws, (w - 1 + left - aw) // sw + 1))
-                off = aw - left
-                for i in range(hb):
-                    r = (i0 + i) * sh + ah - top
-                    if r < 0 or r >= h:
-                        xs[k : k + ws] = zero
-                    else:
-                        src = src_c + r * w
-                        xs[k : k + j_lo] = zero
-                        if sw == 1:
-                            xs[k + j_lo : k + j_hi] = x[src + j_lo + off : src + j_hi + off]
-                        elif sw == 2:  # a constant stride: LLVM vectorises the de-interleave with shuffles
-                            for j in range(j_lo, j_hi):
-                                xs[k + j] = x[src + 2 * j + off]
-                        else:
-                            for j in range(j_lo, j_hi):
-                                xs[k + j] = x[src + j * sw + off]
-                        xs[k + j_hi : k + ws] = zero
-                    k += ws
+            for i in range(hb):
+                r = (i0 + i) * sh + ah - top
+                k = ((c * sh + ah) * sw * hb + i) * ws  # phase (a_h, 0), row i
+                if r < 0 or r >= h:
+                    for aw in range(sw):
+                        d = k + aw * phase
+                        for j in range(ws):
+                            xs[U(d + j)] = zero
+                    continue
+                s0 = src_c + r * w
+                if sw == 1:
+                    d = k + left
+                    for j in range(m_n):
+                        xs[U(d + j)] = x[U(s0 + j)]
+                elif sw == 2:
+                    e = k + (left % 2) * phase + left // 2  # input columns 2m and 2m + 1
+                    o = k + ((left + 1) % 2) * phase + (left + 1) // 2
+                    for m in range(m_n):
+                        xs[U(e + m)] = x[U(s0 + 2 * m)]
+                        xs[U(o + m)] = x[U(s0 + 2 * m + 1)]
+                elif sw == 3:
+                    d0 = k + (left % 3) * phase + left // 3
+                    d1 = k + ((left + 1) % 3) * phase + (left + 1) // 3
+                    d2 = k + ((left + 2) % 3) * phase + (left + 2) // 3
+                    for m in range(m_n):
+                        xs[U(d0 + m)] = x[U(s0 + 3 * m)]
+                        xs[U(d1 + m)] = x[U(s0 + 3 * m + 1)]
+                        xs[U(d2 + m)] = x[U(s0 + 3 * m + 2)]
+                for u in range(m_n * sw if sw <= 3 else 0, w):  # the rest of the row
+                    v = u + left
+                    if v // sw < ws:
+                        xs[U(k + (v % sw) * phase + v // sw)] = x[U(s0 + u)]
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -102,17 +125,20 @@ def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _direct(lo, hi, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext):
-    """Jobs lo..hi-1 = (image, group, band of output rows): stage the band's input, then every plane, tile
-    of 4 vectors and block of 4 output channels of the band."""
+def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext):
+    """The jobs (image, group, band of output rows) it claims (`threads.claim`): stage the band's input, then
+    every plane, tile of 4 vectors and block of 4 output channels of the band."""
     n_g, n_p, n_bands, rows, c_in, c_ig, c_og, ncb = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], \
         meta[M_CIN], meta[M_CIG], meta[M_COG], meta[M_NCB]
     hb, ws, n_t, mh_all, mw_all, c_out, has_pre, lv = meta[M_HB], meta[M_WS], meta[M_T], meta[M_MH], \
         meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
     cib = meta[M_CIB]
     cs = meta[M_SH] * meta[M_SW] * hb * ws  # staged elements per input channel
-    xs = np.empty(c_ig * cs, x.dtype)
-    for job in range(lo, hi):
+    xs = np.zeros(c_ig * cs, x.dtype)  # zero once: `_stage` writes only the columns that hold input
+    while True:
+        job = claim(jobs)
+        if job < 0:
+            break
         band = job % n_bands
         r = job // n_bands
         g = r % n_g
@@ -300,7 +326,7 @@ class Direct:
             pb = np.empty_like(yb) if has_pre else pre
         else:
             yb, pb = y, pre
-        parallel_for(_direct, self.n_jobs, threads, np.ascontiguousarray(x4).reshape(-1), wpk, bp.reshape(-1),
+        run_jobs(_direct, self.n_jobs, threads, np.ascontiguousarray(x4).reshape(-1), wpk, bp.reshape(-1),
                      yb.reshape(-1), pb.reshape(-1), code, table, meta, self.k_in, self.k_w, self.n_taps, self.ext)
         if self.interleave:
             sh, sw = self.out_stride
@@ -360,14 +386,17 @@ def _scatter2(y, at, hw, low, high, left, lv, valid):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _lanes(lo, hi, xs, wpk, bp, y, meta, k_in, k_w, n_taps, planes):
-    """Jobs lo..hi-1 = (image, group, plane, block of PB output positions): every block of 2 vectors of
-    output channels at those positions, stored by masked scatters into NCHW."""
+def _lanes(jobs, xs, wpk, bp, y, meta, k_in, k_w, n_taps, planes):
+    """The jobs (image, group, plane, block of PB output positions) it claims (`threads.claim`): every block
+    of 2 vectors of output channels at those positions, stored by masked scatters into NCHW."""
     n_g, n_p, tiles, c_in, c_ig, c_og, ncb = meta[K_G], meta[K_P], meta[K_TILES], meta[K_CIN], meta[K_CIG], \
         meta[K_COG], meta[K_NCB]
     cs, n_t, hw, w_out, c_out, lv = meta[K_CS], meta[K_T], meta[K_HW], meta[K_WOUT], meta[K_COUT], meta[K_L]
     cw = 2 * lv  # output channels per block
-    for job in range(lo, hi):
+    while True:
+        job = claim(jobs)
+        if job < 0:
+            break
         tile = job % tiles
         r = job // tiles
         p = r % n_p
@@ -462,7 +491,7 @@ class Lanes:
                     self.dtype)
         bp = np.zeros((self.groups, self.ncb * self.cw), self.dtype)
         bp[:, : self.c_og] = b.reshape(self.groups, self.c_og)
-        parallel_for(_lanes, self.n_jobs, threads, xs.reshape(-1), wpk, bp.reshape(-1), y.reshape(-1), self.meta,
+        run_jobs(_lanes, self.n_jobs, threads, xs.reshape(-1), wpk, bp.reshape(-1), y.reshape(-1), self.meta,
                      self.k_in, self.k_w, self.n_taps, self.planes)
         if code != IDENTITY:
             if pre.size:

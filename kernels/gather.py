@@ -29,7 +29,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate_in_place
 from .jit import FASTMATH
-from .threads import parallel_for
+from .threads import claim, run_jobs
 
 BLOCK = 4  # output channels per pass (the register block of the inner loop)
 
@@ -161,8 +161,8 @@ def _axpy_terms(a, xs, o, w, nt, l0, size):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_tap):
-    """Jobs lo..hi-1 of `gather`."""
+def _gather(jobs, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_tap):
+    """The jobs it claims (`threads.claim`) of `gather`."""
     groups, pitch, chunk, rows, n_rb, n_og = geo[GROUPS], geo[PITCH], geo[CHUNK], geo[ROWS], geo[N_RB], geo[N_OG]
     so_h, so_w, si, rows_q = geo[SO_H], geo[SO_W], geo[SI_H] * geo[SI_W], geo[ROWS_Q]
     stage_top, transposed = geo[STAGE_TOP], geo[TRANSPOSED]
@@ -185,7 +185,10 @@ def _gather(lo, hi, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, 
     acc = np.empty((so_w, BLOCK, chunk), dtype=y.dtype)
     sizes = np.empty(so_w, dtype=np.int64)
     keep_pre = 1 if pre.shape[0] > 0 else 0
-    for job in range(lo, hi):
+    while True:
+        job = claim(jobs)
+        if job < 0:
+            break
         og = job % n_og
         rest = job // n_og
         rb = rest % n_rb
@@ -299,4 +302,4 @@ def gather(x, wt, b, y, pre, code, table, geo, tables, threads):
     ``p = r_h*so_w + r_w``; ``threads``: how many threads share the jobs.
     """
     n_jobs = int(geo[N_JOBS])
-    parallel_for(_gather, n_jobs, threads, x, wt, b, y, pre, code, table, geo, *tables)
+    run_jobs(_gather, n_jobs, threads, x, wt, b, y, pre, code, table, geo, *tables)

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from checkerlab import kernels
+from checkerlab.kernels.threads import ME, _load, claim
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOATS = [np.float32, np.float64]
@@ -773,6 +775,73 @@ def test_parallel_for_covers_every_job_once(threads):
     out = np.zeros(10, np.int64)
     parallel_for(mark, 10, threads, out)
     np.testing.assert_array_equal(out, np.arange(1, 11))
+
+
+@njit(nogil=True)
+def _mark_jobs(jobs, out, who):
+    while True:
+        j = claim(jobs)
+        if j < 0:
+            break
+        out[j] += j + 1
+        who[j] = jobs[ME]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 5])
+@pytest.mark.parametrize("n_jobs", [1, 2, 7, 100])
+def test_run_jobs_runs_every_job_once(threads, n_jobs):
+    from checkerlab.kernels.threads import run_jobs
+
+    for _ in range(20):  # different interleavings of the threads
+        out, who = np.zeros(n_jobs, np.int64), np.full(n_jobs, -1, np.int64)
+        run_jobs(_mark_jobs, n_jobs, threads, out, who)
+        np.testing.assert_array_equal(out, np.arange(1, n_jobs + 1))
+        assert who.min() >= 0 and who.max() < min(threads, n_jobs)
+
+
+@njit(nogil=True)
+def _stuck_first_job(jobs, out, who):
+    """Job 0 waits until another thread has taken job 1 (of the caller's share): the helper must steal it."""
+    while True:
+        j = claim(jobs)
+        if j < 0:
+            break
+        if j == 0:
+            for _ in range(1 << 32):  # seconds at most: without stealing job 1 is the caller's, after this
+                if _load(out, 1) != 0:
+                    break
+        out[j] = j + 1
+        who[j] = jobs[ME]
+
+
+def test_run_jobs_lets_a_free_thread_take_a_busy_threads_share():
+    from checkerlab.kernels.threads import run_jobs
+
+    out, who = np.zeros(8, np.int64), np.full(8, -1, np.int64)
+    run_jobs(_stuck_first_job, 8, 2, out, who)  # the caller's share is jobs 0-3, the helper's 4-7
+    np.testing.assert_array_equal(out, np.arange(1, 9))
+    assert who[0] == 0 and who[1] == 1 and (who[4:] == 1).all()
+
+
+def test_run_jobs_reraises_a_helper_error_and_stops_the_others():
+    from checkerlab.kernels.threads import run_jobs
+
+    @njit(nogil=True)
+    def fail(jobs, out):
+        while True:
+            j = claim(jobs)
+            if j < 0:
+                break
+            if j == 5:
+                raise ZeroDivisionError("in job 5")
+            out[j] = 1
+
+    out = np.zeros(8, np.int64)
+    with pytest.raises(ZeroDivisionError, match="in job 5"):
+        run_jobs(fail, 8, 2, out)
+    out = np.zeros(8, np.int64)
+    run_jobs(fail, 5, 2, out)  # a table is per call: the next call runs every job
+    assert out[:5].sum() == 5
 
 
 def test_parallel_for_reraises_a_worker_error():
