@@ -31,12 +31,20 @@ from numba.extending import intrinsic
 
 
 class _Pool:
-    """Persistent daemon threads that run the pieces of `parallel_for` calls."""
+    """Persistent daemon threads that run the tasks of `run_jobs` and `parallel_for` calls. After a task a
+    helper spins (natively, without the GIL) for up to about a millisecond while no task is waiting, then
+    blocks on the queue: a call that follows another, as a network's layers do, finds its helpers awake
+    (2-thread conv2d 1x8x128^2 k3: 156 -> 115 us)."""
 
     def __init__(self):
         self.tasks = queue.SimpleQueue()
+        self.bell = np.zeros(8, np.int64)  # tasks put (slot 0) and taken (slot 1) so far: a cache line
         self.size = 0
         self.lock = threading.Lock()
+
+    def put(self, task) -> None:
+        self.tasks.put(task)
+        _add(self.bell, 0, 1)  # after the put: a helper that sees the count change finds the task
 
     def grow(self, n: int) -> None:
         with self.lock:
@@ -46,7 +54,10 @@ class _Pool:
 
     def _work(self) -> None:
         while True:
-            self.tasks.get()()
+            task = self.tasks.get()
+            _add(self.bell, 1, 1)
+            task()
+            _await_task(self.bell, SPIN_ROUNDS)
 
 
 _pool = _Pool()
@@ -99,7 +110,7 @@ def parallel_for(kernel, n_jobs: int, threads: int, *args) -> None:
     pieces = _Pieces(kernel, [n_jobs * i // n_pieces for i in range(n_pieces + 1)], args)
     _pool.grow(threads - 1)
     for _ in range(threads - 1):
-        _pool.tasks.put(pieces.run)
+        _pool.put(pieces.run)
     pieces.run()
     pieces.wait()
     if pieces.error is not None:
@@ -165,6 +176,14 @@ def _add(jobs, slot, value):
 
 
 @njit(nogil=True, cache=True)
+def _await_task(bell, rounds):
+    """Up to ``rounds`` acquire loads of the pool's counts while no task is waiting (put <= taken)."""
+    for _ in range(rounds):
+        if _load(bell, 0) > _load(bell, 1):
+            return
+
+
+@njit(nogil=True, cache=True)
 def _spin(jobs, rounds):
     """Up to ``rounds`` acquire loads of the threads still inside the kernel; returns that count."""
     active = _load(jobs, ACTIVE)
@@ -206,7 +225,7 @@ def run_jobs(kernel, n_jobs: int, threads: int, *args) -> None:
 
     _pool.grow(threads - 1)
     for t in range(1, threads):
-        _pool.tasks.put(functools.partial(enter, t))
+        _pool.put(functools.partial(enter, t))
     enter(0)
     while _spin(flat, SPIN_ROUNDS) > 0:  # a helper's job outlasted the spin (a descheduled thread): sleep
         time.sleep(1e-4)
