@@ -376,6 +376,27 @@ def test_simd_route_matches_definitions(simd_route, case, transposed):
     assert_close(y, getattr(naive, act)(ref), dtype)
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+def test_simd_route_repacks_weights_changed_in_place(simd_route, transposed):
+    """The SIMD routes keep small packed weights between calls (`direct.Packing`): weights written in place,
+    or another array with other values, are packed again; equal values in a new array reuse the packing."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 3, 9, 40)).astype(np.float32)
+    w = rng.standard_normal((3, 5, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    f, ref = (kernels.conv_transpose2d, naive.conv_transpose2d) if transposed else (kernels.conv2d, naive.conv2d)
+    if not transposed:
+        w = w.transpose(1, 0, 2, 3).copy()  # (C_out, C_in, kh, kw)
+    for step in range(4):
+        if step == 1:
+            w[0, 1, 2, 0] += 1.5  # in place: same array, same id, same data pointer
+        elif step == 2:
+            w = w.copy()  # a new array with the same values
+        elif step == 3:
+            w = -w
+        assert_close(f(x, w, b, stride=2, padding=1), ref(x, w, b, stride=2, padding=1), np.float32)
+
+
 def test_overlap_map_is_exact_integer_counts():
     """All-ones input and kernels give exact integer overlap counts (DESIGN.md sections 4 and 5)."""
     y = kernels.conv_transpose2d(np.ones((1, 1, 16, 16), np.float32), np.ones((1, 1, 3, 3)), stride=2)
