@@ -48,6 +48,8 @@ CLASSES = ("tiny", "tool", "mid", "net")
 MAX_WORK = 1 << 31  # multiply-adds: larger shapes are left out (seconds per call)
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 PAUSE_S = 0.03  # between switching libraries: torch's OpenMP and BLAS threads spin for a while after a call
+BLAS_SETTLE_S = 1.0  # after the peak's products on OpenBLAS's threads, which spin for ~0.1 s (measured: a
+# conv timed 30 ms after a numpy product took 2.1 ms, 1 s later 1.2 ms: the spinning thread holds a core)
 
 
 def grid(op: str) -> list[dict]:
@@ -280,6 +282,7 @@ def main() -> None:
     numba.set_num_threads(args.threads)
     load_before, started = load(), time.perf_counter()
     peaks = {"float32": blas_peak(np.float32), "float64": blas_peak(np.float64)}
+    time.sleep(BLAS_SETTLE_S)
     overhead = per_call_overhead(torch, args.rounds * 3)
     result = measure(args, torch)
     bare = pointwise_peak(torch, args.rounds * 2)

@@ -1,5 +1,5 @@
-"""Explicit SIMD vectors inside Numba kernels: a vector type and the five operations a register-blocked
-kernel needs, each one LLVM instruction.
+"""Explicit SIMD vectors inside Numba kernels: a vector type and the operations a register-blocked kernel
+needs, each one or a few LLVM instructions.
 
 LLVM's loop vectoriser works on innermost loops and keeps their accumulators in memory when the reduction
 runs in an outer loop, which caps a convolution's inner loop at a load and a store per multiply-add. With
@@ -21,6 +21,8 @@ guarantees them):
   be <= 0, nothing is written, or >= L, everything is);
 - ``vscatter_n(a, idx, stride, v, n)``: lane ``l < n`` of ``v`` to ``a[idx + l * stride]`` (a masked scatter);
 - ``vstore(a, idx, v)``: all lanes of ``v`` to ``a[idx : idx + L]``;
+- ``vdeal3(a, idx)``: the 3L elements from ``a[idx]`` dealt into 3 vectors, vector p holding every third
+  element from ``a[idx + p]`` (de-interleaving a row of stride 3);
 - ``vadd(a, b)``, ``vsub(a, b)``, ``vmul(a, b)``: per lane, rounded as the scalar operation;
 - ``vmax(a, b)``: per lane ``a if a > b else b`` (a NaN in ``b`` is the result, a NaN in ``a`` is
   not);
@@ -211,6 +213,32 @@ def vstore(typingctx, array, idx, v):
         builder.store(args[2], ptr, align=array.dtype.bitwidth // 8)
         return context.get_dummy_value()
     return types.void(array, idx, v), codegen
+
+
+def _deal(k):
+    """``vdeal<k>(a, idx)``: the ``k * L`` elements ``a[idx : idx + k*L]`` dealt into k vectors, vector p
+    holding ``a[idx + p], a[idx + p + k], ...`` (one wide load, k shuffles: LLVM's vpermt2 sequences)."""
+    def typer(typingctx, array, idx):
+        _check(array)
+        vt = Vec(array.dtype)
+        rt = types.UniTuple(vt, k)
+
+        def codegen(context, builder, sig, args):
+            ll = context.get_value_type(vt)
+            wide = ir.VectorType(ll.element, ll.count * k)
+            ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), wide.as_pointer())
+            v = builder.load(ptr, align=array.dtype.bitwidth // 8)
+            i32 = ir.IntType(32)
+            parts = [builder.shuffle_vector(v, ir.Constant(wide, None),
+                                            ir.Constant(ir.VectorType(i32, ll.count), [j * k + p for j in range(ll.count)]))
+                     for p in range(k)]
+            return context.make_tuple(builder, rt, parts)
+        return rt(array, idx), codegen
+    typer.__name__ = f"vdeal{k}"
+    return intrinsic(typer)
+
+
+vdeal3 = _deal(3)
 
 
 def _binary(name, emit):
