@@ -97,14 +97,13 @@ def _stage(x, xs, n, c0, c_ig, c_in, i0, meta):
                     d0 = k + (left % 3) * phase + left // 3
                     d1 = k + ((left + 1) % 3) * phase + (left + 1) // 3
                     d2 = k + ((left + 2) % 3) * phase + (left + 2) // 3
-                    m = 0
-                    while m + lv <= m_n:
+                    whole = m_n - m_n % lv  # columns dealt a vector at a time
+                    for m in range(0, whole, lv):
                         v0, v1, v2 = vdeal3(x, s0 + 3 * m)
                         vstore(xs, d0 + m, v0)
                         vstore(xs, d1 + m, v1)
                         vstore(xs, d2 + m, v2)
-                        m += lv
-                    for m in range(m, m_n):
+                    for m in range(whole, m_n):
                         xs[U(d0 + m)] = x[U(s0 + 3 * m)]
                         xs[U(d1 + m)] = x[U(s0 + 3 * m + 1)]
                         xs[U(d2 + m)] = x[U(s0 + 3 * m + 2)]

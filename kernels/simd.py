@@ -229,9 +229,8 @@ def _deal(k):
             ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), wide.as_pointer())
             v = builder.load(ptr, align=array.dtype.bitwidth // 8)
             i32 = ir.IntType(32)
-            parts = [builder.shuffle_vector(v, ir.Constant(wide, None),
-                                            ir.Constant(ir.VectorType(i32, ll.count), [j * k + p for j in range(ll.count)]))
-                     for p in range(k)]
+            picks = [ir.Constant(ir.VectorType(i32, ll.count), [j * k + p for j in range(ll.count)]) for p in range(k)]
+            parts = [builder.shuffle_vector(v, ir.Constant(wide, None), pick) for pick in picks]
             return context.make_tuple(builder, rt, parts)
         return rt(array, idx), codegen
     typer.__name__ = f"vdeal{k}"
