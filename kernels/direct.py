@@ -38,7 +38,7 @@ from numba import njit
 from .activations import IDENTITY, activate_in_place, apply_in_place
 from .jit import FASTMATH
 from .simd import fma4x4, lanes, vbcast, vdeal3, vfma, vload, vload_n, vscatter_n, vsplat, vstore, vstore_n
-from .threads import claim, run_jobs
+from .threads import ME, claim, run_jobs, scratch
 
 CB = 4  # output channels per register block
 VB = 4  # vectors of output positions per register block
@@ -132,7 +132,7 @@ def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext):
+def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext, scratch):
     """The jobs (image, group, band of output rows) it claims (`threads.claim`): stage the band's input, then
     every plane, tile of 4 vectors and block of 4 output channels of the band."""
     n_g, n_p, n_bands, rows, c_in, c_ig, c_og, ncb = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], \
@@ -141,7 +141,9 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
         meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
     cib = meta[M_CIB]
     cs = meta[M_SH] * meta[M_SW] * hb * ws  # staged elements per input channel
-    xs = np.zeros(c_ig * cs, x.dtype)  # zero once: `_stage` writes only the columns that hold input
+    xs = scratch[jobs[ME]]  # this thread's row (`threads.scratch`), zeroed once: `_stage` writes only the
+    for i in range(c_ig * cs):  # columns that hold input
+        xs[i] = 0
     while True:
         job = claim(jobs)
         if job < 0:
@@ -349,6 +351,7 @@ class Direct:
                               self.mh, self.mw, out_shape[1], 0, lv, stride[0], stride[1], pad[0], pad[1],
                               x_hw[0], x_hw[1], cib], np.int64)
         self.n_jobs = jobs_per_band * bands
+        self.stage_size = self.c_ig * phases * hb * ws  # a band's staged input (`_stage`)
         self.packing = Packing(transposed, groups, c_og, CB, self.taps, n_t, self.dtype)
         self.meta_pre = self.meta.copy()
         self.meta_pre[M_PRE] = 1
@@ -364,8 +367,9 @@ class Direct:
             pb = np.empty_like(yb) if has_pre else pre
         else:
             yb, pb = y, pre
-        run_jobs(_direct, self.n_jobs, threads, x4.reshape(-1), wpk, bp,
-                     yb.reshape(-1), pb.reshape(-1), code, table, meta, self.k_in, self.k_w, self.n_taps, self.ext)
+        with scratch(min(threads, self.n_jobs), self.stage_size, self.dtype) as rows:
+            run_jobs(_direct, self.n_jobs, threads, x4.reshape(-1), wpk, bp, yb.reshape(-1), pb.reshape(-1), code,
+                     table, meta, self.k_in, self.k_w, self.n_taps, self.ext, rows)
         if self.interleave:
             sh, sw = self.out_stride
             for p, (r_h, r_w, m_h, m_w) in enumerate(self.planes):

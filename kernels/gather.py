@@ -29,7 +29,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate_in_place
 from .jit import FASTMATH
-from .threads import claim, run_jobs
+from .threads import ME, claim, run_jobs, scratch
 
 BLOCK = 4  # output channels per pass (the register block of the inner loop)
 
@@ -161,7 +161,7 @@ def _axpy_terms(a, xs, o, w, nt, l0, size):
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
-def _gather(jobs, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_tap):
+def _gather(jobs, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_tap, scratch):
     """The jobs it claims (`threads.claim`) of `gather`."""
     groups, pitch, chunk, rows, n_rb, n_og = geo[GROUPS], geo[PITCH], geo[CHUNK], geo[ROWS], geo[N_RB], geo[N_OG]
     so_h, so_w, si, rows_q = geo[SO_H], geo[SO_W], geo[SI_H] * geo[SI_W], geo[ROWS_Q]
@@ -176,7 +176,9 @@ def _gather(jobs, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_
         plane = x.shape[2] * x.shape[3]
     else:
         plane = si * rows_q * pitch  # staged elements per input channel
-        xs = np.zeros(c_ig * plane, dtype=y.dtype)  # padding columns stay zero (see _stage)
+        xs = scratch[jobs[ME]]  # this thread's row (`threads.scratch`); padding columns stay zero (_stage)
+        for i in range(c_ig * plane):
+            xs[i] = 0
     row = np.zeros(pitch * geo[SI_W] if geo[SI_W] > 1 else 1, dtype=y.dtype)  # a padded input row (strided)
     width = p_off.shape[1]
     offs = np.empty((so_w, c_ig * width), np.int64)
@@ -302,4 +304,7 @@ def gather(x, wt, b, y, pre, code, table, geo, tables, threads):
     ``p = r_h*so_w + r_w``; ``threads``: how many threads share the jobs.
     """
     n_jobs = int(geo[N_JOBS])
-    run_jobs(_gather, n_jobs, threads, x, wt, b, y, pre, code, table, geo, *tables)
+    c_ig = wt.shape[0] // geo[GROUPS] if geo[TRANSPOSED] else wt.shape[1]
+    staged = 0 if geo[DIRECT] else int(c_ig * geo[SI_H] * geo[SI_W] * geo[ROWS_Q] * geo[PITCH])
+    with scratch(min(threads, n_jobs), staged, y.dtype) as rows:
+        run_jobs(_gather, n_jobs, threads, x, wt, b, y, pre, code, table, geo, *tables, rows)

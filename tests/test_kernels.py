@@ -865,6 +865,27 @@ def test_run_jobs_reraises_a_helper_error_and_stops_the_others():
     assert out[:5].sum() == 5
 
 
+def test_scratch_buffers_are_reused_never_shared_and_bounded():
+    from checkerlab.kernels import threads
+
+    with threads.scratch(2, 1000, np.float32) as a:
+        with threads.scratch(2, 10, np.float32) as b:  # in use at once: two buffers
+            assert a is not b and a.shape[0] >= 2 and a.shape[1] >= 1000
+        with threads.scratch(1, 10, np.float32) as c:  # b is free again and fits
+            assert c is b
+    with threads.scratch(3, 1000, np.float32) as d:  # no free one has 3 rows
+        assert d is not a and d.shape[0] >= 3
+    with threads.scratch(2, 1000, np.float64) as e:  # per dtype
+        assert e.dtype == np.float64
+    bufs = []
+    for size in range(10):  # many at once, then all back: a few are kept
+        cm = threads.scratch(1, 100 + size, np.int32)
+        bufs.append((cm, cm.__enter__()))
+    for cm, _ in bufs:
+        cm.__exit__(None, None, None)
+    assert len(threads._free[np.dtype(np.int32)]) == threads.FREE_KEPT
+
+
 def test_parallel_for_reraises_a_worker_error():
     from checkerlab.kernels.threads import parallel_for
 
