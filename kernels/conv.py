@@ -1,10 +1,11 @@
 """2-D convolution and transposed convolution with PyTorch semantics (NCHW, zero padding, groups), with an
 optional fused bias + activation epilogue.
 
-Three routes, chosen per shape (`_register_route`, `_lowers`, with their measured crossovers): register-blocked
-direct kernels on explicit SIMD vectors (`kernels.direct`: `Direct` for dense unit-stride ops on rows of 32+
-outputs, `Lanes` for narrow and strided ops with 32+ output channels); the direct kernel
-`kernels.gather.gather` for depthwise and the other strided and small ops; and matrix products
+Three routes, chosen per shape (`_register_route`, `_depthwise_pays`, `_lowers`, with their measured
+crossovers): register-blocked direct kernels on explicit SIMD vectors (`kernels.direct`: `Direct` for dense
+conv2d of strides 1-3 and unit-stride transposed ops on rows of 32+ outputs, `Lanes` for narrow and strided
+ops with 32+ output channels, `Depthwise` for depthwise conv2d); the direct kernel `kernels.gather.gather`
+for the other strided and small ops; and matrix products
 (`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for the other dense ops with 16+
 output channels per group; one product per image for pointwise ops on every core). All share the geometry below,
 computed once per shape. The transposed convolution is computed in polyphase form: output phase
@@ -31,7 +32,7 @@ from . import gather as _g
 from . import gemm
 from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, apply, as_activation
-from .direct import Direct, Lanes
+from .direct import Depthwise, Direct, Lanes
 from .gather import BLOCK, PARALLEL_MIN, gather
 from .threads import blas_serial, num_threads
 
@@ -189,6 +190,16 @@ def _register_block(route, *geometry):
     return Lanes(*geometry) if route == "lanes" else None
 
 
+def _depthwise_pays(taps, stride):
+    """Whether a depthwise conv2d runs on `direct.Depthwise`'s register tiles rather than the gather kernel:
+    more than one tap (a 1x1 depthwise op is a scale per channel, one pass either way) and strides up to 3
+    (`direct._stage`'s de-interleaving). Measured against the gather kernel in one run (float32, 2 threads):
+    0.33-0.6x its time on 3x3 and 5x5 ops with 3-128 channels, 8x8 to 256x256 images, strides 1-3."""
+    if ROUTE is not None:
+        return ROUTE == "rows"
+    return taps > 1 and max(stride) <= 3
+
+
 def _simd_pays(c_og, taps, work, w_out, stride, transposed):
     """Whether a dense op runs on `direct.Direct`'s register blocks: unit stride or a conv2d of stride 2 or 3
     (larger strides and strided transposed ops pay more for their phase staging or for interleaving their
@@ -247,15 +258,17 @@ def _jobs(out_shape, dtype, planes, c_ig, groups, pitch, halo, si, stage_top, pa
                             for r_h, r_w, m_h, m_w, taps in planes])
     geo = np.zeros(_g.GEO_SIZE, np.int64)
     geo[[_g.GROUPS, _g.PITCH, _g.CHUNK, _g.ROWS, _g.N_RB, _g.N_OG, _g.SO_H, _g.SO_W, _g.SI_H, _g.SI_W, _g.ROWS_Q,
-         _g.STAGE_TOP, _g.PAD_T, _g.PAD_L, _g.TRANSPOSED, _g.N_JOBS, _g.DIRECT]] = (
+         _g.STAGE_TOP, _g.PAD_T, _g.PAD_L, _g.TRANSPOSED, _g.N_JOBS, _g.DIRECT, _g.STAGED]] = (
         groups, pitch, chunk, rows, n_rb, n_og, max(p[0] for p in planes) + 1,
         len(planes) // (max(p[0] for p in planes) + 1), si[0], si[1], rows_q, stage_top, pad_t, pad_l,
-        transposed, base * n_rb * n_og, direct)
+        transposed, base * n_rb * n_og, direct, 0 if direct else c_ig * si[0] * si[1] * rows_q * pitch)
     return geo, tables
 
 
 def _key(v):
     """A hashable form of an int-or-sequence hyper-parameter (for the plan cache)."""
+    if type(v) is int:  # the common case first: this runs four times per call
+        return v
     return tuple(v) if isinstance(v, (list, np.ndarray)) else v
 
 
@@ -376,6 +389,11 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
+    if c_ig == 1 and c_og == 1 and groups > 1:  # depthwise
+        if _depthwise_pays(kh * kw, (sh, sw)):
+            plan.simd = Depthwise(groups, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),
+                                  (pt, pl), dtype, STAGE_BYTES, MIN_JOBS)
+        return plan
     plan.simd = _register_block(_register_route(c_og, kh * kw, work, w_out, (sh, sw), False), False, groups, c_in,
                                 c_og, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),
                                 (pt, pl), (1, 1), dtype)

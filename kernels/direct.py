@@ -1,4 +1,5 @@
-"""Dense convolutions as register-blocked direct kernels on explicit SIMD vectors (`kernels.simd`).
+"""Dense and depthwise convolutions as register-blocked direct kernels on explicit SIMD vectors
+(`kernels.simd`).
 
 Both ops are sums of stride-1 correlations over *planes*: conv2d has one plane and reads its input split into
 its stride phases (``xs[c, a_h*s_w + a_w, i, j] = xpad[c, i*s_h + a_h, j*s_w + a_w]``, so that every tap
@@ -7,7 +8,7 @@ reads a contiguous run); conv_transpose2d has one plane per output phase ``(r_h,
 reach that phase (`conv._phase_taps`), so no multiply is spent on inserted zeros. A tap ``t`` of plane ``p``
 reads the staged input at the fixed offset ``tap_off[p, t]`` from the output position.
 
-Two layouts of the register block, each holding 16 accumulator vectors (16 float32 or 8 float64 lanes) for
+Three layouts of the register block, each holding 8-16 accumulator vectors (16 float32 or 8 float64 lanes) for
 the whole reduction over input channels and taps, so that they run at the FMA units' rate rather than at the
 rate of loads and stores of accumulators:
 
@@ -21,6 +22,9 @@ rate of loads and stores of accumulators:
   loads 2 weight vectors and broadcasts 8 input values, and stores by masked scatters into NCHW, so any
   width, stride or output phase fills the lanes (for narrow images and strided ops); its input is staged
   once per call, zero-padded, and the activation is one pass over the output.
+- `Depthwise` (rows, one channel): a depthwise conv2d has no input channels to share, so its block is
+  ``VD = 8`` vectors of output positions of one channel: per tap 8 input vectors times one broadcast weight.
+  Bands and staging are `Direct`'s.
 
 Weights are packed into ``(group, plane, channel block, input channel, tap, channel)`` order, O(weights) per
 call (`Packing`: small weights keep their packed form while their bytes stay the same).
@@ -235,6 +239,78 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
                         activate_in_place(code, p0, p1, yb, s, length)
 
 
+VD = 8  # vectors of output positions per depthwise tile
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _vec(q, vpr, lv, mw, ws, mw_all, band_rows, r0, i_first):
+    """Vector q of a band's output positions (rows of vpr vectors): its staged input offset, output offset
+    and lanes inside the plane (0 past the band, whose input offset is then ``i_first``, a valid one)."""
+    row, col = q // vpr, (q % vpr) * lv
+    if row >= band_rows:
+        return i_first, 0, 0
+    return row * ws + col, (r0 + row) * mw_all + col, min(lv, mw - col)
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH))
+def _depthwise(jobs, x, wd, b, yb, pre, code, table, meta, tap_off, n_taps, ext, scratch):
+    """The jobs (image, channel, band of output rows) it claims (`threads.claim`) of a depthwise conv2d:
+    stage the band of the channel's input (`_stage`), then every tile of VD vectors of output positions:
+    VD accumulators take every tap (a vector load and a broadcast weight each, no accumulator traffic) and
+    are stored once, with the bias they started from; the activation runs on the band's rows in cache."""
+    n_g, n_p, n_bands, rows, c_in = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], meta[M_CIN]
+    hb, ws, n_t, mh_all, mw_all, c_out, has_pre, lv = meta[M_HB], meta[M_WS], meta[M_T], meta[M_MH], \
+        meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
+    xs = scratch[jobs[ME]]  # this thread's row, zeroed once: `_stage` writes only the columns that hold input
+    for i in range(meta[M_SH] * meta[M_SW] * hb * ws):
+        xs[i] = 0
+    while True:
+        job = claim(jobs)
+        if job < 0:
+            break
+        band = job % n_bands
+        r = job // n_bands
+        g = r % n_g
+        n = r // n_g
+        r0 = band * rows
+        _stage(x, xs, n, g, 1, c_in, r0, meta)
+        for p in range(n_p):
+            mh, mw = ext[p, 0], ext[p, 1]
+            band_rows = min(rows, mh - r0)
+            if band_rows <= 0:
+                continue
+            vpr = (mw + lv - 1) // lv
+            nt, wb = n_taps[p], (g * n_p + p) * n_t
+            yc = ((n * c_out + g) * n_p + p) * mh_all * mw_all
+            bias = vsplat(b[g])
+            for q0 in range(0, band_rows * vpr, VD):
+                i0, o0, n0 = _vec(q0, vpr, lv, mw, ws, mw_all, band_rows, r0, 0)
+                i1, o1, n1 = _vec(q0 + 1, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                i2, o2, n2 = _vec(q0 + 2, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                i3, o3, n3 = _vec(q0 + 3, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                i4, o4, n4 = _vec(q0 + 4, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                i5, o5, n5 = _vec(q0 + 5, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                i6, o6, n6 = _vec(q0 + 6, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                i7, o7, n7 = _vec(q0 + 7, vpr, lv, mw, ws, mw_all, band_rows, r0, i0)
+                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = bias
+                for t in range(nt):
+                    off, w = tap_off[p, t], vbcast(wd, wb + t)
+                    a0, a1 = vfma(vload(xs, off + i0), w, a0), vfma(vload(xs, off + i1), w, a1)
+                    a2, a3 = vfma(vload(xs, off + i2), w, a2), vfma(vload(xs, off + i3), w, a3)
+                    a4, a5 = vfma(vload(xs, off + i4), w, a4), vfma(vload(xs, off + i5), w, a5)
+                    a6, a7 = vfma(vload(xs, off + i6), w, a6), vfma(vload(xs, off + i7), w, a7)
+                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3)
+                _store4(yb, yc, o4, o5, o6, o7, n4, n5, n6, n7, a4, a5, a6, a7)
+            if code != IDENTITY:  # the activation on the band's rows while they are in cache
+                base = yc + r0 * mw_all
+                runs, length = (1, band_rows * mw) if mw == mw_all else (band_rows, mw)
+                for k in range(runs):
+                    s = base + k * mw_all
+                    if has_pre:
+                        pre[s : s + length] = yb[s : s + length]
+                    activate_in_place(code, table[g, 0], table[g, 1], yb, s, length)
+
+
 def _pairs(n_taps, tap_off, c_ig, cs, width):
     """Per plane, the input offset and packed-weight offset of its (input channel, tap) pairs k = ci * taps + t
     (input channels ``cs`` elements apart, weights packed by `_pack` with blocks of ``width`` channels): the
@@ -376,6 +452,27 @@ class Direct:
                 y[:, :, r_h::sh, r_w::sw] = yb[:, :, p, :m_h, :m_w]
                 if has_pre:
                     pre[:, :, r_h::sh, r_w::sw] = pb[:, :, p, :m_h, :m_w]
+
+
+class Depthwise(Direct):
+    """The depthwise route of a conv2d with groups = C_in = C_out: `Direct`'s geometry (bands of output rows,
+    staged input, tap offsets) for one channel per group, and `_depthwise`'s tiles of VD vectors of output
+    positions, each holding its accumulators in registers across the taps. Arguments as `Direct`'s
+    (``groups`` = the channels). Cost: O(N * C * taps * H_out * W_out) multiply-adds, the staging copy of
+    the input, and per call the weights in (channel, tap) order, O(C * taps)."""
+
+    def __init__(self, groups, planes, out_shape, x_hw, stride, pad, dtype, stage_bytes, min_jobs):
+        super().__init__(False, groups, groups, 1, planes, out_shape, x_hw, stride, pad, (1, 1), dtype, stage_bytes,
+                         min_jobs)
+        self.packing = Packing(False, groups, 1, 1, self.taps, self.tap_off.shape[1], self.dtype)
+
+    def run(self, x4, w, b, y, pre, code, table, threads):
+        """y (and pre, the pre-activation output, when it is not empty) of the op on x4 (C-contiguous), w, b."""
+        wd, bd = self.packing(w, b)
+        meta = self.meta_pre if pre.size > 0 else self.meta
+        with scratch(min(threads, self.n_jobs), self.stage_size, self.dtype) as rows:
+            run_jobs(_depthwise, self.n_jobs, threads, x4.reshape(-1), wd, bd, y.reshape(-1), pre.reshape(-1), code,
+                     table, meta, self.tap_off, self.n_taps, self.ext, rows)
 
 
 # ------------------------------------------------------------------------------------------ channels in lanes

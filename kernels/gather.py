@@ -35,7 +35,7 @@ BLOCK = 4  # output channels per pass (the register block of the inner loop)
 
 # Layout of the int64 geometry vector `geo` (see `Geometry` in kernels/conv.py for the meaning).
 (GROUPS, PITCH, CHUNK, ROWS, N_RB, N_OG, SO_H, SO_W, SI_H, SI_W, ROWS_Q, STAGE_TOP, PAD_T, PAD_L, TRANSPOSED,
- N_JOBS, DIRECT, GEO_SIZE) = range(18)
+ N_JOBS, DIRECT, STAGED, GEO_SIZE) = range(19)
 
 
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
@@ -303,8 +303,6 @@ def gather(x, wt, b, y, pre, code, table, geo, tables, threads):
     of the op (``geo[TRANSPOSED]``); ``tables`` = (p_r, p_m, p_cnt, p_off, p_tap), planes ordered
     ``p = r_h*so_w + r_w``; ``threads``: how many threads share the jobs.
     """
-    n_jobs = int(geo[N_JOBS])
-    c_ig = wt.shape[0] // geo[GROUPS] if geo[TRANSPOSED] else wt.shape[1]
-    staged = 0 if geo[DIRECT] else int(c_ig * geo[SI_H] * geo[SI_W] * geo[ROWS_Q] * geo[PITCH])
-    with scratch(min(threads, n_jobs), staged, y.dtype) as rows:
+    n_jobs = geo.item(N_JOBS)
+    with scratch(min(threads, n_jobs), geo.item(STAGED), y.dtype) as rows:  # a staged input per thread
         run_jobs(_gather, n_jobs, threads, x, wt, b, y, pre, code, table, geo, *tables, rows)

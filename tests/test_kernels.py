@@ -376,6 +376,29 @@ def test_simd_route_matches_definitions(simd_route, case, transposed):
     assert_close(y, getattr(naive, act)(ref), dtype)
 
 
+@settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 2), c=st.integers(1, 5), hw=st.tuples(st.integers(1, 20), st.integers(1, 70)),
+       k=pairs(1, 5), s=pairs(1, 3), d=pairs(1, 2), p=pairs(0, 2), dtype=st.sampled_from(FLOATS),
+       activation=st.sampled_from([None, "relu", "silu"]), seed=st.integers(0, 99))
+def test_depthwise_route_matches_definition(simd_route, n, c, hw, k, s, d, p, dtype, activation, seed):
+    """Depthwise conv2d (groups = C_in = C_out) forced onto `direct.Depthwise` (the "rows" route; "lanes"
+    leaves it on the gather kernel): rows narrower and wider than its 8-vector tiles, any stride, dilation
+    and padding, bias, activation and pre-activation, against the direct definition."""
+    assume(all(hw[a] + 2 * p[a] >= d[a] * (k[a] - 1) + 1 for a in range(2)))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, *hw)).astype(dtype)
+    w = rng.standard_normal((c, 1, *k)).astype(dtype)
+    b = rng.standard_normal(c).astype(dtype)
+    kw = dict(stride=s, padding=p, dilation=d, groups=c)
+    ref = naive.conv2d(x, w, b, **kw)
+    if activation is None:
+        assert_close(kernels.conv2d(x, w, b, **kw), ref, dtype)
+        return
+    y, pre = kernels.conv2d(x, w, b, **kw, activation=activation, return_preactivation=True)
+    assert_close(pre, ref, dtype)
+    assert_close(y, getattr(naive, activation)(ref), dtype)
+
+
 @pytest.mark.parametrize("transposed", [False, True])
 def test_simd_route_repacks_weights_changed_in_place(simd_route, transposed):
     """The SIMD routes keep small packed weights between calls (`direct.Packing`): weights written in place,
