@@ -3,10 +3,10 @@
 Run: .venv/bin/python benchmarks/bench_kernels.py [--threads N] [--rounds R] [--quick]
 
 Same machine, same run, same thread count for both (torch.set_num_threads(n) and numba.set_num_threads(n)).
-Every shape is timed interleaved (`timing.interleaved_best_ms`: rounds alternating checkerlab and torch, the
-best single call of each), after checking that both agree. The grid spans batch 1-4, channels 1-128, spatial
-8-256, kernel 1-5, stride 1-3, groups 1 or C (depthwise), for conv_transpose2d, dense conv2d and depthwise
-conv2d; every shape is put in one class:
+Every shape is timed interleaved (`timing.interleaved_best_ms`: rounds alternating checkerlab and torch, each
+turn after a pause and two untimed calls, the best single call of each), after checking that both agree. The
+grid spans batch 1-4, channels 1-128, spatial 8-256, kernel 1-5, stride 1-3, groups 1 or C (depthwise), for
+conv_transpose2d, dense conv2d and depthwise conv2d; every shape is put in one class:
 
 - tiny: at most 2^16 multiply-adds (the per-call overhead decides),
 - tool: <= 8 channels and >= 128 px (the networks this tool simulates),
@@ -48,6 +48,7 @@ CLASSES = ("tiny", "tool", "mid", "net")
 MAX_WORK = 1 << 31  # multiply-adds: larger shapes are left out (seconds per call)
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 PAUSE_S = 0.03  # between switching libraries: torch's OpenMP and BLAS threads spin for a while after a call
+SETTLE = 2  # untimed calls after each pause, for each library (`timing.interleaved_best_ms`)
 BLAS_SETTLE_S = 1.0  # after the peak's products on OpenBLAS's threads, which spin for ~0.1 s (measured: a
 # conv timed 30 ms after a numpy product took 2.1 ms, 1 s later 1.2 ms: the spinning thread holds a core)
 
@@ -220,7 +221,7 @@ def measure(args, torch) -> dict:
             assert err <= TOL[dtype], f"{shape} {dtype.__name__}: relative error {err:.2e} against torch"
             budget = 0.5 if work(shape) < 1 << 24 else 3.0
             t_ours, t_torch = interleaved_best_ms([ours, ref], rounds=args.rounds, inner=3, budget_s=budget,
-                                                  pause_s=PAUSE_S)
+                                                  pause_s=PAUSE_S, settle=SETTLE)
             rows.append(dict(shape, dtype=dtype.__name__, cls=shape_class(shape), label=label(shape),
                              work=work(shape), ours_ms=t_ours, torch_ms=t_torch, ratio=t_ours / t_torch,
                              gflops=2 * work(shape) / t_ours / 1e6, torch_gflops=2 * work(shape) / t_torch / 1e6))
@@ -297,7 +298,9 @@ def main() -> None:
           "",
           "Each shape is timed in the same run as torch, interleaved (rounds alternating the two with a "
           f"{1e3 * PAUSE_S:.0f} ms pause at each switch, so that one library's spinning threads do not slow the "
-          "other; the best single call of each; see `timing.interleaved_best_ms`), after checking that both "
+          f"other, then {SETTLE} untimed calls of the library whose turn it is, so that its own threads and data "
+          "are back from the pause; the best single call of each; see `timing.interleaved_best_ms`), after "
+          "checking that both "
           "agree (float32 within 1e-4, "
           "float64 within 1e-10 of the largest |output|). Ratio = checkerlab time / torch time, below 1 is "
           "faster. The grid (`grid()` in the script): channels 1-128 (depthwise 3-128, groups = C), spatial 8-256, "

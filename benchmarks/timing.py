@@ -24,13 +24,17 @@ def median_ms(fn, repeat: int = 7, warmup: int = 1) -> float:
 
 
 def interleaved_best_ms(fns, rounds: int = 7, inner: int = 3, budget_s: float | None = None,
-                        pause_s: float = 0.0) -> list[float]:
+                        pause_s: float = 0.0, settle: int = 0) -> list[float]:
     """Best time (ms) of one call of each of ``fns``, measured in the same run: ``rounds`` rounds, each timing
     ``inner`` single calls of every function in turn (the order reversed every other round), so that both
     sides see the same machine state. The best, not the median: on a shared machine other processes only
     ever add time. With ``budget_s`` the rounds stop early once that much time is spent (at least 2 rounds).
     ``pause_s``: a sleep before each function's calls, so that the thread pools of the previous one (OpenMP,
     BLAS: they spin for a while after each call) have gone to sleep and do not compete for the cores.
+    ``settle``: untimed calls after each pause, the same for every function: a pause leaves a function's own
+    threads asleep and its data out of cache (on this VM the first calls after 30 ms idle take 1.5-4x the
+    steady time, for both libraries), and the figure wanted is the steady rate of back-to-back calls, as a
+    network's layers make them.
     """
     for fn in fns:  # warm-up: compile, caches, thread pools
         fn()
@@ -41,6 +45,8 @@ def interleaved_best_ms(fns, rounds: int = 7, inner: int = 3, budget_s: float | 
         for i in order:
             if pause_s:
                 time.sleep(pause_s)
+            for _ in range(settle):
+                fns[i]()
             for _ in range(inner):
                 t = time.perf_counter()
                 fns[i]()
