@@ -135,6 +135,27 @@ def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
     vstore_n(yb, yc + o3, a3, n3)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _stage_row(scratch, jobs, size):
+    """This thread's row of the scratch buffer (`threads.scratch`) with its first ``size`` elements zeroed,
+    once per call: `_stage` writes only the columns that hold input, so the padding stays zero."""
+    xs = scratch[jobs[ME]]
+    for i in range(size):
+        xs[i] = 0
+    return xs
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _next_band(jobs, n_bands, n_g, rows):
+    """The next band job this thread claims (`threads.claim`): (image, group, first output row), or image
+    -1 when every job is taken. Jobs run image-major, then group, then band."""
+    job = claim(jobs)
+    if job < 0:
+        return -1, 0, 0
+    r = job // n_bands
+    return r // n_g, r % n_g, (job % n_bands) * rows
+
+
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
 def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext, scratch):
     """The jobs (image, group, band of output rows) it claims (`threads.claim`): stage the band's input, then
@@ -145,18 +166,11 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
         meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
     cib = meta[M_CIB]
     cs = meta[M_SH] * meta[M_SW] * hb * ws  # staged elements per input channel
-    xs = scratch[jobs[ME]]  # this thread's row (`threads.scratch`), zeroed once: `_stage` writes only the
-    for i in range(c_ig * cs):  # columns that hold input
-        xs[i] = 0
+    xs = _stage_row(scratch, jobs, c_ig * cs)
     while True:
-        job = claim(jobs)
-        if job < 0:
+        n, g, r0 = _next_band(jobs, n_bands, n_g, rows)
+        if n < 0:
             break
-        band = job % n_bands
-        r = job // n_bands
-        g = r % n_g
-        n = r // n_g
-        r0 = band * rows
         _stage(x, xs, n, g * c_ig, c_ig, c_in, r0, meta)
         for p in range(n_p):
             mh, mw = ext[p, 0], ext[p, 1]
@@ -261,18 +275,11 @@ def _depthwise(jobs, x, wd, b, yb, pre, code, table, meta, tap_off, n_taps, ext,
     n_g, n_p, n_bands, rows, c_in = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], meta[M_CIN]
     hb, ws, n_t, mh_all, mw_all, c_out, has_pre, lv = meta[M_HB], meta[M_WS], meta[M_T], meta[M_MH], \
         meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
-    xs = scratch[jobs[ME]]  # this thread's row, zeroed once: `_stage` writes only the columns that hold input
-    for i in range(meta[M_SH] * meta[M_SW] * hb * ws):
-        xs[i] = 0
+    xs = _stage_row(scratch, jobs, meta[M_SH] * meta[M_SW] * hb * ws)
     while True:
-        job = claim(jobs)
-        if job < 0:
+        n, g, r0 = _next_band(jobs, n_bands, n_g, rows)
+        if n < 0:
             break
-        band = job % n_bands
-        r = job // n_bands
-        g = r % n_g
-        n = r // n_g
-        r0 = band * rows
         _stage(x, xs, n, g, 1, c_in, r0, meta)
         for p in range(n_p):
             mh, mw = ext[p, 0], ext[p, 1]
