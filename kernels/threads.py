@@ -20,6 +20,7 @@ one queue hand-off per helper and a lock per piece (microseconds).
 from __future__ import annotations
 
 import functools
+import os
 import queue
 import threading
 import time
@@ -61,6 +62,9 @@ class _Pool:
 
 
 _pool = _Pool()
+# A forked child has none of the parent's helper threads: start from an empty pool there (else its calls
+# would queue tasks nobody takes, keeping their arrays alive, and run every job on the caller alone).
+os.register_at_fork(after_in_child=_pool.__init__)
 
 
 class _Pieces:

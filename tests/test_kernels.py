@@ -888,6 +888,25 @@ def test_run_jobs_reraises_a_helper_error_and_stops_the_others():
     assert out[:5].sum() == 5
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="optional: os.fork is POSIX only")
+def test_run_jobs_in_a_forked_child_starts_its_own_helpers():
+    """A forked child has none of its parent's helper threads: its pool starts empty and its calls still run
+    every job (the parent's pool size would have stopped it from starting any, and queued tasks forever)."""
+    from checkerlab.kernels import threads
+
+    out, who = np.zeros(64, np.int64), np.full(64, -1, np.int64)
+    threads.run_jobs(_mark_jobs, 64, 2, out, who)  # the parent has a helper now
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 only if all is well
+        ok = threads._pool.size == 0
+        out[:] = 0
+        threads.run_jobs(_mark_jobs, 64, 2, out, who)
+        ok = ok and (out == np.arange(1, 65)).all() and threads._pool.size == 1
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_scratch_buffers_are_reused_never_shared_and_bounded():
     from checkerlab.kernels import threads
 
