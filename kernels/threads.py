@@ -213,9 +213,8 @@ def run_jobs(kernel, n_jobs: int, threads: int, *args) -> None:
         kernel(np.array((0, 1, 0, n_jobs, 0, 0, 0, 0), np.int64), *args)
         return
     threads = min(threads, n_jobs)
-    table = np.zeros((threads, ROW), np.int64)
-    for t in range(threads):
-        table[t, :END + 1] = t, threads, n_jobs * t // threads, n_jobs * (t + 1) // threads
+    table = np.array([(t, threads, n_jobs * t // threads, n_jobs * (t + 1) // threads) + (0,) * (ROW - END - 1)
+                      for t in range(threads)], np.int64)
     flat, errors = table.reshape(-1), []
 
     def enter(t):
