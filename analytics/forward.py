@@ -43,7 +43,7 @@ def apply_layer(layer: Layer, x: np.ndarray, params: Params, activation=None,
                 preactivation: bool = True) -> tuple[np.ndarray, ...]:
     """One layer on a (C, H, W) array with the kernels: (output,), or (output, pre-activation output) when a
     convolution is followed by ``activation`` (fused by the kernel: in its output loop, or as a pass of its own
-    when ``activation.vectorised``) and ``preactivation`` asks for it: without, the kernel writes one array, not
+    when not ``activation.fused``) and ``preactivation`` asks for it: without, the kernel writes one array, not
     two (0.29 against 0.67 ms for a 3->16 conv + relu at 128x128). The one place that maps layers to kernels."""
     from .. import kernels
 

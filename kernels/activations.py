@@ -10,11 +10,14 @@ An activation is named by its ``torch.nn.functional`` name and takes torch's key
 O(n) for n elements; the piecewise-linear ones (relu, leaky_relu, prelu, hardtanh, hardswish, hardsigmoid)
 and those made of `kernels.exp.exp` (silu, sigmoid, elu: a vectorisable exponential within 1 ulp, like the
 SLEEF exp of ATen's vectorised kernels) vectorise in Numba's loop (about 0.5 ns an element for silu); the
-others make one libm call (erf, tanh, log1p) per element (2-10 ns each). tanh, gelu(approximate='tanh') and
-mish therefore run as `ufuncs`: the same formula as a few whole-array NumPy ufunc passes (SIMD tanh/exp/log1p,
-about 0.3 ns an element, GIL released), 3-30x faster than the loop even counting the extra passes;
-`VECTORISED` lists them, and callers that fuse an activation into a convolution apply these after it
-instead (`Activation.vectorised`). `activate` uses NumPy's error model: a float division by zero gives
+others make one libm call (erf, log1p) per element (2-10 ns each); tanh is Cephes' form (a rational
+function in x^2 below |x| = 0.625, 1 - 2/(exp(2x) + 1) above: within 3 ulp) and vectorises.
+gelu(approximate='tanh') and mish run as `ufuncs`: the same formula as a few whole-array NumPy ufunc passes
+(SIMD tanh/exp/log1p, about 0.3 ns an element, GIL released), 3-30x faster than the loop even counting the
+extra passes; `VECTORISED` lists them. Convolutions and norms apply relu, leaky_relu, prelu, silu, gelu,
+tanh, sigmoid, hardtanh and relu6 in their output loop; the `SEPARATE` ones (the VECTORISED two and the
+rare elu, hardswish, hardsigmoid, whose loops would lengthen every conv's first compile) as a pass of their
+own after it (`Activation.fused`). `activate` uses NumPy's error model: a float division by zero gives
 inf/NaN as in PyTorch, and no per-element zero test stops the vectoriser.
 """
 
@@ -53,7 +56,9 @@ def activate_in_place(code, p0, p1, y, d0, n):
 def activate(code, p0, p1, src, s0, dst, d0, n):
     """``dst[d0 + i] = f(src[s0 + i])`` for ``i < n`` (see `activate_in_place`, which runs when ``src`` is
     ``dst`` and s0 == d0). O(n)."""
-    if s0 == d0 and src.ctypes.data == dst.ctypes.data:
+    if code == ELU or code == HARDSWISH or code == HARDSIGMOID:  # `SEPARATE`: never fused
+        _separate_formulas(code, p0, p1, src[s0 : s0 + n], dst[d0 : d0 + n], n)
+    elif s0 == d0 and src.ctypes.data == dst.ctypes.data:
         activate_in_place(code, p0, p1, dst, d0, n)
     else:
         _formulas(code, p0, p1, src[s0 : s0 + n], dst[d0 : d0 + n], n)
@@ -63,8 +68,9 @@ def activate(code, p0, p1, src, s0, dst, d0, n):
 def _formulas(code, p0, p1, a, y, n):
     """The body of `activate`: ``y[i] = f(a[i])``, inlined so that in place ``a`` and ``y`` are one value.
 
-    IDENTITY leaves ``y`` alone (callers skip it) and the `VECTORISED` codes have no branch here (`ufuncs`
-    evaluates them): every branch is a loop LLVM vectorises, and each one adds to every conv's first compile."""
+    IDENTITY leaves ``y`` alone (callers skip it) and the `SEPARATE` codes have no branch here (`ufuncs` and
+    `_separate_formulas` evaluate them): every branch is a loop LLVM vectorises, and each one adds to every
+    conv's first compile."""
     one = y.dtype.type(1)
     zero = y.dtype.type(0)
     if code == RELU:  # clamp_min(x, 0): NaN stays NaN
@@ -75,10 +81,6 @@ def _formulas(code, p0, p1, a, y, n):
         for i in range(n):
             v = a[i]
             y[i] = v if v > zero else v * p0
-    elif code == ELU:  # ATen: x <= 0 ? (exp(x) - 1) * alpha : x
-        for i in range(n):
-            v = a[i]
-            y[i] = (exp(v) - one) * p0 if v <= zero else v
     elif code == SILU:  # x / (1 + exp(-x))
         for i in range(n):
             v = a[i]
@@ -88,6 +90,18 @@ def _formulas(code, p0, p1, a, y, n):
         for i in range(n):
             v = a[i]
             y[i] = v * half * (one + math.erf(v * rsqrt2))
+    elif code == TANH:  # Cephes: |x| < 0.625 a rational form in x^2, else 1 - 2 / (exp(2x) + 1); <= 3 ulp
+        two, small = y.dtype.type(2), y.dtype.type(0.625)
+        p0, p1, p2 = y.dtype.type(-9.64399179425052238628e-1), y.dtype.type(-9.92877231001918586564e1), \
+            y.dtype.type(-1.61468768441708447952e3)
+        q0, q1, q2 = y.dtype.type(1.12811678491632931402e2), y.dtype.type(2.23548839060100448583e3), \
+            y.dtype.type(4.84406305325125486048e3)
+        for i in range(n):
+            v = a[i]
+            z = v * v
+            near = v + v * z * (((p0 * z + p1) * z + p2) / (((z + q0) * z + q1) * z + q2))
+            far = one - two / (exp(two * v) + one)
+            y[i] = near if (v < small and v > -small) else far
     elif code == SIGMOID:  # 1 / (1 + exp(-x)); exp overflowing to inf gives exactly 0
         for i in range(n):
             y[i] = one / (one + exp(-a[i]))
@@ -95,6 +109,19 @@ def _formulas(code, p0, p1, a, y, n):
         for i in range(n):
             v = a[i]
             y[i] = p0 if v < p0 else (p1 if v > p1 else v)
+
+
+@njit(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy", inline="always")
+def _separate_formulas(code, p0, p1, a, y, n):
+    """``y[i] = f(a[i])`` for the activations in `SEPARATE` that are not `VECTORISED` (elu, hardswish,
+    hardsigmoid): rare in generators, so they run as a pass of their own after a convolution instead of
+    adding their loops to every convolution's first compile."""
+    one = y.dtype.type(1)
+    zero = y.dtype.type(0)
+    if code == ELU:  # ATen: x <= 0 ? (exp(x) - 1) * alpha : x
+        for i in range(n):
+            v = a[i]
+            y[i] = (exp(v) - one) * p0 if v <= zero else v
     elif code == HARDSWISH:  # x * min(max(x + 3, 0), 6) / 6
         three, six = y.dtype.type(3), y.dtype.type(6)
         for i in range(n):
@@ -114,9 +141,7 @@ def ufuncs(code, src, dst) -> None:
     """``dst = f(src)`` for a `VECTORISED` activation ``code``, as whole-array NumPy ufunc passes in ATen's
     order of operations; ``dst`` must not overlap ``src`` (it holds intermediates). O(n), 3-9 passes."""
     with np.errstate(over="ignore", invalid="ignore"):  # exp overflowing to inf is the formula's own limit
-        if code == TANH:
-            np.tanh(src, out=dst)
-        elif code == GELU_TANH:  # 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
+        if code == GELU_TANH:  # 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
             np.multiply(src, src, out=dst)
             dst *= src
             dst *= dst.dtype.type(0.044715)
@@ -135,7 +160,10 @@ def ufuncs(code, src, dst) -> None:
             raise ValueError(f"activation code {code} has no ufunc form")
 
 
-VECTORISED = frozenset((TANH, GELU_TANH, MISH))
+VECTORISED = frozenset((GELU_TANH, MISH))
+# Applied after a convolution or norm as a pass of their own, not in its output loop: the VECTORISED ones
+# (faster as NumPy ufunc passes) and the rare ones whose loops would lengthen every conv's first compile.
+SEPARATE = VECTORISED | {ELU, HARDSWISH, HARDSIGMOID}
 
 
 def _ufunc_blocks(lo, hi, code, src, dst, block):
@@ -213,9 +241,14 @@ class Activation:
 
     @property
     def vectorised(self) -> bool:
-        """Whether `apply` runs it as NumPy ufunc passes (`VECTORISED`): faster as a pass of its own than
-        fused into a convolution's output loop."""
+        """Whether `apply` runs it as NumPy ufunc passes (`VECTORISED`)."""
         return self.code in VECTORISED
+
+    @property
+    def fused(self) -> bool:
+        """Whether convolutions and norms apply it in their output loop (not `SEPARATE`: after it, with
+        `apply`)."""
+        return self.code not in SEPARATE
 
     def __repr__(self) -> str:
         args = "".join(f", {k}={v!r}" for k, v in self.params.items() if k != "weight")

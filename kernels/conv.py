@@ -114,8 +114,8 @@ class Plan:
 
     def run(self, x4, w, b, activation, return_preactivation):
         """The output (and the pre-activation output if asked) of the planned op on x4, w, b (None: no bias)."""
-        if activation is not None and activation.vectorised:  # NumPy's SIMD ufuncs as a pass of their own
-            y = self.run(x4, w, b, None, False)  # beat the output loop's libm call per element 3-30x
+        if activation is not None and not activation.fused:  # a pass of its own (`activations.SEPARATE`)
+            y = self.run(x4, w, b, None, False)
             out = apply(activation, y)
             return (out, y) if return_preactivation else out
         y = np.empty(self.out_shape, self.dtype)

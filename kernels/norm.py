@@ -185,10 +185,10 @@ def _normalize_rows(x4, squeeze, rows, weight, bias, eps, params, activation=Non
     w2 = np.ascontiguousarray(weight, x4.dtype).reshape(params, -1)
     b2 = np.ascontiguousarray(bias, x4.dtype).reshape(params, -1)
     fn = as_activation(activation)
-    code = IDENTITY if fn is None or fn.vectorised else fn.code
+    code = IDENTITY if fn is None or not fn.fused else fn.code
     table = fn.parameters(x4.shape[1], x4.dtype) if fn is not None else np.zeros((1, 2), x4.dtype)
     launch(_norm_rows, rows, x4.size, x4.reshape(rows, -1), w2, b2, eps, code, table, y.reshape(rows, -1))
-    if fn is not None and fn.vectorised:  # NumPy's SIMD ufuncs (tanh, gelu-tanh, mish): a pass of their own
+    if fn is not None and not fn.fused:  # a pass of its own (`activations.SEPARATE`)
         y = apply(fn, y)
     return unbatch(y, squeeze)
 

@@ -187,7 +187,33 @@ def test_activations_large_arrays_run_in_parallel_chunks():
     np.testing.assert_array_equal(kernels.prelu(x, np.arange(5) / 5)[:, 2], kernels.prelu(x[:, 2:3], [0.4])[:, 0])
 
 
-@pytest.mark.parametrize("name, kw", [("tanh", {}), ("gelu", {"approximate": "tanh"}), ("mish", {})])
+def test_the_issue_13_activations_run_in_the_conv_output_loop():
+    """ReLU, LeakyReLU (and PReLU), SiLU, GELU and Tanh are applied inside the convolutions' output loop (no
+    pass of their own); the rare elu/hardswish/hardsigmoid and the ufunc ones run after it."""
+    from checkerlab.kernels.activations import Activation
+    for name in ("relu", "leaky_relu", "silu", "gelu", "tanh", "sigmoid", "hardtanh", "relu6"):
+        assert Activation(name).fused, name
+    assert Activation("prelu", weight=[0.2]).fused
+    for name in ("elu", "hardswish", "hardsigmoid", "mish"):
+        assert not Activation(name).fused, name
+    assert not Activation("gelu", approximate="tanh").fused
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_tanh_is_within_a_few_ulp_everywhere(dtype):
+    """The vectorised tanh (Cephes' rational form below |x| = 0.625, 1 - 2/(exp(2x) + 1) above) against
+    float64 NumPy over the whole range, both sides of the switch, tiny, huge, signed zeros, inf and NaN."""
+    tiny = np.finfo(dtype).tiny
+    x = np.concatenate([np.linspace(-25, 25, 100001), np.geomspace(tiny, 20, 5000), -np.geomspace(tiny, 20, 5000),
+                        np.nextafter(dtype(0.625), dtype([0, 1])), [0.0, -0.0, 1e30, -1e30]]).astype(dtype)
+    got, ref = kernels.tanh(x), np.tanh(x.astype(np.float64))
+    ulp = np.abs(got - ref) / np.spacing(np.maximum(np.abs(ref), tiny).astype(dtype))
+    assert ulp.max() <= 3, x[ulp.argmax()]
+    np.testing.assert_array_equal(kernels.tanh(np.array([np.inf, -np.inf], dtype)), [1, -1])
+    assert np.isnan(kernels.tanh(np.array([np.nan], dtype))).all()
+
+
+@pytest.mark.parametrize("name, kw", [("gelu", {"approximate": "tanh"}), ("mish", {})])
 def test_vectorised_activations_split_over_threads(name, kw):
     """The NumPy-ufunc activations above UFUNC_PARALLEL_MIN run in blocks on the kernels' threads: bit for bit
     the values of small single-threaded pieces, within a few ulp of the float64 formula, input untouched."""
