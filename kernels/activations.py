@@ -96,12 +96,15 @@ def _formulas(code, p0, p1, a, y, n):
             y.dtype.type(-1.61468768441708447952e3)
         q0, q1, q2 = y.dtype.type(1.12811678491632931402e2), y.dtype.type(2.23548839060100448583e3), \
             y.dtype.type(4.84406305325125486048e3)
-        for i in range(n):
+        for i in range(n):  # both forms computed, then selects (a branch around exp stops the vectoriser)
             v = a[i]
             z = v * v
-            near = v + v * z * (((p0 * z + p1) * z + p2) / (((z + q0) * z + q1) * z + q2))
-            far = one - two / (exp(two * v) + one)
-            y[i] = near if (v < small and v > -small) else far
+            e = exp(two * v)
+            rational = v * z * ((p0 * z + p1) * z + p2)
+            q = ((z + q0) * z + q1) * z + q2
+            near = abs(v) < small
+            r = (rational if near else -two) / (q if near else e + one)  # one division per element
+            y[i] = v + r if near else one + r
     elif code == SIGMOID:  # 1 / (1 + exp(-x)); exp overflowing to inf gives exactly 0
         for i in range(n):
             y[i] = one / (one + exp(-a[i]))
