@@ -203,12 +203,12 @@ def _depthwise_pays(taps, stride):
 def _simd_pays(c_og, taps, work, w_out, stride, transposed):
     """Whether a dense op runs on `direct.Direct`'s register blocks: unit stride or a conv2d of stride 2 or 3
     (larger strides and strided transposed ops pay more for their phase staging or for interleaving their
-    output planes), more than one tap (a pointwise op is one BLAS product), 2+ output channels per group (depthwise
-    stays on the gather kernel), rows of SIMD_MIN_WIDTH+ outputs (a 16-lane vector on an 8-wide row idles
-    half its lanes) and SIMD_MIN_WORK multiply-adds. Measured per shape against the other routes in one run
-    (float32, 2 threads, the bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3 and 5x5 ops with
-    3-128 channels and 32+ wide rows, 0.55-0.94x on stride-2 3x3 conv2d with 32 channels and 0.63-0.86x with
-    3-8 and stride-3 5x5 conv2d with 3-8 channels 0.67-1.07x (since its staging de-interleaves with
+    output planes), more than one tap (a pointwise op is one BLAS product), 2+ output channels per group (a
+    depthwise op has `direct.Depthwise`), rows of SIMD_MIN_WIDTH+ outputs (a 16-lane vector on an 8-wide row
+    idles half its lanes) and SIMD_MIN_WORK multiply-adds. Measured per shape against the other routes in one
+    run (float32, 2 threads, the bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3 and 5x5 ops
+    with 3-128 channels and 32+ wide rows; on stride-2 3x3 conv2d 0.55-0.94x with 32 channels and 0.63-0.86x
+    with 3-8, on stride-3 5x5 conv2d with 3-8 channels 0.67-1.07x (its staging de-interleaves with
     shuffles); strided transposed ops 1.1-1.9x, 8x8 images 2.5-3.4x."""
     unit = stride == (1, 1) or (transposed is False and max(stride) <= 3)
     return c_og > 1 and taps > 1 and unit and w_out >= SIMD_MIN_WIDTH and work >= SIMD_MIN_WORK

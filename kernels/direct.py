@@ -42,7 +42,7 @@ from numba import njit
 from .activations import IDENTITY, activate_in_place, apply_in_place
 from .jit import FASTMATH
 from .simd import fma4x4, lanes, vbcast, vdeal3, vfma, vload, vload_n, vscatter_n, vsplat, vstore, vstore_n
-from .threads import ME, claim, run_jobs, scratch
+from .threads import claim, run_jobs, scratch, zeroed_row
 
 CB = 4  # output channels per register block
 VB = 4  # vectors of output positions per register block
@@ -136,16 +136,6 @@ def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _stage_row(scratch, jobs, size):
-    """This thread's row of the scratch buffer (`threads.scratch`) with its first ``size`` elements zeroed,
-    once per call: `_stage` writes only the columns that hold input, so the padding stays zero."""
-    xs = scratch[jobs[ME]]
-    for i in range(size):
-        xs[i] = 0
-    return xs
-
-
-@njit(nogil=True, cache=True, inline="always")
 def _next_band(jobs, n_bands, n_g, rows):
     """The next band job this thread claims (`threads.claim`): (image, group, first output row), or image
     -1 when every job is taken. Jobs run image-major, then group, then band."""
@@ -166,7 +156,7 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
         meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
     cib = meta[M_CIB]
     cs = meta[M_SH] * meta[M_SW] * hb * ws  # staged elements per input channel
-    xs = _stage_row(scratch, jobs, c_ig * cs)
+    xs = zeroed_row(scratch, jobs, c_ig * cs)
     while True:
         n, g, r0 = _next_band(jobs, n_bands, n_g, rows)
         if n < 0:
@@ -275,7 +265,7 @@ def _depthwise(jobs, x, wd, b, yb, pre, code, table, meta, tap_off, n_taps, ext,
     n_g, n_p, n_bands, rows, c_in = meta[M_G], meta[M_P], meta[M_BANDS], meta[M_ROWS], meta[M_CIN]
     hb, ws, n_t, mh_all, mw_all, c_out, has_pre, lv = meta[M_HB], meta[M_WS], meta[M_T], meta[M_MH], \
         meta[M_MW], meta[M_COUT], meta[M_PRE], meta[M_L]
-    xs = _stage_row(scratch, jobs, meta[M_SH] * meta[M_SW] * hb * ws)
+    xs = zeroed_row(scratch, jobs, meta[M_SH] * meta[M_SW] * hb * ws)
     while True:
         n, g, r0 = _next_band(jobs, n_bands, n_g, rows)
         if n < 0:

@@ -29,7 +29,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate_in_place
 from .jit import FASTMATH
-from .threads import ME, claim, run_jobs, scratch
+from .threads import claim, run_jobs, scratch, zeroed_row
 
 BLOCK = 4  # output channels per pass (the register block of the inner loop)
 
@@ -176,9 +176,7 @@ def _gather(jobs, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_
         plane = x.shape[2] * x.shape[3]
     else:
         plane = si * rows_q * pitch  # staged elements per input channel
-        xs = scratch[jobs[ME]]  # this thread's row (`threads.scratch`); padding columns stay zero (_stage)
-        for i in range(c_ig * plane):
-            xs[i] = 0
+        xs = zeroed_row(scratch, jobs, c_ig * plane)  # padding columns stay zero (see _stage)
     row = np.zeros(pitch * geo[SI_W] if geo[SI_W] > 1 else 1, dtype=y.dtype)  # a padded input row (strided)
     width = p_off.shape[1]
     offs = np.empty((so_w, c_ig * width), np.int64)

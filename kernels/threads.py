@@ -182,6 +182,26 @@ def _add(jobs, slot, value):
 
 
 @njit(nogil=True, cache=True)
+def _pending(table, threads):
+    """Whether a job of the flat `run_jobs` table is still unclaimed (acquire loads)."""
+    for t in range(threads):
+        if _load(table, t * ROW + NEXT) < _load(table, t * ROW + END):
+            return True
+    return False
+
+
+@njit(nogil=True, cache=True, inline="always")
+def zeroed_row(scratch, jobs, size):
+    """This thread's row of a `scratch` buffer (row ``jobs[ME]``) with its first ``size`` elements zeroed: a
+    kernel calls it once per call, before its jobs (its staging then writes only the columns that hold
+    input, so the padding stays zero)."""
+    xs = scratch[jobs[ME]]
+    for i in range(size):
+        xs[i] = 0
+    return xs
+
+
+@njit(nogil=True, cache=True)
 def _await_task(bell, rounds):
     """Up to ``rounds`` acquire loads of the pool's counts while no task is waiting (put <= taken)."""
     for _ in range(rounds):
@@ -220,7 +240,8 @@ def run_jobs(kernel, n_jobs: int, threads: int, *args) -> None:
     def enter(t):
         _add(flat, ACTIVE, 1)
         try:
-            kernel(table[t], *args)
+            if t == 0 or _pending(flat, threads):  # a helper that starts after the last claim does nothing:
+                kernel(table[t], *args)  # the caller may have returned, and its scratch rows be another call's
         except BaseException as exc:  # handed to the caller, which re-raises it
             errors.append(exc)
             for r in range(threads):  # nobody starts another job
@@ -256,8 +277,10 @@ class scratch:  # noqa: N801 (a context manager used as a function: ``with scrat
         self.rows, self.size, self.dtype = rows, max(int(size), 1), np.dtype(dtype)
 
     def __enter__(self) -> np.ndarray:
-        pool = _free.get(self.dtype)
-        buf = pool.pop() if pool else None  # list.pop is atomic: no lock
+        try:
+            buf = _free[self.dtype].pop()  # list.pop is atomic: no lock
+        except (KeyError, IndexError):
+            buf = None
         if buf is None or buf.shape[0] < self.rows or buf.shape[1] < self.size:  # grow (the old one is dropped)
             rows, size = (self.rows, self.size) if buf is None else \
                 (max(self.rows, buf.shape[0]), max(self.size, buf.shape[1]))
@@ -265,7 +288,9 @@ class scratch:  # noqa: N801 (a context manager used as a function: ``with scrat
         self.buf = buf
         return buf
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:  # interrupted: a helper may still write into it, so it is not reused
+            return
         pool = _free.setdefault(self.dtype, [])
         if len(pool) < FREE_KEPT:
             pool.append(self.buf)
