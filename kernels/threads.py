@@ -6,7 +6,11 @@ the calling thread and on ``threads - 1`` helpers at once: every thread enters t
 to whichever thread is free (a helper that starts late takes fewer, or none), and the caller, once its own
 claims fail, spins for the helpers' last jobs (an atomic count of threads inside). No Python runs per job
 and no thread waits on a lock: the rows kernel on 2x8x128^2 k3 (8 jobs) takes 0.55x its one-thread time on
-2 threads (200 against 360 us), where Python-level pieces took 0.82x. `parallel_for` does the same for a
+2 threads (200 against 360 us), where Python-level pieces took 0.82x. Nor does a helper wait for the GIL
+(a blocked thread's wake-up costs 30-70 us on a VM): the caller's kernel rings for its helpers once it runs
+native code (its first `claim`), and a helper leaves the kernel only when the next call rings (`_leave`),
+so each takes the GIL while the caller is inside a kernel. A helper now enters 5-10 us after the caller
+(15-20 us before), and the 1x8x256^2 k3 s2 conv's caller leaves its kernel at 189 us instead of 206. `parallel_for` does the same for a
 callable over a range of jobs, ``kernel(lo, hi, *args)`` (Python code, BLAS calls): it cuts the jobs into
 pieces and hands them to whichever thread asks first. Why not Numba's ``parallel=True``: a ``prange`` driver is a
 second compiled copy of the whole job (seconds of compile time each), its OpenMP/TBB workers spin between
@@ -27,25 +31,34 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
 
 class _Pool:
-    """Persistent daemon threads that run the tasks of `run_jobs` and `parallel_for` calls. After a task a
-    helper spins (natively, without the GIL) for about half a millisecond while no task is waiting, then
-    blocks on the queue: a call that follows another, as a network's layers do, finds its helpers awake
-    (2-thread conv2d 1x8x128^2 k3: 156 -> 115 us)."""
+    """Persistent daemon threads that run the tasks of `run_jobs` and `parallel_for` calls.
+
+    A helper spends its idle time spinning natively (without the GIL) on the pool's bell, the counts of
+    tasks rung (slot 0) and taken (slot 1), for about half a millisecond, then blocks on the queue: a call
+    that follows another, as a network's layers do, finds its helpers awake. A `run_jobs` task is rung by
+    the caller's kernel itself (`claim`), once the caller runs native code and has let the GIL go, and its
+    helpers leave the kernel only at the next ring (or after the spin): a helper then never waits for the
+    GIL, which on a VM costs a sleeping thread's wake-up, 30-70 us, where a kernel call takes 100 us (a
+    helper had started its jobs 35-75 us after the caller's)."""
 
     def __init__(self):
         self.tasks = queue.SimpleQueue()
-        self.bell = np.zeros(8, np.int64)  # tasks put (slot 0) and taken (slot 1) so far: a cache line
+        self.bell = np.zeros(8, np.int64)  # tasks rung (slot 0) and taken (slot 1) so far: a cache line
+        _bells.append(self.bell)  # never freed: a kernel may hold its address (`BELL`)
         self.size = 0
         self.lock = threading.Lock()
 
-    def put(self, task) -> None:
+    def put(self, task, ring: bool = True) -> None:
+        """Queue ``task``; ``ring=False``: the caller rings the bell later (`BELL`, `RINGS`)."""
         self.tasks.put(task)
-        _add(self.bell, 0, 1)  # after the put: a helper that sees the count change finds the task
+        if ring:
+            _add(self.bell, 0, 1)  # after the put: a helper that sees the count change finds the task
 
     def grow(self, n: int) -> None:
         with self.lock:
@@ -57,10 +70,11 @@ class _Pool:
         while True:
             task = self.tasks.get()
             _add(self.bell, 1, 1)
-            task()
-            _await_task(self.bell, HELPER_SPIN_ROUNDS)
+            if not task():  # True: the task already spun for the next one (`claim`)
+                _await_task(self.bell, HELPER_SPIN_ROUNDS)
 
 
+_bells: list = []  # every pool's bell (one per process: `os.register_at_fork`)
 _pool = _Pool()
 # A forked child has none of the parent's helper threads: start from an empty pool there (else its calls
 # would queue tasks nobody takes, keeping their arrays alive, and run every job on the caller alone).
@@ -122,9 +136,10 @@ def parallel_for(kernel, n_jobs: int, threads: int, *args) -> None:
 
 
 # ------------------------------------------------------------------------------ jobs claimed by the kernels
-# A thread's row of the jobs table: its index, the thread count, its next job, the end of its share, and
-# (row 0 only) the threads inside the kernel. Rows are a cache line apart.
-ME, THREADS, NEXT, END, ACTIVE = range(5)
+# A thread's row of the jobs table: its index, the thread count, its next job, the end of its share, (row 0
+# only) the threads inside the kernel, the address of the pool's bell, the tasks the caller rings once its
+# kernel runs (row 0) and whether the thread has left (counted itself out of ACTIVE). Rows are a cache line.
+ME, THREADS, NEXT, END, ACTIVE, BELL, RINGS, DONE = range(8)
 ROW = 8
 SPIN_ROUNDS = 1 << 18  # atomic loads the caller spins for the helpers' last jobs (about a millisecond)
 HELPER_SPIN_ROUNDS = 1 << 21  # rounds a helper spins for the next task (about half a millisecond, like
@@ -161,11 +176,62 @@ def _load(typingctx, array, idx):
     return types.int64(array, idx), codegen
 
 
+@intrinsic
+def _fetch_add_at(typingctx, address, value):
+    """``*address += value`` on the int64 at a raw ``address`` (an array that outlives the call: the pool's
+    bell), one sequentially consistent atomic add; returns the old value."""
+    if address != types.int64:
+        raise TypeError(f"an address is an int64, not {address}")
+
+    def codegen(context, builder, sig, args):
+        ptr = builder.inttoptr(args[0], ir.IntType(64).as_pointer())
+        return builder.atomic_rmw("add", ptr, context.cast(builder, args[1], sig.args[1], types.int64), "seq_cst")
+    return types.int64(address, value), codegen
+
+
+@intrinsic
+def _load_at(typingctx, address):
+    """The int64 at a raw ``address`` as an acquire load."""
+    if address != types.int64:
+        raise TypeError(f"an address is an int64, not {address}")
+
+    def codegen(context, builder, sig, args):
+        return builder.load_atomic(builder.inttoptr(args[0], ir.IntType(64).as_pointer()), "acquire", 8)
+    return types.int64(address), codegen
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _ring(jobs):
+    """The caller's first claim rings the bell for the helpers queued with its call (`run_jobs`): it runs
+    native code now, so a helper that wakes finds the GIL free."""
+    if jobs[RINGS] > 0:
+        _fetch_add_at(jobs[BELL], jobs[RINGS])
+        jobs[RINGS] = 0
+
+
+@njit(nogil=True, cache=True)
+def _leave(jobs):
+    """This thread has no job left: count it out of ACTIVE (once) and, a helper, spin until the bell rings
+    for the next task (or HELPER_SPIN_ROUNDS pass) before the kernel returns. Returning needs the GIL,
+    which the caller holds between its calls; when the next call rings, the caller is inside its kernel and
+    the GIL is free."""
+    if jobs[DONE] == 0:
+        jobs[DONE] = 1
+        _fetch_add(jobs, -jobs[ME] * ROW + ACTIVE, -1)
+        bell = jobs[BELL]
+        if jobs[ME] > 0 and bell != 0:
+            for _ in range(HELPER_SPIN_ROUNDS):
+                if _load_at(bell) > _load_at(bell + 8):
+                    break
+
+
 @njit(nogil=True, cache=True)
 def claim(jobs):
     """The next job for the thread whose row of the `run_jobs` table is ``jobs``, or -1 when every job is
     taken: the next of its own share, else (its share done) the next of another thread's share. One atomic
-    add per job of its own share."""
+    add per job of its own share. The caller's first claim rings its helpers (`_ring`); the first -1 counts
+    the thread out (`_leave`): a kernel returns once claim gives -1 and touches nothing of the call after."""
+    _ring(jobs)
     me, threads = jobs[ME], jobs[THREADS]
     for k in range(threads):
         other = me + k if me + k < threads else me + k - threads
@@ -173,6 +239,7 @@ def claim(jobs):
         job = _fetch_add(jobs, off + NEXT, 1)
         if job < _load(jobs, off + END):
             return job
+    _leave(jobs)
     return -1
 
 
@@ -195,6 +262,7 @@ def zeroed_row(scratch, jobs, size):
     """This thread's row of a `scratch` buffer (row ``jobs[ME]``) with its first ``size`` elements zeroed: a
     kernel calls it once per call, before its jobs (its staging then writes only the columns that hold
     input, so the padding stays zero)."""
+    _ring(jobs)  # the helpers may start while this thread zeroes
     xs = scratch[jobs[ME]]
     for i in range(size):
         xs[i] = 0
@@ -230,29 +298,39 @@ def run_jobs(kernel, n_jobs: int, threads: int, *args) -> None:
     done; re-raises the first error of any thread (the others then take no new job). Cost per call: one
     queue hand-off per helper and a spin for the helpers' last jobs; per job one atomic add."""
     if threads <= 1 or n_jobs <= 1:
-        kernel(np.array((0, 1, 0, n_jobs, 0, 0, 0, 0), np.int64), *args)
+        kernel(np.array((0, 1, 0, n_jobs, 0, 0, 0, 0), np.int64), *args)  # no bell, nobody to ring
         return
     threads = min(threads, n_jobs)
-    table = np.array([(t, threads, n_jobs * t // threads, n_jobs * (t + 1) // threads) + (0,) * (ROW - END - 1)
-                      for t in range(threads)], np.int64)
+    bell = int(_pool.bell.ctypes.data)
+    table = np.array([(t, threads, n_jobs * t // threads, n_jobs * (t + 1) // threads, 0, bell,
+                       threads - 1 if t == 0 else 0, 0) for t in range(threads)], np.int64)
     flat, errors = table.reshape(-1), []
 
     def enter(t):
+        """Thread t's part; True when it has spun for the next task on its way out (`_leave`)."""
+        row = table[t]
         _add(flat, ACTIVE, 1)
         try:
             if t == 0 or _pending(flat, threads):  # a helper that starts after the last claim does nothing:
-                kernel(table[t], *args)  # the caller may have returned, and its scratch rows be another call's
+                kernel(row, *args)  # the caller may have returned, and its scratch rows be another call's
+                return t > 0
         except BaseException as exc:  # handed to the caller, which re-raises it
             errors.append(exc)
             for r in range(threads):  # nobody starts another job
                 _add(flat, r * ROW + NEXT, n_jobs)
         finally:
-            _add(flat, ACTIVE, -1)
+            if row[DONE] == 0:  # it never claimed the -1 that counts it out
+                row[DONE] = 1
+                _add(flat, ACTIVE, -1)
+        return False
 
     _pool.grow(threads - 1)
     for t in range(1, threads):
-        _pool.put(functools.partial(enter, t))
+        _pool.put(functools.partial(enter, t), ring=False)  # the caller's kernel rings (`claim`)
     enter(0)
+    if table[0, RINGS]:  # the kernel stopped before its first claim (an error): ring for it
+        _add(_pool.bell, 0, int(table[0, RINGS]))
+        table[0, RINGS] = 0
     while _spin(flat, SPIN_ROUNDS) > 0:  # a helper's job outlasted the spin (a descheduled thread): sleep
         time.sleep(1e-4)
     if errors:

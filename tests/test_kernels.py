@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -912,6 +913,40 @@ def test_run_jobs_reraises_a_helper_error_and_stops_the_others():
     out = np.zeros(8, np.int64)
     run_jobs(fail, 5, 2, out)  # a table is per call: the next call runs every job
     assert out[:5].sum() == 5
+
+
+def _quiet_pool(threads) -> bool:
+    """Whether every task put has been rung and taken (within a second)."""
+    for _ in range(1000):
+        if threads._pool.tasks.empty() and threads._pool.bell[0] == threads._pool.bell[1]:
+            return True
+        time.sleep(1e-3)
+    return False
+
+
+def test_run_jobs_rings_its_helpers_once_even_when_the_kernel_fails_before_claiming():
+    """The caller's kernel rings its helpers' bell at its first claim (`threads._ring`); a kernel that fails
+    before it gets rung for by run_jobs, so no task is left queued and unrung (the next call's helpers would
+    take it instead of their own)."""
+    from checkerlab.kernels import threads
+
+    @njit(nogil=True)
+    def fail_first(jobs, out):
+        if jobs[ME] == 0:
+            raise ValueError("before any claim")
+        while claim(jobs) >= 0:
+            out[0] += 1
+
+    out = np.zeros(1, np.int64)
+    for _ in range(5):
+        with pytest.raises(ValueError, match="before any claim"):
+            threads.run_jobs(fail_first, 8, 2, out)
+        assert _quiet_pool(threads)
+    for _ in range(20):
+        out, who = np.zeros(64, np.int64), np.full(64, -1, np.int64)
+        threads.run_jobs(_mark_jobs, 64, 2, out, who)
+        np.testing.assert_array_equal(out, np.arange(1, 65))
+    assert _quiet_pool(threads)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="optional: os.fork is POSIX only")
