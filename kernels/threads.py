@@ -10,15 +10,16 @@ and no thread waits on a lock: the rows kernel on 2x8x128^2 k3 (8 jobs) takes 0.
 (a blocked thread's wake-up costs 30-70 us on a VM): the caller's kernel rings for its helpers once it runs
 native code (its first `claim`), and a helper leaves the kernel only when the next call rings (`_leave`),
 so each takes the GIL while the caller is inside a kernel. A helper now enters 5-10 us after the caller
-(15-20 us before), and the 1x8x256^2 k3 s2 conv's caller leaves its kernel at 189 us instead of 206. `parallel_for` does the same for a
-callable over a range of jobs, ``kernel(lo, hi, *args)`` (Python code, BLAS calls): it cuts the jobs into
-pieces and hands them to whichever thread asks first. Why not Numba's ``parallel=True``: a ``prange`` driver is a
-second compiled copy of the whole job (seconds of compile time each), its OpenMP/TBB workers spin between
-calls, two threads calling parallel code at once can abort (the workqueue layer), and its thread count is a
-per-thread setting anyway. Here the thread count is the caller's ``numba.get_num_threads()`` (the GUI worker
-and each Monte Carlo worker set their own), several threads may run kernels at once, and a helper that the OS
-schedules late on a busy machine costs nothing: the caller takes its jobs. Cost per call with helpers:
-one queue hand-off per helper (and for `parallel_for` a lock per piece), microseconds.
+(15-20 us before), and the 1x8x256^2 k3 s2 conv's caller leaves its kernel at 189 us instead of 206.
+`parallel_for` does the same for a callable over a range of jobs, ``kernel(lo, hi, *args)`` (Python code,
+BLAS calls): it cuts the jobs into pieces and hands them to whichever thread asks first. Why not Numba's
+``parallel=True``: a ``prange`` driver is a second compiled copy of the whole job (seconds of compile time
+each), its OpenMP/TBB workers spin between calls, two threads calling parallel code at once can abort (the
+workqueue layer), and its thread count is a per-thread setting anyway. Here the thread count is the
+caller's ``numba.get_num_threads()`` (the GUI worker and each Monte Carlo worker set their own), several
+threads may run kernels at once, and a helper that the OS schedules late on a busy machine costs nothing:
+the caller takes its jobs. Cost per call with helpers: one queue hand-off per helper (and for
+`parallel_for` a lock per piece), microseconds.
 """
 
 from __future__ import annotations
