@@ -4,7 +4,8 @@ optional fused bias + activation epilogue.
 Three routes, chosen per shape (`_register_route`, `_depthwise_pays`, `_lowers`, with their measured
 crossovers): register-blocked direct kernels on explicit SIMD vectors (`kernels.direct`: `Direct` for dense
 conv2d of strides 1-3 and unit-stride transposed ops on rows of 32+ outputs, `Lanes` for narrow and strided
-ops with 32+ output channels, `Depthwise` for depthwise conv2d); the direct kernel `kernels.gather.gather`
+ops with 32+ output channels, `Depthwise` for depthwise conv2d; `kernels.pointwise.Pointwise` for 1x1 ops
+that are not BLAS products, `_streams`); the direct kernel `kernels.gather.gather`
 for the other strided and small ops; and matrix products
 (`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for the other dense ops with 16+
 output channels per group; one product per image for pointwise ops on every core). All share the geometry below,
@@ -34,6 +35,7 @@ from ._args import as_batch, as_int, bias1, pair, unbatch, weight4
 from .activations import IDENTITY, apply, as_activation
 from .direct import Depthwise, Direct, Lanes
 from .gather import BLOCK, PARALLEL_MIN, gather
+from .pointwise import Pointwise
 from .threads import blas_serial, num_threads
 
 CHUNK_BYTES = 2048  # accumulator row per pass: BLOCK rows of this stay in L1
@@ -164,7 +166,19 @@ def _lowers(c_ig, c_og, taps, work):
     return c_og >= LOWER_MIN_CHANNELS and c_ig * taps >= LOWER_MIN_K and work >= LOWER_MIN_WORK
 
 
-ROUTE = None  # "rows", "lanes" or "other": force the route (tests compare them on any shape); None: measured
+ROUTE = None  # "rows", "lanes", "pointwise" or "other": force the route (tests compare them on any shape);
+# None: measured
+
+
+def _streams(plan):
+    """Whether a pointwise op (1x1 taps, unit stride, no padding) runs on `pointwise.Pointwise`: unless it is
+    a BLAS product (`_pointwise`: 16+ channels each way and enough work), always. Measured against the routes
+    they took before, in one run (2 threads; scratch timing, not a benchmark): float64 1x1x256^2 0.066 ->
+    0.024 ms (torch 0.030), 4x3x256^2 0.58 -> 0.40 (torch 0.35), 4x8x128^2 0.45 -> 0.28 (torch 0.23),
+    2x32x32^2 0.097 -> 0.087 (torch 0.042); float32 1x128x8^2 (lowered) 0.22 -> 0.03 (torch 0.02)."""
+    if ROUTE is not None:
+        return ROUTE == "pointwise"
+    return not plan.pointwise
 
 
 def _register_route(c_og, taps, work, w_out, stride, transposed):
@@ -314,6 +328,9 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
         _pointwise(c_ig, c_og * kh * kw, work)
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
+    if (kh, kw, sh, sw, ph, pw, oph, opw) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(plan):
+        plan.simd = Pointwise(True, groups, c_in, c_og, plan.out_shape, dtype, MIN_JOBS)
+        return plan
     plan.simd = _register_block(_register_route(c_og, kh * kw, work, w_out, (sh, sw), True), True, groups, c_in,
                                 c_og, planes, plan.out_shape, (h_in, w_in), (1, 1), (top, left), (sh, sw), dtype)
     return plan
@@ -389,6 +406,9 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
+    if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(plan):
+        plan.simd = Pointwise(False, groups, c_in, c_og, plan.out_shape, dtype, MIN_JOBS)
+        return plan
     if c_ig == 1 and c_og == 1 and groups > 1:  # depthwise
         if _depthwise_pays(kh * kw, (sh, sw)):
             plan.simd = Depthwise(groups, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),

@@ -426,6 +426,64 @@ def test_depthwise_route_matches_definition(simd_route, n, c, hw, k, s, d, p, dt
     assert_close(y, getattr(naive, activation)(ref), dtype)
 
 
+@pytest.fixture
+def pointwise_route(monkeypatch):
+    """1x1 unit-stride unpadded ops forced onto `pointwise.Pointwise` (as they are unless BLAS takes them)."""
+    from checkerlab.kernels import conv
+    monkeypatch.setattr(conv, "ROUTE", "pointwise")
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+    yield
+    conv._conv_plan.cache_clear()
+    conv._transposed_plan.cache_clear()
+
+
+@settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 3), groups=st.integers(1, 3), c_ig=st.integers(1, 20), c_og=st.integers(1, 9),
+       hw=st.tuples(st.integers(1, 40), st.integers(1, 90)), d=pairs(1, 2), transposed=st.booleans(),
+       dtype=st.sampled_from(FLOATS), activation=st.sampled_from([None, "relu", "silu", "tanh", "elu"]),
+       seed=st.integers(0, 99))
+def test_pointwise_route_matches_definition(pointwise_route, n, groups, c_ig, c_og, hw, d, transposed, dtype,
+                                            activation, seed):
+    """Pointwise ops on `pointwise.Pointwise`: planes cut into several chunks and a partial last tile (any
+    width), channel counts off its 4-channel blocks, groups, both ops, bias, activation and pre-activation,
+    against the definitions."""
+    from checkerlab.kernels import conv
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, groups * c_ig, *hw)).astype(dtype)
+    b = rng.standard_normal(groups * c_og).astype(dtype)
+    if transposed:
+        w = rng.standard_normal((groups * c_ig, c_og, 1, 1)).astype(dtype)
+        kw = dict(dilation=d, groups=groups)
+        f, ref = kernels.conv_transpose2d, naive.conv_transpose2d(x, w, b, **kw)
+        plan = conv._transposed_plan(x.shape, x.dtype, w.shape, 1, 0, 0, d, groups)
+    else:
+        w = rng.standard_normal((groups * c_og, c_ig, 1, 1)).astype(dtype)
+        kw = dict(dilation=d, groups=groups)
+        f, ref = kernels.conv2d, naive.conv2d(x, w, b, **kw)
+        plan = conv._conv_plan(x.shape, x.dtype, w.shape, 1, 0, d, groups)
+    assert type(plan.simd).__name__ == "Pointwise"
+    if activation is None:
+        assert_close(f(x, w, b, **kw), ref, dtype)
+        assert_close(f(x, w, None, **kw), ref - b[:, None, None], dtype)
+        return
+    y, pre = f(x, w, b, **kw, activation=activation, return_preactivation=True)
+    assert_close(pre, ref, dtype)
+    assert_close(y, getattr(naive, activation)(ref), dtype)
+
+
+def test_pointwise_route_splits_large_planes(pointwise_route):
+    """A plane longer than a job's chunk (`pointwise.CHUNK`) is several jobs, each writing only its own."""
+    from checkerlab.kernels import conv, pointwise
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 3, 97, 131)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 1, 1)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    plan = conv._conv_plan(x.shape, x.dtype, w.shape, 1, 0, 1, 1)
+    assert plan.simd.n_jobs >= -(-97 * 131 // pointwise.CHUNK) > 1
+    assert_close(kernels.conv2d(x, w, b, activation="relu"), naive.relu(naive.conv2d(x, w, b)), np.float32)
+
+
 @pytest.mark.parametrize("transposed", [False, True])
 def test_simd_route_repacks_weights_changed_in_place(simd_route, transposed):
     """The SIMD routes keep small packed weights between calls (`direct.Packing`): weights written in place,
