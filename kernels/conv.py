@@ -5,7 +5,7 @@ Three routes, chosen per shape (`_register_route`, `_depthwise_pays`, `_lowers`,
 crossovers): register-blocked direct kernels on explicit SIMD vectors (`kernels.direct`: `Direct` for dense
 conv2d of strides 1-3 and unit-stride transposed ops on rows of 32+ outputs, `Lanes` for narrow and strided
 ops with 32+ output channels, `Depthwise` for depthwise conv2d; `kernels.pointwise.Pointwise` for 1x1 ops
-that are not BLAS products, `_streams`); the direct kernel `kernels.gather.gather`
+with up to 128 channels, `_streams`); the direct kernel `kernels.gather.gather`
 for the other strided and small ops; and matrix products
 (`kernels.gemm`: `Lowering`, im2col + BLAS as jobs of the kernels' threads, for the other dense ops with 16+
 output channels per group; one product per image for pointwise ops on every core). All share the geometry below,
@@ -50,6 +50,7 @@ LOWER_MIN_WORK = 1 << 18  # ... and multiply-adds
 SIMD_MIN_WORK = 1 << 17  # multiply-adds from which the register-blocked direct kernel runs dense ops ...
 SIMD_MIN_WIDTH = 32  # ... with rows of at least this many outputs
 LANES_MIN_CHANNELS = 32  # output channels per group from which narrow or strided ops put channels in the lanes
+STREAM_MAX_CHANNELS = 128  # input channels per group up to which pointwise ops run on `pointwise.Pointwise`
 
 
 def _phase_taps(k, s, d, p):
@@ -170,15 +171,17 @@ ROUTE = None  # "rows", "lanes", "pointwise" or "other": force the route (tests 
 # None: measured
 
 
-def _streams(plan):
-    """Whether a pointwise op (1x1 taps, unit stride, no padding) runs on `pointwise.Pointwise`: unless it is
-    a BLAS product (`_pointwise`: 16+ channels each way and enough work), always. Measured against the routes
-    they took before, in one run (2 threads; scratch timing, not a benchmark): float64 1x1x256^2 0.066 ->
-    0.024 ms (torch 0.030), 4x3x256^2 0.58 -> 0.40 (torch 0.35), 4x8x128^2 0.45 -> 0.28 (torch 0.23),
-    2x32x32^2 0.097 -> 0.087 (torch 0.042); float32 1x128x8^2 (lowered) 0.22 -> 0.03 (torch 0.02)."""
+def _streams(c_ig):
+    """Whether a pointwise op (1x1 taps, unit stride, no padding) runs on `pointwise.Pointwise`: up to
+    STREAM_MAX_CHANNELS input channels per group, else as BLAS products (`_pointwise`) or the gather kernel.
+    Measured against the routes they took before, in one run (2 threads; scratch timing, not a benchmark):
+    float64 1x1x256^2 0.066 -> 0.024 ms (torch 0.030), 4x3x256^2 0.58 -> 0.40 (torch 0.35), 4x8x128^2
+    0.45 -> 0.28 (torch 0.23); the BLAS products it replaces up to 128 channels took 1.3-3.6x its time
+    (float64 2x128x32^2 2.14 -> 1.10 ms, float32 2x32x128^2 1.88 -> 0.52, torch 0.62); from 256 channels
+    BLAS is 1.2-2.5x faster (float64 1x256x32^2 1.87 against 4.59 ms)."""
     if ROUTE is not None:
         return ROUTE == "pointwise"
-    return not plan.pointwise
+    return c_ig <= STREAM_MAX_CHANNELS
 
 
 def _register_route(c_og, taps, work, w_out, stride, transposed):
@@ -328,7 +331,7 @@ def _transposed_plan(x_shape, dtype, w_shape, stride, padding, output_padding, d
         _pointwise(c_ig, c_og * kh * kw, work)
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, planes, c_ig, groups, wp, halo, (1, 1), top, 0, left,
                  1, work, direct=(top, bottom, left, right) == (0, 0, 0, 0), pointwise=pointwise)
-    if (kh, kw, sh, sw, ph, pw, oph, opw) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(plan):
+    if (kh, kw, sh, sw, ph, pw, oph, opw) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(c_ig):
         plan.simd = Pointwise(True, groups, c_in, c_og, plan.out_shape, dtype, MIN_JOBS)
         return plan
     plan.simd = _register_block(_register_route(c_og, kh * kw, work, w_out, (sh, sw), True), True, groups, c_in,
@@ -406,7 +409,7 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
                  pointwise=pointwise)
-    if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(plan):
+    if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(c_ig):
         plan.simd = Pointwise(False, groups, c_in, c_og, plan.out_shape, dtype, MIN_JOBS)
         return plan
     if c_ig == 1 and c_og == 1 and groups > 1:  # depthwise

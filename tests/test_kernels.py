@@ -294,6 +294,7 @@ def matrix_products(monkeypatch):
     from checkerlab.kernels import conv
     monkeypatch.setattr(conv, "GEMM_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv, "GEMM_MIN_WORK", 0)
+    monkeypatch.setattr(conv, "STREAM_MAX_CHANNELS", 0)  # not `pointwise.Pointwise`
     conv._conv_plan.cache_clear()
     conv._transposed_plan.cache_clear()
     yield
