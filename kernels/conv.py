@@ -188,12 +188,15 @@ def _register_route(c_og, taps, work, w_out, stride, transposed):
     """The register-blocked route of a dense op: "rows" (`direct.Direct`, output positions in the lanes),
     "lanes" (`direct.Lanes`, output channels in the lanes) or None (the gather kernel or matrix products).
     Lanes takes ops with 32+ output channels per group (its block) and 2+ taps that are narrow (rows under
-    SIMD_MIN_WIDTH outputs) or strided: measured on the bench_kernels grid against both other routes in one
-    run (float32, 2 threads), 0.3-0.6x their time on 8x8 images with 32-128 channels and 0.5-0.9x on stride-2
-    and stride-3 ops of 32 channels; pointwise ops stay BLAS products (lanes 1.5-2x slower)."""
+    SIMD_MIN_WIDTH outputs), strided transposed, or of stride 3+: measured on the bench_kernels grid against
+    both other routes in one run (float32, 2 threads), 0.3-0.6x their time on 8x8 images with 32-128 channels
+    and 0.5-0.9x on stride-3 ops of 32 channels. A stride-2 conv2d with rows of 32+ outputs stays on rows:
+    0.5-0.85x lanes' time with 32-128 channels, both dtypes (e.g. float32 4x32x256^2 k3: 8.4 against 18.0 ms;
+    stride 3 is even, 0.9-1.3x). Pointwise ops stay BLAS products or `pointwise.Pointwise`."""
     if ROUTE is not None:
         return ROUTE if ROUTE in ("rows", "lanes") and c_og > 1 else None
-    if c_og >= LANES_MIN_CHANNELS and taps > 1 and work >= SIMD_MIN_WORK and \
+    wide_stride2 = not transposed and max(stride) == 2 and w_out >= SIMD_MIN_WIDTH
+    if c_og >= LANES_MIN_CHANNELS and taps > 1 and work >= SIMD_MIN_WORK and not wide_stride2 and \
             (w_out < SIMD_MIN_WIDTH or stride != (1, 1)):
         return "lanes"
     return "rows" if _simd_pays(c_og, taps, work, w_out, stride, transposed) else None
