@@ -210,7 +210,7 @@ def _ring(jobs):
         jobs[RINGS] = 0
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _leave(jobs):
     """This thread has no job left: count it out of ACTIVE (once) and, a helper, spin until the bell rings
     for the next task (or HELPER_SPIN_ROUNDS pass) before the kernel returns. Returning needs the GIL,
