@@ -48,7 +48,8 @@ LOWER_MIN_CHANNELS = 16  # a dense op runs as im2col + matrix products (gemm.Low
 LOWER_MIN_K = 64  # ... channels per group, this many (input channel, tap) terms per output ...
 LOWER_MIN_WORK = 1 << 18  # ... and multiply-adds
 SIMD_MIN_WORK = 1 << 17  # multiply-adds from which the register-blocked direct kernel runs dense ops ...
-SIMD_MIN_WIDTH = 32  # ... with rows of at least this many outputs
+SIMD_MIN_WIDTH = 8  # ... with rows of at least this many outputs
+NARROW = 32  # rows of fewer outputs are narrow: with 32+ channels, `direct.Lanes` fills its lanes better
 LANES_MIN_CHANNELS = 32  # output channels per group from which narrow or strided ops put channels in the lanes
 STREAM_MAX_CHANNELS = 128  # input channels per group up to which pointwise ops run on `pointwise.Pointwise`
 
@@ -188,16 +189,16 @@ def _register_route(c_og, taps, work, w_out, stride, transposed):
     """The register-blocked route of a dense op: "rows" (`direct.Direct`, output positions in the lanes),
     "lanes" (`direct.Lanes`, output channels in the lanes) or None (the gather kernel or matrix products).
     Lanes takes ops with 32+ output channels per group (its block) and 2+ taps that are narrow (rows under
-    SIMD_MIN_WIDTH outputs), strided transposed, or of stride 3+: measured on the bench_kernels grid against
+    NARROW outputs), strided transposed, or of stride 3+: measured on the bench_kernels grid against
     both other routes in one run (float32, 2 threads), 0.3-0.6x their time on 8x8 images with 32-128 channels
     and 0.5-0.9x on stride-3 ops of 32 channels. A stride-2 conv2d with rows of 32+ outputs stays on rows:
     0.5-0.85x lanes' time with 32-128 channels, both dtypes (e.g. float32 4x32x256^2 k3: 8.4 against 18.0 ms;
     stride 3 is even, 0.9-1.3x). Pointwise ops stay BLAS products or `pointwise.Pointwise`."""
     if ROUTE is not None:
         return ROUTE if ROUTE in ("rows", "lanes") and c_og > 1 else None
-    wide_stride2 = not transposed and max(stride) == 2 and w_out >= SIMD_MIN_WIDTH
+    wide_stride2 = not transposed and max(stride) == 2 and w_out >= NARROW
     if c_og >= LANES_MIN_CHANNELS and taps > 1 and work >= SIMD_MIN_WORK and not wide_stride2 and \
-            (w_out < SIMD_MIN_WIDTH or stride != (1, 1)):
+            (w_out < NARROW or stride != (1, 1)):
         return "lanes"
     return "rows" if _simd_pays(c_og, taps, work, w_out, stride, transposed) else None
 
@@ -224,12 +225,14 @@ def _simd_pays(c_og, taps, work, w_out, stride, transposed):
     """Whether a dense op runs on `direct.Direct`'s register blocks: unit stride or a conv2d of stride 2 or 3
     (larger strides and strided transposed ops pay more for their phase staging or for interleaving their
     output planes), more than one tap (a pointwise op is one BLAS product), 2+ output channels per group (a
-    depthwise op has `direct.Depthwise`), rows of SIMD_MIN_WIDTH+ outputs (a 16-lane vector on an 8-wide row
-    idles half its lanes) and SIMD_MIN_WORK multiply-adds. Measured per shape against the other routes in one
-    run (float32, 2 threads, the bench_kernels grid): 0.46-0.83x their time on unit-stride 3x3 and 5x5 ops
-    with 3-128 channels and 32+ wide rows; on stride-2 3x3 conv2d 0.55-0.94x with 32 channels and 0.63-0.86x
-    with 3-8, on stride-3 5x5 conv2d with 3-8 channels 0.67-1.07x (its staging de-interleaves with
-    shuffles); strided transposed ops 1.1-1.9x, 8x8 images 2.5-3.4x."""
+    depthwise op has `direct.Depthwise`), rows of SIMD_MIN_WIDTH+ outputs and SIMD_MIN_WORK multiply-adds.
+    Measured per shape against the other routes in one run (float32, 2 threads, the bench_kernels grid):
+    0.46-0.83x their time on unit-stride 3x3 and 5x5 ops with 3-128 channels and 32+ wide rows; on stride-2
+    3x3 conv2d 0.55-0.94x with 32 channels and 0.63-0.86x with 3-8, on stride-3 5x5 conv2d with 3-8 channels
+    0.67-1.07x (its staging de-interleaves with shuffles); strided transposed ops 1.1-1.9x. Rows of 8-31
+    outputs (since the helpers start without waiting for the GIL, `threads`): 0.5-0.8x the gather kernel's
+    time on 4x8x8^2 to 4x8x16^2 3x3 ops of both kinds and dtypes, 0.4-0.5x the lowered products on 4x16x8^2
+    k3, 0.6x on 4x8x32^2 k3 s2; below SIMD_MIN_WORK (1x8x8^2 k3) the gather kernel is faster."""
     unit = stride == (1, 1) or (transposed is False and max(stride) <= 3)
     return c_og > 1 and taps > 1 and unit and w_out >= SIMD_MIN_WIDTH and work >= SIMD_MIN_WORK
 
