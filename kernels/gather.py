@@ -177,13 +177,16 @@ def _gather(jobs, x, wt, b, y, pre, code, table, geo, p_r, p_m, p_cnt, p_off, p_
     else:
         plane = si * rows_q * pitch  # staged elements per input channel
         xs = zeroed_row(scratch, jobs, c_ig * plane)  # padding columns stay zero (see _stage)
-    row = np.zeros(pitch * geo[SI_W] if geo[SI_W] > 1 else 1, dtype=y.dtype)  # a padded input row (strided)
     width = p_off.shape[1]
-    offs = np.empty((so_w, c_ig * width), np.int64)
-    ws = np.zeros((so_w, c_ig * width, BLOCK), y.dtype)
+    row = np.empty(pitch * geo[SI_W] if geo[SI_W] > 1 else 1, y.dtype)  # a padded input row (strided)
+    row[:] = 0
+    offs = np.empty(so_w * c_ig * width, np.int64).reshape((so_w, c_ig * width))
+    ws = np.empty(so_w * c_ig * width * BLOCK, y.dtype)
+    ws[:] = 0
+    ws = ws.reshape((so_w, c_ig * width, BLOCK))
     n_terms = np.empty(so_w, np.int64)
-    acc = np.empty((so_w, BLOCK, chunk), dtype=y.dtype)
-    sizes = np.empty(so_w, dtype=np.int64)
+    acc = np.empty(so_w * BLOCK * chunk, y.dtype).reshape((so_w, BLOCK, chunk))
+    sizes = np.empty(so_w, np.int64)
     keep_pre = 1 if pre.shape[0] > 0 else 0
     while True:
         job = claim(jobs)
