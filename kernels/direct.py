@@ -40,13 +40,12 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate_in_place, apply_in_place
-from .jit import FASTMATH
+from .jit import FASTMATH, U
 from .simd import fma4x4, lanes, vbcast, vdeal3, vfma, vload, vload_n, vscatter_n, vsplat, vstore, vstore_n
 from .threads import claim, run_jobs, scratch, zeroed_row
 
 CB = 4  # output channels per register block
 VB = 4  # vectors of output positions per register block
-U = np.uint64  # an array index Numba needs not test for wrap-around (see `_stage`)
 L1_BYTES = 1 << 15  # input rows of one tile's channel block (the rest of L1: weights, output)
 
 # meta vector of `_direct`

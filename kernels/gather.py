@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate_in_place
-from .jit import FASTMATH
+from .jit import FASTMATH, U
 from .threads import claim, run_jobs, scratch, zeroed_row
 
 BLOCK = 4  # output channels per pass (the register block of the inner loop)
@@ -96,41 +96,38 @@ def _stage(x, n, c0, c_ig, base, xs, row, geo):
     pitch, si_h, si_w, rows_q = geo[PITCH], geo[SI_H], geo[SI_W], geo[ROWS_Q]
     pad_t, pad_l = geo[PAD_T], geo[PAD_L]
     h_in, w_in = x.shape[2], x.shape[3]
+    xf = x.reshape(x.size)  # flat, indexed with unsigned integers (`direct._stage`): no slices, no wrap tests
     zero = xs.dtype.type(0)
     phase = rows_q * pitch  # elements per (a, b) phase of one channel
     # the columns j with 0 <= j - pad_l < w_in (unit stride)
     j_lo = min(pitch, pad_l)
     width = min(pitch, w_in + pad_l) - j_lo
     for c in range(c_ig):
+        src_c = (n * x.shape[1] + c0 + c) * h_in * w_in
         for a in range(si_h):
             d = (c * si_h + a) * si_w * phase
             xr = base * si_h + a - pad_t
             for _ in range(rows_q):
                 if xr < 0 or xr >= h_in:
                     for b in range(si_w):
-                        dst = xs[d + b * phase : d + b * phase + pitch]  # slices: indices from 0 vectorise
                         for j in range(pitch):
-                            dst[j] = zero
+                            xs[U(d + b * phase + j)] = zero
                 elif si_w == 1:
-                    dst = xs[d + j_lo : d + j_lo + width]
-                    src = x[n, c0 + c, xr, j_lo - pad_l : j_lo - pad_l + width]
+                    s0 = src_c + xr * w_in + j_lo - pad_l
                     for j in range(width):
-                        dst[j] = src[j]
+                        xs[U(d + j_lo + j)] = xf[U(s0 + j)]
                 else:
-                    src = x[n, c0 + c, xr]
-                    padded = row[pad_l : pad_l + w_in]
+                    s0 = src_c + xr * w_in
                     for j in range(w_in):
-                        padded[j] = src[j]
+                        row[U(pad_l + j)] = xf[U(s0 + j)]
                     if si_w == 2:
-                        d0, d1 = xs[d : d + pitch], xs[d + phase : d + phase + pitch]
                         for j in range(pitch):
-                            d0[j] = row[2 * j]
-                            d1[j] = row[2 * j + 1]
+                            xs[U(d + j)] = row[U(2 * j)]
+                            xs[U(d + phase + j)] = row[U(2 * j + 1)]
                     else:
                         for b in range(si_w):
-                            dst = xs[d + b * phase : d + b * phase + pitch]
                             for j in range(pitch):
-                                dst[j] = row[j * si_w + b]
+                                xs[U(d + b * phase + j)] = row[U(j * si_w + b)]
                 d += pitch
                 xr += si_h
 

@@ -28,10 +28,12 @@ import os
 import sys
 import tempfile
 
+import numpy as np
 from numba.core import caching, config
 
 #: The safe fastmath subset: no ``nnan``/``ninf``, so NaN and Inf propagate as in PyTorch (DESIGN.md section 6).
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
+U = np.uint64  # an array index Numba needs not test for wrap-around (so the loops vectorise; `direct._stage`)
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkerlab package root
 
