@@ -224,7 +224,7 @@ def _depthwise_pays(taps, stride):
 def _simd_pays(c_og, taps, work, w_out, stride, transposed):
     """Whether a dense op runs on `direct.Direct`'s register blocks: unit stride or a conv2d of stride 2 or 3
     (larger strides and strided transposed ops pay more for their phase staging or for interleaving their
-    output planes), more than one tap (a pointwise op is one BLAS product), 2+ output channels per group (a
+    output planes), more than one tap (pointwise ops: `_streams`), 2+ output channels per group (a
     depthwise op has `direct.Depthwise`), rows of SIMD_MIN_WIDTH+ outputs and SIMD_MIN_WORK multiply-adds.
     Measured per shape against the other routes in one run (float32, 2 threads, the bench_kernels grid):
     0.46-0.83x their time on unit-stride 3x3 and 5x5 ops with 3-128 channels and 32+ wide rows; on stride-2
