@@ -500,6 +500,35 @@ def test_screenshot_cli_writes_a_non_blank_png(tmp_path):
     _assert_not_blank(out)
 
 
+_BUSY_WORKER_SCREENSHOT = r"""
+import sys, time
+from checkerlab.app.gui import app, worker
+app.WORKER_EXIT_WAIT_MS = 200
+app.take_screenshot.__defaults__ = (0.5,)
+start = worker.ComputeWorker.__init__
+def busy(self, *a, **k):  # an uninterruptible job on the worker thread, like a first Numba compile
+    start(self, *a, **k)
+    self.add_idle_job(lambda should_yield: time.sleep(8))
+worker.ComputeWorker.__init__ = busy
+from checkerlab.app.gui.launch import gui_main
+gui_main(screenshot=sys.argv[1])
+"""
+
+
+def test_screenshot_with_a_worker_still_busy_exits_cleanly(tmp_path):
+    """The views not done in time and the worker inside a computation that cannot be interrupted (a first
+    compile on a loaded machine): the partial screenshot is written, a warning printed and the process exits
+    0, instead of Qt aborting on a running QThread ("QThread: Destroyed while thread is still running")."""
+    out = tmp_path / "shot.png"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    result = subprocess.run([sys.executable, "-c", _BUSY_WORKER_SCREENSHOT, str(out)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "QThread" not in result.stderr
+    assert out.exists() and out.stat().st_size > 0
+
+
 def test_run_without_display_prints_the_analysis_and_a_screenshot_path(tmp_path):
     result = _cli("run", env_extra={"TMPDIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr

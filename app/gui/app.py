@@ -14,6 +14,8 @@ from ...analytics import Config
 
 #: The screenshot is taken once these stages are on screen (formula only if SymPy delivers in time).
 SCREENSHOT_TIMEOUT_S = 17.0
+#: How long closing waits for the worker's running request (a first compile takes seconds) before exiting hard.
+WORKER_EXIT_WAIT_MS = 60_000
 #: Window size of a screenshot without --size (the README's picture).
 SCREENSHOT_SIZE = (1500, 950)
 
@@ -152,13 +154,27 @@ def run_gui(config: Config | None = None, screenshot: str | None = None, path: s
         try:
             complete = take_screenshot(window, screenshot)
         finally:
+            stopped = window.controller.worker.shutdown(WORKER_EXIT_WAIT_MS)
             window.close()
         if not complete:
             print(
                 "checkerlab: warning: the views were not all computed in time; the screenshot is partial",
                 file=sys.stderr,
             )
-        return 0
+        return 0 if stopped else _exit_now(0)
     QTimer.singleShot(0, window.raise_)
     app.aboutToQuit.connect(window.controller.worker.shutdown)
-    return app.exec()
+    code = app.exec()
+    return code if window.controller.worker.shutdown(WORKER_EXIT_WAIT_MS) else _exit_now(code)
+
+
+def _exit_now(code: int) -> int:
+    """End the process at once: the worker thread is still inside a computation that cannot be interrupted (a
+    first compile), and Qt aborts a process whose running QThread is destroyed. The session and every export
+    are already written (atomically); only the interpreter's own teardown is skipped."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+    return code  # not reached

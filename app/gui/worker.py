@@ -113,14 +113,15 @@ class ComputeWorker(QObject):
         with self._cond:
             return self._busy or self._pending is not None
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop the thread (cancelling the running request); waits up to `timeout_ms`."""
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop the thread (cancelling the running request); waits up to `timeout_ms`. True once it has
+        stopped; False while it still runs (a first Numba compile is not interruptible: seconds)."""
         with self._cond:
             self._stopping = True
             self._pending = None
             self._cancel_id = max(self._cancel_id, self._current_id)
             self._cond.notify_all()
-        self._thread.wait(timeout_ms)
+        return bool(self._thread.wait(timeout_ms))
 
     # ---- worker thread ----------------------------------------------------------------------------
     def _stale(self, request_id: int) -> bool:
