@@ -41,7 +41,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate_in_place, apply_in_place
 from .jit import FASTMATH, U
-from .simd import fma4x4, lanes, vbcast, vdeal3, vfma, vload, vload_n, vscatter_n, vsplat, vstore, vstore_n
+from .simd import fma4x4, lanes, splat4x4, vbcast, vdeal3, vfma, vload, vload_n, vscatter_n, vsplat, vstore, vstore_n
 from .threads import claim, run_jobs, scratch, zeroed_row
 
 CB = 4  # output channels per register block
@@ -126,7 +126,7 @@ def _tap(xs, wpk, off, i0, i1, i2, i3, wt, a00, a01, a02, a03, a10, a11, a12, a1
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
+def store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3):
     """One output channel's 4 vectors of the block, each its lanes inside the plane."""
     vstore_n(yb, yc + o0, a0, n0)
     vstore_n(yb, yc + o1, a1, n1)
@@ -189,15 +189,8 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
                     c1 = min(c_ig, c0 + cib)
                     for cb in range(ncb):
                         if c0 == 0:
-                            bb = (g * ncb + cb) * 4
-                            a00 = vsplat(bp[bb])
-                            a01, a02, a03 = a00, a00, a00
-                            a10 = vsplat(bp[bb + 1])
-                            a11, a12, a13 = a10, a10, a10
-                            a20 = vsplat(bp[bb + 2])
-                            a21, a22, a23 = a20, a20, a20
-                            a30 = vsplat(bp[bb + 3])
-                            a31, a32, a33 = a30, a30, a30
+                            a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = \
+                                splat4x4(bp, (g * ncb + cb) * 4)
                         else:  # the partial sums stored by the previous block (a missing channel: any valid one)
                             yc = ((n * c_out + g * c_og + min(cb * 4, c_og - 1)) * n_p + p) * mh_all * mw_all
                             a00, a01 = vload_n(yb, yc + o0, n0), vload_n(yb, yc + o1, n1)
@@ -223,13 +216,13 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
                             ch = g * c_og + o
                             yc = ((n * c_out + ch) * n_p + p) * mh_all * mw_all
                             if c == 0:
-                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a00, a01, a02, a03)
+                                store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a00, a01, a02, a03)
                             elif c == 1:
-                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a10, a11, a12, a13)
+                                store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a10, a11, a12, a13)
                             elif c == 2:
-                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a20, a21, a22, a23)
+                                store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a20, a21, a22, a23)
                             else:
-                                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a30, a31, a32, a33)
+                                store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a30, a31, a32, a33)
             if code != IDENTITY:  # the activation on the band's rows while they are in cache (runs of mw+)
                 for ch in range(g * c_og, (g + 1) * c_og):
                     p0, p1 = table[ch, 0], table[ch, 1]
@@ -295,8 +288,8 @@ def _depthwise(jobs, x, wd, b, yb, pre, code, table, meta, tap_off, n_taps, ext,
                     a2, a3 = vfma(vload(xs, off + i2), w, a2), vfma(vload(xs, off + i3), w, a3)
                     a4, a5 = vfma(vload(xs, off + i4), w, a4), vfma(vload(xs, off + i5), w, a5)
                     a6, a7 = vfma(vload(xs, off + i6), w, a6), vfma(vload(xs, off + i7), w, a7)
-                _store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3)
-                _store4(yb, yc, o4, o5, o6, o7, n4, n5, n6, n7, a4, a5, a6, a7)
+                store4(yb, yc, o0, o1, o2, o3, n0, n1, n2, n3, a0, a1, a2, a3)
+                store4(yb, yc, o4, o5, o6, o7, n4, n5, n6, n7, a4, a5, a6, a7)
             if code != IDENTITY:  # the activation on the band's rows while they are in cache
                 base = yc + r0 * mw_all
                 runs, length = (1, band_rows * mw) if mw == mw_all else (band_rows, mw)

@@ -21,9 +21,9 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY, activate_in_place
-from .direct import Packing
+from .direct import Packing, store4
 from .jit import FASTMATH
-from .simd import lanes, vbcast, vfma, vload_n, vsplat, vstore_n
+from .simd import lanes, splat4x4, vbcast, vfma, vload_n
 from .threads import claim, run_jobs
 
 CB = 4  # output channels per register block
@@ -52,15 +52,6 @@ def _step(x, i0, i1, i2, i3, n0, n1, n2, n3, wpk, w0, a00, a01, a02, a03, a10, a
     return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _store(y, d, lv, n0, n1, n2, n3, a0, a1, a2, a3):
-    """One output channel's 4 vectors of the tile, from y[d], each only its lanes inside the chunk."""
-    vstore_n(y, d, a0, n0)
-    vstore_n(y, d + lv, a1, n1)
-    vstore_n(y, d + 2 * lv, a2, n2)
-    vstore_n(y, d + 3 * lv, a3, n3)
-
-
 @njit(nogil=True, cache=True, fastmath=set(FASTMATH))
 def _pointwise(jobs, x, wpk, bp, y, pre, code, table, meta):
     """The jobs (image, group, chunk of the plane) it claims (`threads.claim`): every block of 4 output
@@ -82,14 +73,7 @@ def _pointwise(jobs, x, wpk, bp, y, pre, code, table, meta):
             for t in range(p0, p1, VB * lv):
                 n0 = min(lv, p1 - t)
                 n1, n2, n3 = min(lv, p1 - t - lv), min(lv, p1 - t - 2 * lv), min(lv, p1 - t - 3 * lv)
-                a00 = vsplat(bp[bb])
-                a01, a02, a03 = a00, a00, a00
-                a10 = vsplat(bp[bb + 1])
-                a11, a12, a13 = a10, a10, a10
-                a20 = vsplat(bp[bb + 2])
-                a21, a22, a23 = a20, a20, a20
-                a30 = vsplat(bp[bb + 3])
-                a31, a32, a33 = a30, a30, a30
+                a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = splat4x4(bp, bb)
                 i0 = xb + t
                 for c in range(c_ig):
                     a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _step(
@@ -102,13 +86,13 @@ def _pointwise(jobs, x, wpk, bp, y, pre, code, table, meta):
                         break
                     d = (n * c_out + g * c_og + o) * plane + t
                     if c == 0:
-                        _store(y, d, lv, n0, n1, n2, n3, a00, a01, a02, a03)
+                        store4(y, d, 0, lv, 2 * lv, 3 * lv, n0, n1, n2, n3, a00, a01, a02, a03)
                     elif c == 1:
-                        _store(y, d, lv, n0, n1, n2, n3, a10, a11, a12, a13)
+                        store4(y, d, 0, lv, 2 * lv, 3 * lv, n0, n1, n2, n3, a10, a11, a12, a13)
                     elif c == 2:
-                        _store(y, d, lv, n0, n1, n2, n3, a20, a21, a22, a23)
+                        store4(y, d, 0, lv, 2 * lv, 3 * lv, n0, n1, n2, n3, a20, a21, a22, a23)
                     else:
-                        _store(y, d, lv, n0, n1, n2, n3, a30, a31, a32, a33)
+                        store4(y, d, 0, lv, 2 * lv, 3 * lv, n0, n1, n2, n3, a30, a31, a32, a33)
         if code != IDENTITY:  # the chunk's outputs while they are in cache
             for ch in range(g * c_og, (g + 1) * c_og):
                 s = (n * c_out + ch) * plane + p0

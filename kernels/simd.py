@@ -27,7 +27,9 @@ guarantees them):
 - ``vmax(a, b)``: per lane ``a if a > b else b`` (a NaN in ``b`` is the result, a NaN in ``a`` is
   not);
 - ``fma4x4(xs, i0, i1, i2, i3, ws, w0, step, a00, ..., a33)``: the 4 x 4 register block's step, 4 vectors
-  ``xs[i_j :]`` times 4 broadcasts ``ws[w0 + c * step]`` into the 16 accumulators ``a_cj`` (returned).
+  ``xs[i_j :]`` times 4 broadcasts ``ws[w0 + c * step]`` into the 16 accumulators ``a_cj`` (returned);
+- ``splat4x4(b, i)``: the 16 accumulators of a 4 x 4 block started at the bias, ``a_cj = b[i + c]`` in every
+  lane.
 
 The exponential of a vector is `kernels.exp.exp`.
 """
@@ -273,3 +275,10 @@ def fma4x4(xs, i0, i1, i2, i3, ws, w0, step, a00, a01, a02, a03, a10, a11, a12, 
     w = vbcast(ws, w0 + 3 * step)
     a30, a31, a32, a33 = vfma(v0, w, a30), vfma(v1, w, a31), vfma(v2, w, a32), vfma(v3, w, a33)
     return a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33
+
+
+@njit(nogil=True, cache=True, inline="always")
+def splat4x4(b, i):
+    """The 4 x 4 register block's 16 accumulators (a00, a01, ..., a33) started at a_cj = b[i + c]."""
+    a0, a1, a2, a3 = vsplat(b[i]), vsplat(b[i + 1]), vsplat(b[i + 2]), vsplat(b[i + 3])
+    return a0, a0, a0, a0, a1, a1, a1, a1, a2, a2, a2, a2, a3, a3, a3, a3
