@@ -230,8 +230,9 @@ def _direct(jobs, x, wpk, bp, yb, pre, code, table, meta, k_in, k_w, n_taps, ext
                     runs, length = (1, band_rows * mw) if mw == mw_all else (band_rows, mw)
                     for k in range(runs):
                         s = base + k * mw_all
-                        if has_pre:
-                            pre[s : s + length] = yb[s : s + length]
+                        if has_pre:  # an index loop: a slice assignment compiles Numba's shape-mismatch message
+                            for i in range(s, s + length):
+                                pre[U(i)] = yb[U(i)]
                         activate_in_place(code, p0, p1, yb, s, length)
 
 
@@ -295,8 +296,9 @@ def _depthwise(jobs, x, wd, b, yb, pre, code, table, meta, tap_off, n_taps, ext,
                 runs, length = (1, band_rows * mw) if mw == mw_all else (band_rows, mw)
                 for k in range(runs):
                     s = base + k * mw_all
-                    if has_pre:
-                        pre[s : s + length] = yb[s : s + length]
+                    if has_pre:  # an index loop (see `_direct`)
+                        for i in range(s, s + length):
+                            pre[U(i)] = yb[U(i)]
                     activate_in_place(code, table[g, 0], table[g, 1], yb, s, length)
 
 

@@ -22,7 +22,7 @@ from numba import njit
 
 from .activations import IDENTITY, activate_in_place
 from .direct import Packing, store4
-from .jit import FASTMATH
+from .jit import FASTMATH, U
 from .simd import lanes, splat4x4, vbcast, vfma, vload_n
 from .threads import claim, run_jobs
 
@@ -96,8 +96,9 @@ def _pointwise(jobs, x, wpk, bp, y, pre, code, table, meta):
         if code != IDENTITY:  # the chunk's outputs while they are in cache
             for ch in range(g * c_og, (g + 1) * c_og):
                 s = (n * c_out + ch) * plane + p0
-                if has_pre:
-                    pre[s : s + p1 - p0] = y[s : s + p1 - p0]
+                if has_pre:  # an index loop: a slice assignment compiles Numba's shape-mismatch message (1 s)
+                    for i in range(s, s + p1 - p0):
+                        pre[U(i)] = y[U(i)]
                 activate_in_place(code, table[ch, 0], table[ch, 1], y, s, p1 - p0)
 
 

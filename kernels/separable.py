@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .gather import FASTMATH
+from .jit import FASTMATH, U
 from .threads import num_threads, parallel_for
 
 SERIAL_WORK = 1 << 16  # elements below which a call runs on the calling thread alone
@@ -83,8 +83,9 @@ def _gather(first, last, x, rows, cols, run, y):
         yr = y[b, r - b * nh]
         for j in range(j0):
             yr[j] = xr[cols[j]]
-        if j1 > j0:
-            yr[j0:j1] = xr[cols[j0] : cols[j0] + j1 - j0]
+        c0 = cols[j0] - j0 if j1 > j0 else 0  # a contiguous run: an index loop (a slice assignment compiles
+        for j in range(j0, j1):  # Numba's shape-mismatch message, a second of the first compile)
+            yr[U(j)] = xr[U(c0 + j)]
         ys, cs = yr[j1:], cols[j1:]  # loops from 0: no negative-index checks
         for j in range(ys.shape[0]):
             ys[j] = xr[cs[j]]
