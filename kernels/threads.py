@@ -6,8 +6,8 @@ the calling thread and on ``threads - 1`` helpers at once: every thread enters t
 to whichever thread is free (a helper that starts late takes fewer, or none), and the caller, once its own
 claims fail, spins for the helpers' last jobs (an atomic count of threads inside). No Python runs per job
 and no thread waits on a lock: the rows kernel on 2x8x128^2 k3 (8 jobs) takes 0.55x its one-thread time on
-2 threads (200 against 360 us), where Python-level pieces took 0.82x. Nor does a helper wait for the GIL
-(a blocked thread's wake-up costs 30-70 us on a VM): the caller's kernel rings for its helpers once it runs
+2 threads (200 against 360 us), where Python-level pieces took 0.82x. Nor does a helper block on the GIL
+(a blocked thread's wake-up is slow on a VM): the caller's kernel rings for its helpers once it runs
 native code (its first `claim`), and a helper leaves the kernel only when the next call rings (`_leave`),
 so each takes the GIL while the caller is inside a kernel. A helper now enters 5-10 us after the caller
 (15-20 us before), and the 1x8x256^2 k3 s2 conv's caller leaves its kernel at 189 us instead of 206.
@@ -44,9 +44,10 @@ class _Pool:
     tasks rung (slot 0) and taken (slot 1), for about half a millisecond, then blocks on the queue: a call
     that follows another, as a network's layers do, finds its helpers awake. A `run_jobs` task is rung by
     the caller's kernel itself (`claim`), once the caller runs native code and has let the GIL go, and its
-    helpers leave the kernel only at the next ring (or after the spin): a helper then never waits for the
-    GIL, which on a VM costs a sleeping thread's wake-up, 30-70 us, where a kernel call takes 100 us (a
-    helper had started its jobs 35-75 us after the caller's)."""
+    helpers leave the kernel only at the next ring (or after the spin): a helper then never blocks on the
+    GIL, whose hand-off wakes a sleeping thread (slow on a VM). Measured on 70-200 us conv calls: a helper
+    had entered its kernel 15-20 us after the caller (its Python part began 35-75 us after the task was
+    queued), now 5-10 us."""
 
     def __init__(self):
         self.tasks = queue.SimpleQueue()
