@@ -411,11 +411,11 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     halo = (kh - 1) * dh // sh
     c_og = c_out // groups
     work = n_batch * c_out * c_ig * kh * kw * h_out * w_out
-    pointwise = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _pointwise(c_ig, c_og, work)
+    one_by_one = (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0)
     plan = _plan((n_batch, c_out, h_out, w_out), dtype, [(0, 0, h_out, w_out, taps)], c_ig, groups, wq, halo,
                  (sh, sw), 0, pt, pl, 0, work, direct=(sh, sw, pt, pb, pl, pr) == (1, 1, 0, 0, 0, 0),
-                 pointwise=pointwise)
-    if (kh, kw, sh, sw, pt, pb, pl, pr) == (1, 1, 1, 1, 0, 0, 0, 0) and _streams(c_ig):
+                 pointwise=one_by_one and _pointwise(c_ig, c_og, work))
+    if one_by_one and _streams(c_ig):
         plan.simd = Pointwise(False, groups, c_in, c_og, plan.out_shape, dtype, MIN_JOBS)
         return plan
     if c_ig == 1 and c_og == 1 and groups > 1:  # depthwise
