@@ -251,6 +251,15 @@ def _add(jobs, slot, value):
 
 
 @njit(nogil=True, cache=True)
+def _rung(table, rounds):
+    """Whether the caller has rung (row 0's RINGS is 0: its kernel runs), within ``rounds`` acquire loads."""
+    for _ in range(rounds):
+        if _load(table, RINGS) == 0:
+            return True
+    return False
+
+
+@njit(nogil=True, cache=True)
 def _pending(table, threads):
     """Whether a job of the flat `run_jobs` table is still unclaimed (acquire loads)."""
     for t in range(threads):
@@ -312,6 +321,11 @@ def run_jobs(kernel, n_jobs: int, threads: int, *args) -> None:
         """Thread t's part; True when it has spun for the next task on its way out (`_leave`)."""
         row = table[t]
         _add(flat, ACTIVE, 1)
+        # A helper blocked on the queue wakes at the put, before the ring: it waits for the caller's kernel to
+        # run (or to have failed: run_jobs then rings), so that the caller takes the first jobs of its share,
+        # whose inputs its cache holds, even when the call first compiles the kernel (seconds, the GIL let go)
+        while t > 0 and not _rung(flat, HELPER_SPIN_ROUNDS):
+            time.sleep(1e-4)
         try:
             if t == 0 or _pending(flat, threads):  # a helper that starts after the last claim does nothing:
                 kernel(row, *args)  # the caller may have returned, and its scratch rows be another call's
