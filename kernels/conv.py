@@ -215,7 +215,10 @@ def _depthwise_pays(taps, stride):
     """Whether a depthwise conv2d runs on `direct.Depthwise`'s register tiles rather than the gather kernel:
     more than one tap (a 1x1 depthwise op is a scale per channel, one pass either way) and strides up to 3
     (`direct._stage`'s de-interleaving). Measured against the gather kernel in one run (float32, 2 threads):
-    0.33-0.6x its time on 3x3 and 5x5 ops with 3-128 channels, 8x8 to 256x256 images, strides 1-3."""
+    0.33-0.6x its time on 3x3 and 5x5 ops with 3-128 channels, 8x8 to 256x256 images, strides 1-3. A dense
+    op of one input and one output channel is the same op: 0.55-1.0x the gather kernel's time on the
+    bench_kernels grid's 1-channel conv2d shapes of 128^2 and 256^2 (float32 2x1x128^2 k5 0.094 -> 0.052 ms,
+    float64 4x1x128^2 k3 0.200 -> 0.116), 1 us slower on 8x8 images."""
     if ROUTE is not None:
         return ROUTE == "rows"
     return taps > 1 and max(stride) <= 3
@@ -418,7 +421,7 @@ def _conv_plan(x_shape, dtype, w_shape, stride, padding, dilation, groups):
     if one_by_one and _streams(c_ig):
         plan.simd = Pointwise(False, groups, c_in, c_og, plan.out_shape, dtype, MIN_JOBS)
         return plan
-    if c_ig == 1 and c_og == 1 and groups > 1:  # depthwise
+    if c_ig == 1 and c_og == 1:  # depthwise (a one-channel dense op too)
         if _depthwise_pays(kh * kw, (sh, sw)):
             plan.simd = Depthwise(groups, [(0, 0, h_out, w_out, taps)], plan.out_shape, (h_in, w_in), (sh, sw),
                                   (pt, pl), dtype, STAGE_BYTES, MIN_JOBS)
