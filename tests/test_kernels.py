@@ -1027,6 +1027,52 @@ def test_run_jobs_in_a_forked_child_starts_its_own_helpers():
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def test_a_call_nudges_only_helpers_that_missed_it_waking_up(monkeypatch):
+    """`_Pool.check` at the end of a call: a nudge when a helper is waking from the queue (not yet running)
+    and a task is still queued, once per wake-up; never for a helper that is awake (it spins on its own
+    core: a short call that ends before it arrives is normal)."""
+    from checkerlab.kernels import threads
+
+    pool = threads._Pool()  # no threads of its own: its state is set by hand
+    nudged = []
+    monkeypatch.setattr(pool, "nudge", lambda: (nudged.append(1), pool.nudged.update(pool.waking)))
+    pool.check()  # nothing queued, nobody waking
+    pool.tasks.put(lambda: False)
+    pool.check()  # queued, but its helper is awake
+    assert nudged == []
+    pool.waking.add(12345)
+    pool.check()
+    pool.check()  # the same wake-up: nudged already
+    assert nudged == [1]
+    pool.tasks.get()
+    pool.waking.add(12346)
+    pool.check()  # a second helper waking, but no task left queued: it has taken the call's task
+    assert nudged == [1]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="optional: CPU masks are Linux only")
+def test_nudge_moves_waking_helpers_once_and_leaves_their_cpu_masks_as_they_were():
+    from checkerlab.kernels import threads
+
+    threads.run_jobs(_mark_jobs, 64, 2, np.zeros(64, np.int64), np.full(64, -1, np.int64))
+    for _ in range(2000):  # the helper spins about half a millisecond, then blocks on the queue
+        if threads._pool.waking:
+            break
+        time.sleep(1e-3)
+    waking = set(threads._pool.waking)
+    assert waking and threads._current_cpu() in os.sched_getaffinity(0)
+    before = {tid: os.sched_getaffinity(tid) for tid in waking}
+    threads._pool.nudge()
+    assert {tid: os.sched_getaffinity(tid) for tid in waking} == before
+    assert threads._pool.nudged >= waking
+    threads.run_jobs(_mark_jobs, 64, 2, np.zeros(64, np.int64), np.full(64, -1, np.int64))  # wakes a helper
+    for _ in range(2000):  # which blocks again: a new wake-up, not nudged yet (other tests' helpers still are)
+        if len(threads._pool.nudged & threads._pool.waking) < len(waking):
+            break
+        time.sleep(1e-3)
+    assert len(threads._pool.nudged & threads._pool.waking) < len(waking)
+
+
 def test_scratch_buffers_are_reused_never_shared_and_bounded():
     from checkerlab.kernels import threads
 
