@@ -21,8 +21,9 @@ guarantees them):
   be <= 0, nothing is written, or >= L, everything is);
 - ``vscatter_n(a, idx, stride, v, n)``: lane ``l < n`` of ``v`` to ``a[idx + l * stride]`` (a masked scatter);
 - ``vstore(a, idx, v)``: all lanes of ``v`` to ``a[idx : idx + L]``;
-- ``vdeal3(a, idx)``: the 3L elements from ``a[idx]`` dealt into 3 vectors, vector p holding every third
-  element from ``a[idx + p]`` (de-interleaving a row of stride 3);
+- ``vdeal2_n(a, idx, n)``, ``vdeal3_n(a, idx, n)``: the 2L (3L) elements from ``a[idx]`` dealt into 2 (3)
+  vectors, vector p holding every second (third) element from ``a[idx + p]``, reading only
+  ``a[idx : idx + n]`` (a masked load: the others are 0); de-interleaving a row of stride 2 (3);
 - ``vadd(a, b)``, ``vsub(a, b)``, ``vmul(a, b)``: per lane, rounded as the scalar operation;
 - ``vmax(a, b)``: per lane ``a if a > b else b`` (a NaN in ``b`` is the result, a NaN in ``a`` is
   not);
@@ -218,28 +219,31 @@ def vstore(typingctx, array, idx, v):
 
 
 def _deal(k):
-    """``vdeal<k>(a, idx)``: the ``k * L`` elements ``a[idx : idx + k*L]`` dealt into k vectors, vector p
-    holding ``a[idx + p], a[idx + p + k], ...`` (one wide load, k shuffles: LLVM's vpermt2 sequences)."""
-    def typer(typingctx, array, idx):
-        _check(array)
-        vt = Vec(array.dtype)
-        rt = types.UniTuple(vt, k)
+    """``vdeal<k>_n(a, idx, n)``: the ``k * L`` elements from ``a[idx]`` dealt into k vectors, vector p holding
+    ``a[idx + p], a[idx + p + k], ...``, reading only ``a[idx : idx + n]`` (the lanes past them are 0): one
+    masked wide load and k shuffles (LLVM's vpermt2 sequences)."""
+    def codegen(context, builder, sig, args):
+        ll = context.get_value_type(sig.return_type.dtype)
+        wide = ir.VectorType(ll.element, ll.count * k)
+        i32 = ir.IntType(32)
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), wide.as_pointer())
+        mask = _lane_mask(builder, wide.count, args[2])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(wide, [wide.as_pointer(), i32, mask.type, wide]),
+            f"llvm.masked.load.{_suffix(wide)}.p0{_suffix(wide)}")
+        v = builder.call(fn, [ptr, ir.Constant(i32, sig.args[0].dtype.bitwidth // 8), mask, ir.Constant(wide, None)])
+        picks = [ir.Constant(ir.VectorType(i32, ll.count), [j * k + p for j in range(ll.count)]) for p in range(k)]
+        parts = [builder.shuffle_vector(v, ir.Constant(wide, None), pick) for pick in picks]
+        return context.make_tuple(builder, sig.return_type, parts)
 
-        def codegen(context, builder, sig, args):
-            ll = context.get_value_type(vt)
-            wide = ir.VectorType(ll.element, ll.count * k)
-            ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), wide.as_pointer())
-            v = builder.load(ptr, align=array.dtype.bitwidth // 8)
-            i32 = ir.IntType(32)
-            picks = [ir.Constant(ir.VectorType(i32, ll.count), [j * k + p for j in range(ll.count)]) for p in range(k)]
-            parts = [builder.shuffle_vector(v, ir.Constant(wide, None), pick) for pick in picks]
-            return context.make_tuple(builder, rt, parts)
-        return rt(array, idx), codegen
-    typer.__name__ = f"vdeal{k}"
+    def typer(typingctx, array, idx, n):
+        _check(array)
+        return types.UniTuple(Vec(array.dtype), k)(array, idx, n), codegen
+    typer.__name__ = f"vdeal{k}_n"
     return intrinsic(typer)
 
 
-vdeal3 = _deal(3)
+vdeal2_n, vdeal3_n = _deal(2), _deal(3)
 
 
 def _binary(name, emit):

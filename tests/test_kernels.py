@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from checkerlab import kernels
+from checkerlab.kernels.simd import lanes, vdeal2_n, vdeal3_n, vstore_n
 from checkerlab.kernels.threads import ME, _load, claim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -402,6 +403,34 @@ def test_simd_route_matches_definitions(simd_route, case, transposed):
     y, pre = f(x, w, b, **kw, activation=act, return_preactivation=True)
     assert_close(pre, ref, dtype)
     assert_close(y, getattr(naive, act)(ref), dtype)
+
+
+@njit
+def _deal_all(a, n, k, out):
+    """The vectors of `simd.vdeal2_n` (k = 2) or `simd.vdeal3_n` (k = 3) of a[0:n], stored in out[p]."""
+    if k == 2:
+        v0, v1 = vdeal2_n(a, 0, n)
+        vstore_n(out[0], 0, v0, out.shape[1])
+        vstore_n(out[1], 0, v1, out.shape[1])
+    else:
+        v0, v1, v2 = vdeal3_n(a, 0, n)
+        vstore_n(out[0], 0, v0, out.shape[1])
+        vstore_n(out[1], 0, v1, out.shape[1])
+        vstore_n(out[2], 0, v2, out.shape[1])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("k", [2, 3])
+def test_vdeal_n_deals_every_kth_element_of_the_first_n(dtype, k):
+    """vector p holds a[p], a[p + k], ... of a[0:n], 0 past them (the masked load reads nothing beyond n)."""
+    lv = lanes(dtype)
+    for n in range(k * lv + 1):
+        a = np.arange(1, n + 1, dtype=dtype)  # exactly n elements: nothing past them to read
+        out = np.full((k, lv), -1, dtype)
+        _deal_all(a, n, k, out)
+        want = np.zeros(k * lv, dtype)
+        want[:n] = a
+        np.testing.assert_array_equal(out, want.reshape(lv, k).T)
 
 
 @settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
