@@ -333,7 +333,9 @@ def _pack(w, transposed, groups, c_og, width, taps, n_t, dtype):
     """Weights in (group, plane, block of ``width`` output channels, input channel, tap, channel in the block)
     order, the block's missing channels and each plane's missing taps zero. O(weights). A plane with every
     tap in order (conv2d, unit-stride transposed ops) is one transposing copy, without NumPy's gather of the
-    taps: 128x128x5x5 float32 0.93 -> 0.21 ms, float64 1.54 -> 0.36 ms."""
+    taps: 128x128x5x5 float32 0.93 -> 0.21 ms, float64 1.54 -> 0.36 ms; then np.empty where every element is
+    written (np.zeros' fresh pages: 0.19 -> 0.15 ms, float64 0.35 -> 0.24) and, for blocks of 4 channels up
+    to 1 MB, a strided copy per channel (128x128x3x3 float32 0.14 -> 0.05 ms)."""
     kh, kw = w.shape[2:]
     if transposed:  # (C_in, C_og, kh, kw) -> (g, c_og, c_ig, kh, kw)
         wg = w.reshape(groups, -1, c_og, kh, kw).transpose(0, 2, 1, 3, 4)
@@ -344,10 +346,19 @@ def _pack(w, transposed, groups, c_og, width, taps, n_t, dtype):
     if blocks * width != c_og:
         wg = np.concatenate([wg, np.zeros((groups, blocks * width - c_og, c_ig, kh, kw), w.dtype)], axis=1)
     wg = wg.reshape(groups, blocks, width, c_ig, kh, kw)
-    out = np.zeros((groups, len(taps), blocks, c_ig, n_t, width), dtype)
+    shape = (groups, len(taps), blocks, c_ig, n_t, width)
+    # every element written below unless a plane lacks taps: then zeros (calloc's fresh pages cost 40 us per
+    # 1.6 MB more than np.empty's reused heap)
+    out = np.empty(shape, dtype) if all(len(plane) == n_t for plane in taps) else np.zeros(shape, dtype)
     for p, plane in enumerate(taps):
         if len(plane) == kh * kw == n_t and plane == [(a, b) for a in range(kh) for b in range(kw)]:  # every tap
-            out[:, p] = wg.reshape(groups, blocks, width, c_ig, n_t).transpose(0, 1, 3, 4, 2)  # in order: no gather
+            src = wg.reshape(groups, blocks, width, c_ig * n_t)  # in order: no gather
+            dst = out[:, p].reshape(groups, blocks, c_ig * n_t, width)
+            if width <= 8 and out.nbytes <= 1 << 20:  # a long strided copy per channel (its writes share cache
+                for c in range(width):  # lines in L2): 2.4x faster than numpy's 4-element inner loops
+                    dst[..., c] = src[:, :, c]
+            else:
+                dst[...] = src.transpose(0, 1, 3, 2)
         elif plane:
             th, tw = np.array(plane).T
             out[:, p, :, :, : len(plane), :] = wg[:, :, :, :, th, tw].transpose(0, 1, 3, 4, 2)
