@@ -1089,6 +1089,8 @@ def test_nudge_moves_waking_helpers_once_and_leaves_their_cpu_masks_as_they_were
             break
         time.sleep(1e-3)
     waking = set(threads._pool.waking)
+    if threads._current_cpu() < 0:
+        pytest.skip("optional: this libc has no sched_getcpu (the nudge does nothing)")
     assert waking and threads._current_cpu() in os.sched_getaffinity(0)
     before = {tid: os.sched_getaffinity(tid) for tid in waking}
     threads._pool.nudge()
