@@ -331,12 +331,14 @@ def main() -> None:
            "load/broadcast/FMA/masked-store/scatter intrinsics), in one of two layouts: unit-stride ops and "
            "conv2d of stride 2-3 on rows of 8+ outputs hold 4 output channels x 4 vectors of output positions in "
            "16 registers for the whole reduction over input channels and taps (each band of output rows stages "
-           "its input in L2, de-interleaving the stride phases, and the activation runs on the band's rows); "
+           "its input in L2, de-interleaving the stride phases with masked shuffles, and the activation runs on "
+           "the band's rows); "
            "narrow, stride-3 and strided transposed ops with 32+ output channels hold 2 vectors of output "
            "channels x 8 positions (inputs broadcast, results scattered into NCHW, so any width, stride or "
-           "transposed output phase fills the lanes). Depthwise conv2d has its own register tiles (8 vectors of "
-           "one channel's outputs), and pointwise ops with up to 128 channels theirs (`kernels/pointwise.py`: 4 "
-           "channels x 4 vectors over chunks of the flat plane, no staging). The direct kernel "
+           "transposed output phase fills the lanes). Depthwise conv2d (and a one-channel dense conv2d, the same "
+           "op) has its own register tiles (8 vectors of one channel's outputs), and pointwise ops with up to 128 "
+           "channels theirs (`kernels/pointwise.py`: 4 channels x 4 vectors over chunks of the flat plane, no "
+           "staging). The direct kernel "
            "(`kernels/gather.py`) serves grouped convs with few channels per group and small or strided "
            "transposed ops with few channels: a transposed convolution runs per output phase (polyphase: no "
            "multiply on inserted zeros), and each pass adds 4 taps to 4 output channels in an L1 accumulator. "
@@ -345,10 +347,13 @@ def main() -> None:
            "work-stealing pool with OpenBLAS held to one thread meanwhile, `threads.serial_blas`), and pointwise "
            "ops with more channels (and kernel == stride transposed ops) are BLAS products. The kernels' jobs are "
            "claimed by atomic adds on 2 threads (`kernels/threads.py`); the caller's kernel wakes its helper once "
-           "it runs native code, so that neither waits for the GIL. Where torch still wins: dense convolutions at "
+           "it runs native code, so that neither waits for the GIL, and a helper that wakes from its queue too "
+           "late for a call is moved off the caller's CPU (after idle the OS had often queued it there, behind "
+           "the caller). Where torch still wins: dense convolutions at "
            "32-128 channels, where oneDNN's JIT-generated AVX-512 kernels run at 150-160 GF/s per core here "
-           "against 80-120 for ours (128 channels on 8x8 images: ours re-read the weights for every tile of 8 "
-           "positions), and pointwise convolutions with 256+ channels, where OpenBLAS's products are thin.", "",
+           "against 80-120 for ours (128 channels on 8x8 images: our inner loop runs at 75-80% of the FMA peak, "
+           "but the weights, 0.6-1.6 MB, are repacked on every call, 0.05-0.15 ms), and pointwise convolutions "
+           "with 128+ channels.", "",
            "The figure below (benchmarks/plot.py) shows every shape.", "",
            "<details><summary>Every shape</summary>", "", shape_table(rows), "", "</details>"]
     text = "\n".join(md)
