@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kernels.phases import phase_moments
 from .errors import CheckerlabError
 from .layers import AxisOp
 from .layers.kind import Kind
@@ -139,13 +140,14 @@ def _window(x: np.ndarray, period: tuple[int, int], edge: Edge) -> np.ndarray:
     return x[..., top: top + hi, left: left + wi]
 
 
-def _phase_sums(win: np.ndarray, period: tuple[int, int], offset: tuple[int, int]) -> np.ndarray:
-    """Float64 sums of win over pixels of one phase, indexed by (i mod ph, j mod pw) of the full output."""
-    ph, pw = period
-    lead, (hi, wi) = win.shape[:-2], win.shape[-2:]
-    rows = win.reshape(*lead, hi // ph, ph, wi).sum(axis=-3, dtype=np.float64)
-    sums = rows.reshape(*lead, ph, wi // pw, pw).sum(axis=-2)
-    return np.roll(sums, (offset[0] % ph, offset[1] % pw), axis=(-2, -1))
+def _moments(x: np.ndarray, period: tuple[int, int], edge: Edge):
+    """(phase sums, sum of squares per channel, pixels per phase) of x's interior (`_window`), float64; the
+    sums indexed by (i mod ph, j mod pw) of the full output: one pass (`kernels.phases.phase_moments`)."""
+    hi, wi = _window(x, period, edge).shape[-2:]
+    top, left = edge[0][0], edge[1][0]
+    sums, squares = phase_moments(x.reshape(-1, *x.shape[-2:]), top, left, hi, wi, period)
+    sums = np.roll(sums, (top % period[0], left % period[1]), axis=(-2, -1)).reshape(*x.shape[:-2], *period)
+    return sums, squares, hi * wi // (period[0] * period[1])
 
 
 def phase_mean_tile(x: np.ndarray, period: tuple[int, int], edge: Edge = ((0, 0), (0, 0))) -> np.ndarray:
@@ -156,10 +158,8 @@ def phase_mean_tile(x: np.ndarray, period: tuple[int, int], edge: Edge = ((0, 0)
     x = np.asarray(x)
     if x.ndim not in (2, 3):
         raise CheckerlabError(f"phase_mean_tile needs an (H, W) or (C, H, W) array, got shape {x.shape}")
-    period = (int(period[0]), int(period[1]))
-    win = _window(x, period, edge)
-    count = win.shape[-2] * win.shape[-1] // (period[0] * period[1])
-    return _phase_sums(win, period, (edge[0][0], edge[1][0])) / count
+    sums, _, count = _moments(x, (int(period[0]), int(period[1])), edge)
+    return sums / count
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,12 +217,9 @@ def measure(x: np.ndarray, period: tuple[int, int], edge: Edge) -> ArtifactMetri
     if x.ndim not in (2, 3):
         raise CheckerlabError(f"artifact metrics need an (H, W) or (C, H, W) array, got shape {x.shape}")
     period = (int(period[0]), int(period[1]))
-    win = _window(x, period, edge)
-    count = win.shape[-2] * win.shape[-1] // (period[0] * period[1])
-    tile = _phase_sums(win, period, (edge[0][0], edge[1][0])) / count
-    win3 = win.reshape(-1, *win.shape[-2:])
-    # Sum of squares: per row in x's dtype (short sums, fast), rows accumulated in float64.
-    total = float(np.einsum("chw,chw->ch", win3, win3).sum(dtype=np.float64))
+    sums, squares, count = _moments(x, period, edge)
+    tile = sums / count
+    total = float(squares.sum())
     t3 = tile.reshape(-1, *period)
     artifact = float(np.sum((t3 - t3.mean(axis=(-2, -1), keepdims=True)) ** 2)) * count
     energy = 0.0 if total == 0 else min(1.0, artifact / total)

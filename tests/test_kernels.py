@@ -1402,3 +1402,30 @@ def test_matmul_on_the_kernel_threads_is_numpys(a_shape, b_shape, dtype, monkeyp
         got, ref = gemm.matmul(lhs, b), np.matmul(lhs, b.astype(dtype))
         assert got.shape == ref.shape and got.dtype == ref.dtype
         assert_close(got, ref, dtype)
+
+
+@settings(SETTINGS)
+@given(c=st.integers(1, 5), h=st.integers(1, 40), w=st.integers(1, 70), ph=st.integers(1, 6), pw=st.integers(1, 17),
+       top=st.integers(0, 5), left=st.integers(0, 5), dtype=st.sampled_from([np.float32, np.float64, np.int16]),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 99))
+def test_phase_moments_match_a_brute_force(c, h, w, ph, pw, top, left, dtype, threads, seed):
+    """`kernels.phases.phase_moments`: per-phase sums and the sum of squares of a window, in float64, against
+    a loop over every pixel (any dtype, window anywhere in the plane, one or two threads)."""
+    from unittest import mock
+
+    from checkerlab.kernels import phases
+    from checkerlab.kernels.threads import limited
+
+    hi, wi = (h - top) // ph * ph, (w - left) // pw * pw
+    assume(hi > 0 and wi > 0)
+    x = (np.random.default_rng(seed).standard_normal((c, h, w)) * 100).astype(dtype)
+    with limited(threads), mock.patch.object(phases, "PARALLEL_MIN", 0):  # small planes on two threads too
+        sums, squares = phases.phase_moments(x, top, left, hi, wi, (ph, pw))
+    want, want_sq = np.zeros((c, ph, pw)), np.zeros(c)
+    for i in range(hi):
+        for j in range(wi):
+            v = x[:, top + i, left + j].astype(np.float64)
+            want[:, i % ph, j % pw] += v
+            want_sq += v * v
+    np.testing.assert_allclose(sums, want, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(squares, want_sq, rtol=1e-12)
