@@ -76,7 +76,7 @@ class _Pool:
         """At the end of a call that queued tasks: `nudge` the helpers that missed it while waking up from the
         queue (its tasks still queued). A helper that spins (awake, on its own core) is left alone: a short
         call often ends before its helper arrives, and moving a running thread costs 10-25 us."""
-        if len(self.waking) > len(self.nudged) and self.tasks.qsize():
+        if self.tasks.qsize() and self.waking - self.nudged:
             self.nudge()
 
     def nudge(self) -> None:
