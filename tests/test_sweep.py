@@ -46,6 +46,17 @@ def test_monte_carlo_draws_do_not_depend_on_the_split():
     assert run_draws(base.draw, 7, 5, workers=1).tobytes() == serial[:5].tobytes()
 
 
+def test_pool_workers_compile_their_kernels_in_an_empty_cache(tmp_path, monkeypatch):
+    """A fresh install: every kernel compiles in the pool's workers. Their one-thread setting must already be
+    Numba's configuration then (a compile reloads it; with the threads launched at the old count that raised
+    "Cannot set NUMBA_NUM_THREADS ... once the threads have been launched", and `checkerlab study` failed)."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))  # the spawned workers' kernel cache: empty
+    with open_executor(None, 2) as pool:
+        pooled = run_draws(base.draw, 7, 4, pool)
+    assert pooled.tobytes() == run_draws(base.draw, 7, 4, workers=1).tobytes()
+    assert any(tmp_path.rglob("*.nbi"))  # the workers did compile (and cache) kernels there
+
+
 def test_estimates_match_their_formulas():
     v = np.array([1.0, 2.0, 4.0, 7.0])
     e = estimate(v)
