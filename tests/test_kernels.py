@@ -1083,25 +1083,24 @@ def test_a_call_nudges_only_helpers_that_missed_it_waking_up(monkeypatch):
 def test_nudge_moves_waking_helpers_once_and_leaves_their_cpu_masks_as_they_were():
     from checkerlab.kernels import threads
 
+    def all_waking():  # every helper spins about half a millisecond after its last task, then blocks
+        for _ in range(2000):
+            if len(threads._pool.waking) == threads._pool.size:
+                return set(threads._pool.waking)
+            time.sleep(1e-3)
+        raise AssertionError(f"{threads._pool.size} helpers, {len(threads._pool.waking)} blocked")
+
     threads.run_jobs(_mark_jobs, 64, 2, np.zeros(64, np.int64), np.full(64, -1, np.int64))
-    for _ in range(2000):  # the helper spins about half a millisecond, then blocks on the queue
-        if threads._pool.waking:
-            break
-        time.sleep(1e-3)
-    waking = set(threads._pool.waking)
+    waking = all_waking()
     if threads._current_cpu() < 0:
         pytest.skip("optional: this libc has no sched_getcpu (the nudge does nothing)")
-    assert waking and threads._current_cpu() in os.sched_getaffinity(0)
     before = {tid: os.sched_getaffinity(tid) for tid in waking}
     threads._pool.nudge()
     assert {tid: os.sched_getaffinity(tid) for tid in waking} == before
-    assert threads._pool.nudged >= waking
+    assert threads._pool.nudged == waking  # each once: until it blocks again
     threads.run_jobs(_mark_jobs, 64, 2, np.zeros(64, np.int64), np.full(64, -1, np.int64))  # wakes a helper
-    for _ in range(2000):  # which blocks again: a new wake-up, not nudged yet (other tests' helpers still are)
-        if len(threads._pool.nudged & threads._pool.waking) < len(waking):
-            break
-        time.sleep(1e-3)
-    assert len(threads._pool.nudged & threads._pool.waking) < len(waking)
+    assert _quiet_pool(threads)  # which has taken the call's task
+    assert all_waking() - threads._pool.nudged  # and blocked again: a new wake-up, not nudged yet
 
 
 def test_scratch_buffers_are_reused_never_shared_and_bounded():
