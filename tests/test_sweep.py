@@ -149,8 +149,12 @@ def test_dask_scheduler_address_gives_identical_study_json(cluster):
 def test_ctrl_c_stops_the_cli_cleanly(tmp_path):
     """SIGINT while a local pool runs: exit 130, one line, no files, no worker left behind."""
     exe = Path(sys.executable).with_name("checkerlab")
-    proc = subprocess.Popen([str(exe), "study", "brightness", "--draws", "100000", "--out", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default disposition, as in a terminal: a process started in the background (nohup, `&` in a
+    # script) ignores it, and its children inherit that, so the CLI would rightly ignore the signal sent here
+    argv = [str(exe), "study", "brightness", "--draws", "100000", "--out", str(tmp_path)]
+    start = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", start, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     workers = []
     deadline = time.monotonic() + 120
