@@ -262,6 +262,30 @@ def summary_tables(rows, peaks, bare) -> str:
     return "\n".join(lines)
 
 
+def goals(rows, peaks, overhead, compiled) -> str:
+    """The issue-13 goals against this run's figures, each with its verdict."""
+    def verdict(ok):
+        return "pass" if ok else "FAIL"
+    def worst(cls=None):  # the largest geomean ratio over the (op, dtype) groups, in class cls or all
+        sel = [[r["ratio"] for r in rows if (r["op"], r["dtype"]) == (op, d) and cls in (None, r["cls"])]
+               for op in OPS for d in ("float32", "float64")]
+        return max(geomean(s) for s in sel if s)
+    every, tool = worst(), worst("tool")
+    call = max(o["ratio"] for o in overhead)
+    share = min(max(r["gflops"] for r in rows if r["cls"] == "net" and r["dtype"] == d) / peaks[d]
+                for d in ("float32", "float64"))
+    parts = [f"geomean ratio <= 1.0 for every op and dtype: **{verdict(every <= 1)}** (worst {every:.2f})",
+             f"tool shapes <= 0.5: **{verdict(tool <= 0.5)}** (worst {tool:.2f})",
+             f"per-call overhead <= 2x torch's: **{verdict(call <= 2)}** (worst {call:.2f}x)",
+             f"best net shape >= 70% of the sgemm/dgemm peak: **{verdict(share >= 0.7)}** "
+             f"(the lower dtype {100 * share:.0f}%)"]
+    first = max((c["first_cpu"] for c in compiled if c["what"] != "import"), default=None)
+    if first is not None:
+        parts.append(f"first compile <= 5 s: **{verdict(first <= 5)}** (the slowest first call "
+                     f"{first:.2f} s of compiler CPU time, which scales with the machine's single-core speed)")
+    return "Goals (issue 13): " + "; ".join(parts) + "."
+
+
 def shape_table(rows) -> str:
     lines = ["| op | dtype | shape | class | checkerlab ms | torch ms | ratio | GFLOP/s |",
              "|---|---|---|---|---:|---:|---:|---:|"]
@@ -316,6 +340,7 @@ def main() -> None:
           "|---|---:|---:|---:|",
           *[f"| {o['name']} | {o['ours_us']:.1f} | {o['torch_us']:.1f} | {o['ratio']:.2f} |" for o in overhead],
           ""]
+    goal_line = goals(rows, peaks, overhead, compiled)
     if compiled:
         md += ["Compilation (seconds; a fresh process with an empty cache, then a second process; each op is "
                "compiled on its first call, per dtype, and cached on disk; CPU time is the compiler's own work, "
@@ -350,10 +375,11 @@ def main() -> None:
            "it runs native code, so that neither waits for the GIL, and a helper that wakes from its queue too "
            "late for a call is moved off the caller's CPU (after idle the OS had often queued it there, behind "
            "the caller). Where torch still wins: dense convolutions at "
-           "32-128 channels, where oneDNN's JIT-generated AVX-512 kernels run at 150-160 GF/s per core here "
-           "against 80-120 for ours (128 channels on 8x8 images: our inner loop runs at 75-80% of the FMA peak, "
-           "but the weights, 0.6-1.6 MB, are repacked on every call, 0.05-0.15 ms), and pointwise convolutions "
-           "with 128+ channels.", "",
+           "32-128 channels, where oneDNN's JIT-generated AVX-512 kernels ran at 150-160 GF/s per core against "
+           "80-120 for ours on the Intel Xeon of the earlier runs (128 channels on 8x8 images: our inner loop runs "
+           "at 75-80% of the FMA peak, but the weights, 0.6-1.6 MB, are repacked on every call, 0.05-0.15 ms), "
+           "and pointwise convolutions with 128+ channels.", "",
+           goal_line, "",
            "The figure below (benchmarks/plot.py) shows every shape.", "",
            "<details><summary>Every shape</summary>", "", shape_table(rows), "", "</details>"]
     text = "\n".join(md)

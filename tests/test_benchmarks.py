@@ -43,3 +43,22 @@ def test_overlap_exports_agree_on_a_small_stack():
     assert new["artifact_energy"] == old["artifact_energy"]  # the checks bench_overlap makes before timing
     assert new["artifact_frequencies"] == old["artifact_frequencies"][:1024]
     assert new["artifact_count"] == len(old["artifact_frequencies"]) > 0
+
+
+def test_kernel_goals_give_each_verdict_from_the_figures():
+    pytest.importorskip("torch", reason="optional: this benchmark compares against the torch extra")
+    bench = _load("bench_kernels")
+    rows = [dict(op=op, dtype=d, cls=cls, ratio=ratio, gflops=gf)
+            for op in bench.OPS for d in ("float32", "float64")
+            for cls, ratio, gf in (("tool", 0.4, 10.0), ("net", 0.9, 80.0))]
+    peaks = {"float32": 100.0, "float64": 100.0}
+    overhead = [dict(ratio=1.5)]
+    compiled = [dict(what="import", first_cpu=9.0), dict(what="conv2d float32", first_cpu=4.0)]
+    line = bench.goals(rows, peaks, overhead, compiled)
+    assert "FAIL" not in line and "first compile <= 5 s: **pass** (the slowest first call 4.00 s" in line
+    rows[0]["ratio"] = 4.0  # one group's tool shape: geomean sqrt(4.0 * 0.9) = 1.90 over its shapes
+    compiled[1]["first_cpu"] = 5.5
+    line = bench.goals(rows, peaks, [dict(ratio=2.5)], compiled)
+    assert line.count("**FAIL**") == 4 and "(worst 1.90)" in line and "(worst 4.00)" in line
+    assert "(worst 2.50x)" in line
+    assert "**pass** (the lower dtype 80%)" in line
