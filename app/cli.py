@@ -393,6 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explain_first_compile() -> None:
+    """One line on stderr if this run compiles the kernels (the first run after an install: seconds, once)."""
+    from ..kernels.jit import on_first_compile
+
+    on_first_compile(lambda cache: print(f"checkerlab: compiling the kernels for their first run (a few seconds, "
+                                         f"once; kept in {cache})", file=sys.stderr, flush=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Bad input: exit 2 and one line on stderr. A bug: exit 1 and one line (the traceback
     with CHECKERLAB_DEBUG=1), never a raw traceback."""
@@ -402,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         return _fail("checkerlab", f"missing COMMAND: one of {args.commands} (see checkerlab --help)")
+    if args.command != "gui" and sys.stderr.isatty():  # the GUI compiles in the background
+        _explain_first_compile()
     try:
         with warnings.catch_warnings():  # a stray warning is not part of the output
             warnings.simplefilter("ignore", SyntaxWarning)

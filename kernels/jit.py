@@ -73,6 +73,14 @@ def package_stamp(directory: str) -> tuple:
     return tuple(out)
 
 
+def _in_package(py_file: str) -> bool:
+    """Whether the source file ``py_file`` lies inside this package."""
+    try:
+        return os.path.commonpath([os.path.abspath(py_file), PACKAGE_DIR]) == PACKAGE_DIR
+    except ValueError:  # another drive (Windows)
+        return False
+
+
 class UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
     """Numba cache locator for this package's functions: the user cache directory (see the module docstring).
 
@@ -96,12 +104,7 @@ class UserCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLoca
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        if config.CACHE_DIR or not os.path.exists(py_file):
-            return None
-        try:
-            if os.path.commonpath([os.path.abspath(py_file), PACKAGE_DIR]) != PACKAGE_DIR:
-                return None
-        except ValueError:  # another drive (Windows)
+        if config.CACHE_DIR or not os.path.exists(py_file) or not _in_package(py_file):
             return None
         for root in (user_cache_dir(), _fallback_cache_dir()):
             locator = cls(py_func, py_file, root)
@@ -118,3 +121,27 @@ def install_cache_locator() -> None:
     classes = caching.CacheImpl._locator_classes
     if UserCacheLocator not in classes:
         classes.insert(0, UserCacheLocator)
+
+
+def on_first_compile(callback) -> None:
+    """Call ``callback(cache_dir)`` once in this process, when Numba starts compiling one of this package's
+    kernels: a cache miss, i.e. the first run after an install or upgrade (or with an empty cache), which
+    then takes seconds (docs/performance.md). Loads from the cache fire nothing (Numba's ``numba:compile``
+    event is raised only for a compile). ``cache_dir`` is where the compiled kernels will be kept. The CLI
+    uses it to say why its first run pauses."""
+    from numba.core import event
+
+    class _Once(event.Listener):
+        fired = False
+
+        def on_start(self, ev):
+            dispatcher = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
+            code = getattr(getattr(dispatcher, "py_func", None), "__code__", None)
+            if not self.fired and code is not None and _in_package(code.co_filename):
+                self.fired = True
+                callback(config.CACHE_DIR or user_cache_dir())
+
+        def on_end(self, ev):
+            pass
+
+    event.register("numba:compile", _Once())

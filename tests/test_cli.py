@@ -156,3 +156,26 @@ def test_bias_may_be_a_number(capsys):
     code, out, _ = run(capsys, "simulate", "ConvTranspose2d(3, stride=2)", "--bias", "0.5", "--json")
     data = json.loads(out)
     assert code == 0 and data["simulation"]["bias"] == "constant" and data["simulation"]["bias_value"] == 0.5
+
+
+def test_a_first_compile_is_explained_in_one_line_once(capsys):
+    """On a terminal the CLI says why its first run pauses: Numba's compile event of one of our kernels
+    (a cache miss) prints one line; other libraries' compiles and later kernels print nothing."""
+    from numba.core import event
+
+    from checkerlab.app import cli
+    from checkerlab.kernels import gather
+
+    def compiling(fn):
+        return event.Event("numba:compile", event.EventStatus.START, data={"dispatcher": fn})
+
+    class Foreign:  # a dispatcher of a function outside the package (the checkout's tests/ are inside it)
+        py_func = staticmethod(json.dumps)
+
+    cli._explain_first_compile()
+    event.broadcast(compiling(Foreign()))
+    assert capsys.readouterr().err == ""
+    event.broadcast(compiling(gather._gather))
+    event.broadcast(compiling(gather._stage))
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("checkerlab: compiling the kernels for their first run")

@@ -850,6 +850,9 @@ import json, sys
 import numpy as np
 from checkerlab import kernels
 from checkerlab.kernels import activations, gather
+from checkerlab.kernels.jit import on_first_compile
+notices = []
+on_first_compile(notices.append)
 x = np.ones((1, 2, 5, 5), np.float32)
 kernels.conv_transpose2d(x, np.ones((2, 3, 3, 3)), stride=2)
 kernels.conv2d(x, np.ones((3, 2, 3, 3)), padding=1, activation="silu")
@@ -858,7 +861,7 @@ stats = [d.stats for d in (gather._gather, activations._rows)]
 print(json.dumps({"hits": sum(sum(s.cache_hits.values()) for s in stats),
                   "misses": sum(sum(s.cache_misses.values()) for s in stats),
                   "signatures": [str(s) for s in gather._gather.signatures],
-                  "paths": sorted({s.cache_path for s in stats})}))
+                  "paths": sorted({s.cache_path for s in stats}), "notices": notices}))
 """
 
 
@@ -879,6 +882,8 @@ def test_cache_goes_to_the_user_cache_dir_and_a_second_process_compiles_nothing(
     assert first["misses"] == 2 and first["hits"] == 0  # _gather and _rows, float32 only
     assert len(first["signatures"]) == 1 and "float32" in first["signatures"][0]
     assert second["misses"] == 0 and second["hits"] == 2
+    # the CLI's "compiling the kernels for their first run" line: once in the first process, not in the second
+    assert first["notices"] == [str(tmp_path / "checkerlab" / "numba")] and second["notices"] == []
     assert all(p.startswith(str(tmp_path / "checkerlab" / "numba")) for p in first["paths"])
     assert any((tmp_path / "checkerlab" / "numba").rglob("*.nbi"))
     assert set(package.rglob("*.nb[ic]")) == before  # nothing written into the source tree
