@@ -61,13 +61,14 @@ def one_numba_thread() -> None:
 
 
 def _worker_init() -> None:
-    """A local pool worker (our own process): Ctrl-C is the parent's to handle; numba starts one thread.
+    """A local pool worker (our own process): Ctrl-C is the parent's to handle; kernels run on one thread.
 
     Numba read its configuration when this process imported it (unpickling this function imports the
     package): the new NUMBA_NUM_THREADS is loaded at once, before anything launches its threads. Otherwise
     they launched with the old count and the worker's first compile (a cache miss: every kernel of a fresh
     install) reloaded the configuration and raised "Cannot set NUMBA_NUM_THREADS ... once the threads have
-    been launched"."""
+    been launched". Numba's own threading layer (unused by our kernels, which have their pool) keeps the
+    thread count it read at import; `run_chunk` sets one thread for the kernels (`one_numba_thread`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["NUMBA_NUM_THREADS"] = "1"
     from numba.core import config

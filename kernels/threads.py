@@ -102,8 +102,10 @@ class _Pool:
                 self.nudged.add(tid)
                 allowed = os.sched_getaffinity(tid)
                 if cpu in allowed and len(allowed) > 1:
-                    os.sched_setaffinity(tid, allowed - {cpu})
-                    os.sched_setaffinity(tid, allowed)
+                    try:
+                        os.sched_setaffinity(tid, allowed - {cpu})
+                    finally:  # also when a signal's exception (Ctrl-C) lands between the two calls: a mask
+                        os.sched_setaffinity(tid, allowed)  # left narrowed would read as `allowed` next time
         except OSError:  # a thread that has exited, or a mask we may not set: leave it to the scheduler
             pass
         finally:

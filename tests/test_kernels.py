@@ -1108,6 +1108,36 @@ def test_nudge_moves_waking_helpers_once_and_leaves_their_cpu_masks_as_they_were
     assert all_waking() - threads._pool.nudged  # and blocked again: a new wake-up, not nudged yet
 
 
+def test_a_nudge_interrupted_between_its_two_calls_still_restores_the_mask(monkeypatch):
+    """Ctrl-C landing right after the narrowing call must not leave a helper on fewer CPUs for good."""
+    from checkerlab.kernels import threads
+
+    threads.run_jobs(_mark_jobs, 64, 2, np.zeros(64, np.int64), np.full(64, -1, np.int64))
+    assert _quiet_pool(threads)
+    for _ in range(2000):  # every helper blocked on the queue again, so not nudged since (see the test above)
+        waking = set(threads._pool.waking) - threads._pool.nudged
+        if threads._pool.size and len(waking) == threads._pool.size:
+            break
+        time.sleep(1e-3)
+    if threads._current_cpu() < 0 or len(os.sched_getaffinity(0)) < 2 or not waking:
+        pytest.skip("optional: the nudge needs sched_getcpu, two CPUs and a blocked helper")
+    before = {tid: os.sched_getaffinity(tid) for tid in waking}
+    real, calls = os.sched_setaffinity, []
+
+    def interrupted(tid, mask):
+        real(tid, mask)
+        calls.append(set(mask))
+        if len(calls) == 1:  # after narrowing the first helper's mask
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "sched_setaffinity", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        threads._pool.nudge()
+    monkeypatch.undo()
+    assert len(calls) == 2 and calls[1] in before.values()  # narrowed, then restored in the finally
+    assert {tid: os.sched_getaffinity(tid) for tid in waking} == before
+
+
 def test_scratch_buffers_are_reused_never_shared_and_bounded():
     from checkerlab.kernels import threads
 
