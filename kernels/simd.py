@@ -143,20 +143,25 @@ def _lane_mask(builder, count_lanes, n):
     return builder.icmp_signed("<", lane, _splat(builder, ir.VectorType(i64, count_lanes), count))
 
 
+def _masked_load(context, builder, sig, args, vector_type):
+    """The ``vector_type`` at ``array[idx]`` (args: array, idx, n), lanes >= n not read and 0."""
+    i32 = ir.IntType(32)
+    mask = _lane_mask(builder, vector_type.count, args[2])
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vector_type, [vector_type.as_pointer(), i32, mask.type, vector_type]),
+        f"llvm.masked.load.{_suffix(vector_type)}.p0{_suffix(vector_type)}")
+    ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), vector_type.as_pointer())
+    return builder.call(fn, [ptr, ir.Constant(i32, sig.args[0].dtype.bitwidth // 8), mask,
+                             ir.Constant(vector_type, None)])
+
+
 @intrinsic
 def vload_n(typingctx, array, idx, n):
     _check(array)
     vt = Vec(array.dtype)
 
     def codegen(context, builder, sig, args):
-        ll = context.get_value_type(vt)
-        i32 = ir.IntType(32)
-        mask = _lane_mask(builder, ll.count, args[2])
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ll, [ll.as_pointer(), i32, mask.type, ll]),
-            f"llvm.masked.load.{_suffix(ll)}.p0{_suffix(ll)}")
-        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), ll.as_pointer())
-        return builder.call(fn, [ptr, ir.Constant(i32, array.dtype.bitwidth // 8), mask, ir.Constant(ll, None)])
+        return _masked_load(context, builder, sig, args, context.get_value_type(vt))
     return vt(array, idx, n), codegen
 
 
@@ -226,12 +231,7 @@ def _deal(k):
         ll = context.get_value_type(sig.return_type.dtype)
         wide = ir.VectorType(ll.element, ll.count * k)
         i32 = ir.IntType(32)
-        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), wide.as_pointer())
-        mask = _lane_mask(builder, wide.count, args[2])
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(wide, [wide.as_pointer(), i32, mask.type, wide]),
-            f"llvm.masked.load.{_suffix(wide)}.p0{_suffix(wide)}")
-        v = builder.call(fn, [ptr, ir.Constant(i32, sig.args[0].dtype.bitwidth // 8), mask, ir.Constant(wide, None)])
+        v = _masked_load(context, builder, sig, args, wide)
         picks = [ir.Constant(ir.VectorType(i32, ll.count), [j * k + p for j in range(ll.count)]) for p in range(k)]
         parts = [builder.shuffle_vector(v, ir.Constant(wide, None), pick) for pick in picks]
         return context.make_tuple(builder, sig.return_type, parts)

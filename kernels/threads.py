@@ -126,21 +126,26 @@ class _Pool:
                 _await_task(self.bell, HELPER_SPIN_ROUNDS)
 
 
+@functools.cache
+def _sched_getcpu():
+    """libc's ``sched_getcpu`` (found once), or None where it or ``os.sched_setaffinity`` is missing."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        import ctypes
+        fn = ctypes.CDLL(None).sched_getcpu
+        fn.restype, fn.argtypes = ctypes.c_int, []
+        return fn
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
 def _current_cpu() -> int:
     """The CPU the calling thread runs on (glibc's ``sched_getcpu``), or -1 where that is unknown."""
-    if "getcpu" not in _libc:
-        try:
-            import ctypes
-            fn = ctypes.CDLL(None).sched_getcpu
-            fn.restype, fn.argtypes = ctypes.c_int, []
-        except (OSError, AttributeError, TypeError):
-            fn = None
-        _libc["getcpu"] = fn if hasattr(os, "sched_setaffinity") else None
-    fn = _libc["getcpu"]
+    fn = _sched_getcpu()
     return -1 if fn is None else fn()
 
 
-_libc: dict = {}
 _bells: list = []  # every pool's bell (one per process: `os.register_at_fork`)
 _pool = _Pool()
 # A forked child has none of the parent's helper threads: start from an empty pool there (else its calls
