@@ -277,7 +277,8 @@ class Lowering:
             if self.pointwise:
                 xg = x[n, g * c_ig : (g + 1) * c_ig].reshape(c_ig, -1)
             elif staged != (n, g, m0):
-                g_._stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, geo)
+                g_._stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, pitch, int(geo[g_.ROWS_Q]),
+                          int(geo[g_.SI_H]), int(geo[g_.SI_W]), int(geo[g_.PAD_T]), int(geo[g_.PAD_L]))
                 staged = (n, g, m0)
             for p, (r_h, r_w, m_h, m_w, _, _) in enumerate(self.planes):
                 m_rows = min(rows, m_h - m0)

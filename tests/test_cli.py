@@ -175,7 +175,7 @@ def test_a_first_compile_is_explained_in_one_line_once(capsys):
     cli._explain_first_compile()
     event.broadcast(compiling(Foreign()))
     assert capsys.readouterr().err == ""
-    event.broadcast(compiling(gather._gather))
+    event.broadcast(compiling(gather._gather_conv))
     event.broadcast(compiling(gather._stage))
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("checkerlab: compiling the kernels for their first run")

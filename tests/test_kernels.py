@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from checkerlab import kernels
-from checkerlab.kernels.simd import lanes, vdeal2_n, vdeal3_n, vstore_n
+from checkerlab.kernels.simd import copy_n, lanes, vdeal2_n, vdeal3_n, vstore_n
 from checkerlab.kernels.threads import ME, _load, claim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -433,6 +433,22 @@ def test_vdeal_n_deals_every_kth_element_of_the_first_n(dtype, k):
         np.testing.assert_array_equal(out, want.reshape(lv, k).T)
 
 
+@njit
+def _copy(dst, d, src, s, n):
+    copy_n(dst, d, src, s, n)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_copy_n_copies_exactly_n_elements_and_nothing_when_n_is_not_positive(dtype):
+    src = np.arange(1, 11, dtype=dtype)
+    for d, s, n in [(0, 0, 10), (2, 3, 5), (9, 0, 1), (4, 4, 0), (4, 4, -3)]:
+        dst = np.full(10, -1, dtype)
+        _copy(dst, d, src, s, n)
+        want = np.full(10, -1, dtype)
+        want[d : d + max(n, 0)] = src[s : s + max(n, 0)]
+        np.testing.assert_array_equal(dst, want)
+
+
 @settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(n=st.integers(1, 2), c=st.integers(1, 5), hw=st.tuples(st.integers(1, 20), st.integers(1, 70)),
        k=pairs(1, 5), s=pairs(1, 3), d=pairs(1, 2), p=pairs(0, 2), dtype=st.sampled_from(FLOATS),
@@ -824,7 +840,8 @@ def compiled_dispatchers():
 
 def test_kernels_are_nogil_cached_and_safe_fastmath():
     dispatchers = compiled_dispatchers()
-    assert {d.py_func.__name__ for d in dispatchers} >= {"_gather", "_stage", "_store", "activate", "_rows"}
+    names = {d.py_func.__name__ for d in dispatchers}
+    assert names >= {"_gather", "_stage", "_store_rows", "_store_phases", "activate", "_rows"}
     for d in dispatchers:
         assert d.targetoptions["nogil"] is True, d
         assert d._cache.__class__.__name__ == "FunctionCache", d  # cache=True
@@ -857,10 +874,11 @@ x = np.ones((1, 2, 5, 5), np.float32)
 kernels.conv_transpose2d(x, np.ones((2, 3, 3, 3)), stride=2)
 kernels.conv2d(x, np.ones((3, 2, 3, 3)), padding=1, activation="silu")
 kernels.gelu(x)
-stats = [d.stats for d in (gather._gather, activations._rows)]
+ops = (gather._gather_transposed, gather._gather_conv)
+stats = [d.stats for d in (*ops, activations._rows)]
 print(json.dumps({"hits": sum(sum(s.cache_hits.values()) for s in stats),
                   "misses": sum(sum(s.cache_misses.values()) for s in stats),
-                  "signatures": [str(s) for s in gather._gather.signatures],
+                  "signatures": [str(s) for d in ops for s in d.signatures],
                   "paths": sorted({s.cache_path for s in stats}), "notices": notices}))
 """
 
@@ -879,9 +897,10 @@ def test_cache_goes_to_the_user_cache_dir_and_a_second_process_compiles_nothing(
     before = set(package.rglob("*.nb[ic]"))
     env = {"NUMBA_CACHE_DIR": None, "XDG_CACHE_HOME": str(tmp_path), "HOME": str(tmp_path / "home")}
     first, second = run_probe(env), run_probe(env)
-    assert first["misses"] == 2 and first["hits"] == 0  # _gather and _rows, float32 only
-    assert len(first["signatures"]) == 1 and "float32" in first["signatures"][0]
-    assert second["misses"] == 0 and second["hits"] == 2
+    # each op's gather kernel (`gather._gather_for`: one cache index, an entry per op) and _rows, float32 only
+    assert first["misses"] == 3 and first["hits"] == 0
+    assert len(first["signatures"]) == 2 and all("float32" in s for s in first["signatures"])
+    assert second["misses"] == 0 and second["hits"] == 3
     # the CLI's "compiling the kernels for their first run" line: once in the first process, not in the second
     assert first["notices"] == [str(tmp_path / "checkerlab" / "numba")] and second["notices"] == []
     assert all(p.startswith(str(tmp_path / "checkerlab" / "numba")) for p in first["paths"])
