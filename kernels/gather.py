@@ -217,11 +217,19 @@ def _gather_for(transposed):
         """The jobs it claims (`threads.claim`) of `gather`."""
         groups, pitch, chunk, rows, n_rb, n_og = geo[GROUPS], geo[PITCH], geo[CHUNK], geo[ROWS], geo[N_RB], geo[N_OG]
         rows_q, stage_top, pad_t, pad_l = geo[ROWS_Q], geo[STAGE_TOP], geo[PAD_T], geo[PAD_L]
+        # one assignment each: a constant Numba sees through (a tuple unpacking is not), so it prunes the
+        # branches of the other op in the inlined helpers before typing them
         if transposed:
-            so_h, so_w, si_h, si_w = geo[SO_H], geo[SO_W], 1, 1
+            so_h = geo[SO_H]
+            so_w = geo[SO_W]
+            si_h = 1
+            si_w = 1
             c_ig = wt.shape[0] // groups  # weight (C_in, C_out/groups, kH, kW)
         else:
-            so_h, so_w, si_h, si_w = 1, 1, geo[SI_H], geo[SI_W]
+            so_h = 1
+            so_w = 1
+            si_h = geo[SI_H]
+            si_w = geo[SI_W]
             c_ig = wt.shape[1]  # weight (C_out, C_in/groups, kH, kW)
         c_og = y.shape[1] // groups
         n_ob = (c_og + BLOCK - 1) // BLOCK
