@@ -25,10 +25,10 @@ compiles only its strided staging and row store, a transposed one only its phase
 use and cached on disk, ``nogil`` with the safe fastmath subset; `kernels.jit.parallel_for` runs ranges of
 jobs on threads. The helpers are inlined into it (``inline="always"``): Numba compiles a called function
 on its own *and* again inside each caller, so a helper of its own had cost its compile twice. The inner
-loops are explicit vectors (`simd`), which LLVM need not version for aliasing. First compile of a float32
-conv2d, empty cache, this AMD EPYC, median of 5: 5.75 s for the one function of both ops with separate
-helpers, 4.40 s now (`benchmarks/bench_kernels.py` reports it); the gather-routed grid shapes of
-bench_kernels run 0.87x their former time (geomean of 98).
+loops are explicit vectors (`simd`, the last one masked), which LLVM need not version for aliasing. First
+compile of a float32 op, empty cache, an AMD EPYC, median of 5: 5.75 s for the one function of both ops with
+helpers of their own, now conv2d 4.26 s and conv_transpose2d 4.73 s (`benchmarks/bench_kernels.py` reports
+them); the 98 gather-routed shapes of its grid run 0.87x their former time (geomean, both dtypes).
 """
 
 import numpy as np

@@ -21,8 +21,9 @@ guarantees them):
   be <= 0, nothing is written, or >= L, everything is);
 - ``vscatter_n(a, idx, stride, v, n)``: lane ``l < n`` of ``v`` to ``a[idx + l * stride]`` (a masked scatter);
 - ``vstore(a, idx, v)``: all lanes of ``v`` to ``a[idx : idx + L]``;
-- ``copy_n(dst, d, src, s, n)``: ``dst[d : d + n] = src[s : s + n]`` (``llvm.memcpy``; nothing when n <= 0):
-  a row copy with no loop for LLVM to vectorise, unroll and version, and no shape check;
+- ``copy_n(dst, d, src, s, n)``: ``dst[d : d + n] = src[s : s + n]`` (``llvm.memmove``: the runs may
+  overlap; nothing when n <= 0): a row copy with no loop for LLVM to vectorise, unroll and version, and no
+  shape check;
 - ``vdeal2_n(a, idx, n)``, ``vdeal3_n(a, idx, n)``: the 2L (3L) elements from ``a[idx]`` dealt into 2 (3)
   vectors, vector p holding every second (third) element from ``a[idx + p]``, reading only
   ``a[idx : idx + n]`` (a masked load: the others are 0); de-interleaving a row of stride 2 (3);
@@ -241,7 +242,7 @@ def copy_n(typingctx, dst, d, src, s, n):
         raise TypeError(f"copy_n: {src} into {dst}")
 
     def codegen(context, builder, sig, args):
-        cgutils.raw_memcpy(builder, _address(context, builder, sig.args[0], args[0], args[1]),
+        cgutils.raw_memmove(builder, _address(context, builder, sig.args[0], args[0], args[1]),
                            _address(context, builder, sig.args[2], args[2], args[3]),
                            _byte_count(builder, args[4], dst.dtype.bitwidth // 8), 1)
         return context.get_dummy_value()

@@ -56,6 +56,11 @@ def test_kernel_goals_give_each_verdict_from_the_figures():
     compiled = [dict(what="import", first_cpu=9.0), dict(what="conv2d float32", first_cpu=4.0)]
     line = bench.goals(rows, peaks, overhead, compiled)
     assert "FAIL" not in line and "first compile <= 5 s: **pass** (the slowest first call 4.00 s" in line
+    # a call that compiled little after the ones before it is judged by its first call in a cache of its own
+    compiled.append(dict(what="conv_transpose2d float32", first_cpu=0.01, alone_cpu=5.2))
+    assert "**FAIL** (the slowest first call 5.20 s of compiler CPU time, conv_transpose2d float32" in \
+        bench.goals(rows, peaks, overhead, compiled)
+    compiled.pop()
     rows[0]["ratio"] = 4.0  # one group's tool shape: geomean sqrt(4.0 * 0.9) = 1.90 over its shapes
     compiled[1]["first_cpu"] = 5.5
     line = bench.goals(rows, peaks, [dict(ratio=2.5)], compiled)
