@@ -148,8 +148,8 @@ def _accumulate(acc, a0, chunk, nb, bias, xs, o, w, nt, l0, size):
     """``acc[a0 + q*chunk + i] = bias[q] + sum_{j < nt} w[j, q] * xs[o[j] + l0 + i]`` for q < nb, i < size:
     4 terms into 4 channels a pass (16 vector FMAs per 4 loads, the accumulators' vectors loaded and stored
     once a pass, in L1), one channel at a time when nb < 4 (4 terms a pass). Explicit vectors (`simd`), the
-    last one masked: no scalar remainder, and no loop LLVM has to version for aliasing (a third of the
-    kernel's compile time had gone into those versions)."""
+    last one masked: no scalar remainder, and no loop LLVM has to version for aliasing (its vectoriser had
+    emitted alias-check versions, an epilogue loop and a scalar remainder of each, all compiled)."""
     lv = 64 // acc.itemsize
     for q in range(nb):
         bq = vsplat(bias[q])

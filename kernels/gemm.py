@@ -271,14 +271,14 @@ class Lowering:
         row[:] = 0
         c_ig, c_og, pitch = self.c_ig, self.c_og, int(geo[g_.PITCH])
         so_h, so_w, stage_top = int(geo[g_.SO_H]), int(geo[g_.SO_W]), int(geo[g_.STAGE_TOP])
+        stage_geometry = (pitch, *(int(geo[i]) for i in (g_.ROWS_Q, g_.SI_H, g_.SI_W, g_.PAD_T, g_.PAD_L)))
         plane_size = self.stage_size // c_ig
         staged = None
         for n, g, m0, rows, j0, j1, ob0, ob1 in jobs[lo:hi]:
             if self.pointwise:
                 xg = x[n, g * c_ig : (g + 1) * c_ig].reshape(c_ig, -1)
             elif staged != (n, g, m0):
-                g_._stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, pitch, int(geo[g_.ROWS_Q]),
-                          int(geo[g_.SI_H]), int(geo[g_.SI_W]), int(geo[g_.PAD_T]), int(geo[g_.PAD_L]))
+                g_._stage(x, n, g * c_ig, c_ig, m0 - stage_top, xs, row, *stage_geometry)
                 staged = (n, g, m0)
             for p, (r_h, r_w, m_h, m_w, _, _) in enumerate(self.planes):
                 m_rows = min(rows, m_h - m0)
